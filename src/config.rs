@@ -1,0 +1,569 @@
+//! Configuration: `RawConfig` (serde, TOML, every key optional) is validated once into
+//! `Config`, which the rest of the program shares behind an `Arc`. Errors name the key
+//! path (`providers.anthropic.base_url: ...`). Environment lookups go through [`Env`] so
+//! that tests can pass a map instead of mutating the process environment.
+
+use crate::mask::{Action, Label};
+use crate::providers::ApiKind;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where environment variables come from (the process, or a map in tests).
+pub trait Env: Send + Sync {
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+/// The real process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Env for HashMap<String, String> {
+    fn get(&self, key: &str) -> Option<String> {
+        HashMap::get(self, key).cloned()
+    }
+}
+
+/// A configuration error, naming the key path at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), message: message.into() }
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw (serde) layer
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub providers: BTreeMap<String, RawProvider>,
+    #[serde(default)]
+    pub detect: RawDetect,
+    #[serde(default)]
+    pub models: BTreeMap<String, RawAlias>,
+    #[serde(default)]
+    pub keys: Vec<RawKey>,
+    #[serde(default)]
+    pub policy: BTreeMap<String, String>,
+    #[serde(default)]
+    pub audit: RawAudit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<String>,
+    /// Largest accepted request body in bytes (default 8 MiB).
+    pub max_body_bytes: Option<usize>,
+    /// Requests handled at once before new ones are shed with 503 (default 1024).
+    pub max_concurrency: Option<usize>,
+    /// Seconds to connect to an upstream (default 10).
+    pub upstream_connect_timeout_secs: Option<f64>,
+    /// Seconds until upstream response headers arrive (default 600).
+    pub upstream_timeout_secs: Option<f64>,
+    /// Seconds a stream may stay silent before it is closed with an error (default 300).
+    pub stream_idle_timeout_secs: Option<f64>,
+    /// Log format: "pretty" (default on a terminal) or "json".
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    pub kind: Option<String>,
+    pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+    /// Extra headers sent upstream on every request (values are not secret-masked in config).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDetect {
+    pub model: Option<String>,
+    pub device: Option<String>,
+    pub min_score: Option<f32>,
+    /// Values that are never masked (exact, case-insensitive).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Custom deny-lists: label -> terms, matched case-insensitively as whole words.
+    #[serde(default)]
+    pub deny: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlias {
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    pub id: Option<String>,
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub models: Vec<String>,
+    pub rpm: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAudit {
+    pub path: Option<PathBuf>,
+    /// Environment variable holding the HMAC key (default `VEIL_AUDIT_KEY`).
+    pub key_env: Option<String>,
+    /// Set to false to turn the audit log off (default true).
+    pub enabled: Option<bool>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Validated layer
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub providers: BTreeMap<String, ProviderConfig>,
+    pub detect: DetectConfig,
+    pub aliases: BTreeMap<String, Vec<Target>>,
+    pub keys: Vec<KeyConfig>,
+    pub policy: HashMap<Label, Action>,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    pub max_concurrency: usize,
+    pub upstream_connect_timeout: Duration,
+    pub upstream_timeout: Duration,
+    pub stream_idle_timeout: Duration,
+    pub log_json: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub kind: ApiKind,
+    /// Without a trailing slash, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub api_key_env: Option<String>,
+    pub api_key: Option<SecretString>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Which NER model, if any, runs beside the patterns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSetting {
+    /// Patterns and deny-lists only.
+    None,
+    /// A local folder with config.json, tokenizer.json, model.safetensors.
+    Dir(PathBuf),
+    /// `hf:owner/name[@revision]`, resolved from the Hugging Face cache.
+    Hub { repo: String, revision: Option<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct DetectConfig {
+    pub model: ModelSetting,
+    pub device: String,
+    pub min_score: f32,
+    pub allow: Vec<String>,
+    pub deny: BTreeMap<Label, Vec<String>>,
+}
+
+/// `provider/model` as the gateway routes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub provider: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyConfig {
+    pub id: String,
+    pub sha256: [u8; 32],
+    /// Model patterns: exact names, aliases, or `provider/*`; empty means all.
+    pub models: Vec<String>,
+    pub rpm: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// `None` when the audit log is turned off.
+    pub path: Option<PathBuf>,
+    pub key_env: String,
+}
+
+/// Built-in providers: name, kind, base URL, key variable.
+pub const BUILTIN_PROVIDERS: &[(&str, ApiKind, &str, Option<&str>)] = &[
+    ("openai", ApiKind::OpenAi, "https://api.openai.com/v1", Some("OPENAI_API_KEY")),
+    ("anthropic", ApiKind::Anthropic, "https://api.anthropic.com", Some("ANTHROPIC_API_KEY")),
+    ("gemini", ApiKind::OpenAi, "https://generativelanguage.googleapis.com/v1beta/openai", Some("GEMINI_API_KEY")),
+    ("groq", ApiKind::OpenAi, "https://api.groq.com/openai/v1", Some("GROQ_API_KEY")),
+    ("mistral", ApiKind::OpenAi, "https://api.mistral.ai/v1", Some("MISTRAL_API_KEY")),
+    ("deepseek", ApiKind::OpenAi, "https://api.deepseek.com/v1", Some("DEEPSEEK_API_KEY")),
+    ("openrouter", ApiKind::OpenAi, "https://openrouter.ai/api/v1", Some("OPENROUTER_API_KEY")),
+    ("together", ApiKind::OpenAi, "https://api.together.xyz/v1", Some("TOGETHER_API_KEY")),
+    ("xai", ApiKind::OpenAi, "https://api.x.ai/v1", Some("XAI_API_KEY")),
+    ("ollama", ApiKind::OpenAi, "http://127.0.0.1:11434/v1", None),
+];
+
+/// The folder searched for the default model when `[detect] model` is not set.
+pub const DEFAULT_MODEL_DIR: &str = "models/veil-pii";
+
+impl Config {
+    /// Reads and validates a TOML file (or the defaults when `path` is `None`).
+    pub fn load(path: Option<&Path>, env: &dyn Env) -> Result<Config, ConfigError> {
+        let raw = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                RawConfig::from_toml(&text)?
+            }
+            None => RawConfig::default(),
+        };
+        Config::from_raw(raw, env)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn from_toml(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
+        Config::from_raw(RawConfig::from_toml(text)?, env)
+    }
+
+    pub fn from_raw(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
+        let server = validate_server(raw.server)?;
+        let providers = validate_providers(raw.providers, env)?;
+        let detect = validate_detect(raw.detect)?;
+        let aliases = validate_aliases(raw.models, &providers)?;
+        let keys = validate_keys(raw.keys)?;
+        let mut policy = HashMap::new();
+        for (label, action) in raw.policy {
+            let key = format!("policy.{label}");
+            let l: Label = label.parse().map_err(|e: crate::mask::UnknownLabel| invalid(&key, e.to_string()))?;
+            let a: Action = action.parse().map_err(|e: String| invalid(&key, e))?;
+            policy.insert(l, a);
+        }
+        let audit = AuditConfig {
+            path: if raw.audit.enabled.unwrap_or(true) {
+                Some(raw.audit.path.unwrap_or_else(|| PathBuf::from("veil-audit.jsonl")))
+            } else {
+                None
+            },
+            key_env: raw.audit.key_env.unwrap_or_else(|| "VEIL_AUDIT_KEY".to_string()),
+        };
+        Ok(Config { server, providers, detect, aliases, keys, policy, audit })
+    }
+
+    /// The action for a label (mask unless the policy says otherwise).
+    pub fn action_for(&self, label: Label) -> Action {
+        self.policy.get(&label).copied().unwrap_or(Action::Mask)
+    }
+}
+
+impl RawConfig {
+    pub fn from_toml(text: &str) -> Result<RawConfig, ConfigError> {
+        let de = toml::Deserializer::new(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            ConfigError::Parse {
+                path: if path == "." { "config".to_string() } else { path },
+                message: inner.message().trim().to_string(),
+            }
+        })
+    }
+}
+
+fn secs(key: &str, v: Option<f64>, default: f64) -> Result<Duration, ConfigError> {
+    let v = v.unwrap_or(default);
+    if !(v > 0.0 && v.is_finite()) {
+        return Err(invalid(key, format!("must be a positive number of seconds, got {v}")));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn validate_server(raw: RawServer) -> Result<ServerConfig, ConfigError> {
+    let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8787".to_string());
+    let listen = listen_text.parse().map_err(|_| {
+        invalid("server.listen", format!("{listen_text:?} is not an address like 127.0.0.1:8787"))
+    })?;
+    let max_body_bytes = raw.max_body_bytes.unwrap_or(8 * 1024 * 1024);
+    if max_body_bytes == 0 {
+        return Err(invalid("server.max_body_bytes", "must be > 0"));
+    }
+    let max_concurrency = raw.max_concurrency.unwrap_or(1024);
+    if max_concurrency == 0 {
+        return Err(invalid("server.max_concurrency", "must be > 0"));
+    }
+    let log_json = match raw.log_format.as_deref() {
+        None => None,
+        Some("json") => Some(true),
+        Some("pretty") => Some(false),
+        Some(other) => {
+            return Err(invalid("server.log_format", format!("{other:?}: expected \"json\" or \"pretty\"")))
+        }
+    };
+    Ok(ServerConfig {
+        listen,
+        max_body_bytes,
+        max_concurrency,
+        upstream_connect_timeout: secs("server.upstream_connect_timeout_secs", raw.upstream_connect_timeout_secs, 10.0)?,
+        upstream_timeout: secs("server.upstream_timeout_secs", raw.upstream_timeout_secs, 600.0)?,
+        stream_idle_timeout: secs("server.stream_idle_timeout_secs", raw.stream_idle_timeout_secs, 300.0)?,
+        log_json,
+    })
+}
+
+fn validate_base_url(key: &str, url: &str) -> Result<String, ConfigError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| invalid(key, format!("{url:?}: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid(key, format!("{url:?}: scheme must be http or https")));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+fn validate_providers(
+    raw: BTreeMap<String, RawProvider>,
+    env: &dyn Env,
+) -> Result<BTreeMap<String, ProviderConfig>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for &(name, kind, url, key_env) in BUILTIN_PROVIDERS {
+        out.insert(
+            name.to_string(),
+            ProviderConfig {
+                name: name.to_string(),
+                kind,
+                base_url: url.to_string(),
+                api_key_env: key_env.map(str::to_string),
+                api_key: key_env.and_then(|k| env.get(k)).map(SecretString::from),
+                headers: Vec::new(),
+            },
+        );
+    }
+    for (name, p) in raw {
+        let prefix = format!("providers.{name}");
+        if name.is_empty() || name.contains('/') {
+            return Err(invalid(&prefix, "a provider name must be non-empty and contain no '/'"));
+        }
+        let builtin = BUILTIN_PROVIDERS.iter().find(|b| b.0 == name);
+        let kind = match (&p.kind, builtin) {
+            (Some(k), _) => k.parse::<ApiKind>().map_err(|e| invalid(format!("{prefix}.kind"), e))?,
+            (None, Some(b)) => b.1,
+            (None, None) => {
+                return Err(invalid(
+                    format!("{prefix}.kind"),
+                    "missing: a provider that is not built in needs kind = \"openai\" or \"anthropic\"",
+                ))
+            }
+        };
+        let base_url = match (&p.base_url, builtin) {
+            (Some(u), _) => validate_base_url(&format!("{prefix}.base_url"), u)?,
+            (None, Some(b)) => b.2.to_string(),
+            (None, None) => return Err(invalid(format!("{prefix}.base_url"), "missing: set the provider's base URL")),
+        };
+        let api_key_env = p.api_key_env.or_else(|| builtin.and_then(|b| b.3.map(str::to_string)));
+        let api_key = api_key_env.as_deref().and_then(|k| env.get(k)).map(SecretString::from);
+        let mut headers = Vec::new();
+        for (h, v) in p.headers {
+            if http::HeaderName::from_bytes(h.as_bytes()).is_err() || http::HeaderValue::from_str(&v).is_err() {
+                return Err(invalid(format!("{prefix}.headers.{h}"), "not a valid HTTP header"));
+            }
+            headers.push((h, v));
+        }
+        out.insert(name.clone(), ProviderConfig { name, kind, base_url, api_key_env, api_key, headers });
+    }
+    Ok(out)
+}
+
+fn validate_detect(raw: RawDetect) -> Result<DetectConfig, ConfigError> {
+    let model = match raw.model.as_deref() {
+        None => {
+            if Path::new(DEFAULT_MODEL_DIR).join("config.json").is_file() {
+                ModelSetting::Dir(PathBuf::from(DEFAULT_MODEL_DIR))
+            } else {
+                ModelSetting::None
+            }
+        }
+        Some("none") => ModelSetting::None,
+        Some(s) if s.starts_with("hf:") => {
+            let spec = &s[3..];
+            let (repo, revision) = match spec.split_once('@') {
+                Some((r, rev)) => (r, Some(rev.to_string())),
+                None => (spec, None),
+            };
+            if repo.split('/').count() != 2 || repo.starts_with('/') || repo.ends_with('/') {
+                return Err(invalid("detect.model", format!("{s:?}: expected \"hf:owner/name[@revision]\"")));
+            }
+            ModelSetting::Hub { repo: repo.to_string(), revision }
+        }
+        Some(dir) => ModelSetting::Dir(PathBuf::from(dir)),
+    };
+    let min_score = raw.min_score.unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&min_score) {
+        return Err(invalid("detect.min_score", format!("{min_score} is not between 0 and 1")));
+    }
+    let device = raw.device.unwrap_or_else(|| "cpu".to_string());
+    if device != "cpu" && !device.starts_with("cuda") {
+        return Err(invalid("detect.device", format!("{device:?}: expected \"cpu\" or \"cuda:N\"")));
+    }
+    let mut deny = BTreeMap::new();
+    for (label, terms) in raw.deny {
+        let l: Label = label
+            .parse()
+            .map_err(|e: crate::mask::UnknownLabel| invalid(format!("detect.deny.{label}"), e.to_string()))?;
+        if terms.iter().any(|t| t.trim().is_empty()) {
+            return Err(invalid(format!("detect.deny.{label}"), "terms must not be empty"));
+        }
+        deny.insert(l, terms);
+    }
+    Ok(DetectConfig { model, device, min_score, allow: raw.allow, deny })
+}
+
+/// Parses `provider/model`.
+pub fn parse_target(s: &str) -> Option<Target> {
+    let (p, m) = s.split_once('/')?;
+    if p.is_empty() || m.is_empty() {
+        return None;
+    }
+    Some(Target { provider: p.to_string(), model: m.to_string() })
+}
+
+fn validate_aliases(
+    raw: BTreeMap<String, RawAlias>,
+    providers: &BTreeMap<String, ProviderConfig>,
+) -> Result<BTreeMap<String, Vec<Target>>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (name, alias) in raw {
+        let key = format!("models.{name}.targets");
+        if alias.targets.is_empty() {
+            return Err(invalid(&key, "needs at least one \"provider/model\" target"));
+        }
+        let mut targets = Vec::new();
+        for (i, t) in alias.targets.iter().enumerate() {
+            let target = parse_target(t)
+                .ok_or_else(|| invalid(format!("{key}[{i}]"), format!("{t:?} is not \"provider/model\"")))?;
+            if !providers.contains_key(&target.provider) {
+                return Err(invalid(format!("{key}[{i}]"), format!("unknown provider {:?}", target.provider)));
+            }
+            targets.push(target);
+        }
+        out.insert(name, targets);
+    }
+    Ok(out)
+}
+
+fn validate_keys(raw: Vec<RawKey>) -> Result<Vec<KeyConfig>, ConfigError> {
+    let mut out: Vec<KeyConfig> = Vec::new();
+    for (i, k) in raw.into_iter().enumerate() {
+        let prefix = format!("keys[{i}]");
+        let id = k.id.filter(|s| !s.is_empty()).ok_or_else(|| invalid(format!("{prefix}.id"), "missing"))?;
+        let hex_text = k.sha256.ok_or_else(|| invalid(format!("{prefix}.sha256"), "missing"))?;
+        let bytes = hex::decode(hex_text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| invalid(format!("{prefix}.sha256"), "must be 64 hex characters (sha256 of the key)"))?;
+        if k.rpm == Some(0) {
+            return Err(invalid(format!("{prefix}.rpm"), "must be > 0"));
+        }
+        if out.iter().any(|o| o.id == id) {
+            return Err(invalid(format!("{prefix}.id"), format!("duplicate key id {id:?}")));
+        }
+        out.push(KeyConfig { id, sha256: bytes, models: k.models, rpm: k.rpm });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> HashMap<String, String> {
+        HashMap::from([("OPENAI_API_KEY".to_string(), "sk-test".to_string())])
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::from_toml("", &env()).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8787");
+        assert!(c.providers["openai"].api_key.is_some());
+        assert!(c.providers["anthropic"].api_key.is_none());
+        assert_eq!(c.action_for(Label::Person), Action::Mask);
+    }
+
+    #[test]
+    fn errors_name_the_key_path() {
+        let e = Config::from_toml("[providers.anthropic]\nbase_url = \"nope\"\n", &env()).unwrap_err();
+        assert!(e.to_string().starts_with("providers.anthropic.base_url:"), "{e}");
+        let e = Config::from_toml("[server]\nlisten = 5\n", &env()).unwrap_err();
+        assert!(e.to_string().contains("server.listen"), "{e}");
+        let e = Config::from_toml("[providers.local]\nbase_url = \"http://x\"\n", &env()).unwrap_err();
+        assert!(e.to_string().contains("providers.local.kind"), "{e}");
+        let e = Config::from_toml("[policy]\nUS_SSN = \"shred\"\n", &env()).unwrap_err();
+        assert!(e.to_string().contains("policy.US_SSN"), "{e}");
+        let e = Config::from_toml("[server]\nbogus = 1\n", &env()).unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn full_contract_example_parses() {
+        let text = r#"
+[server]
+listen = "127.0.0.1:9999"
+[providers.local-vllm]
+kind = "openai"
+base_url = "http://127.0.0.1:8000/v1/"
+[detect]
+model = "none"
+min_score = 0.6
+[models.fast]
+targets = ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"]
+[[keys]]
+id = "team-a"
+sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+models = ["fast", "openai/*"]
+rpm = 600
+[policy]
+US_SSN = "block"
+ORGANIZATION = "allow"
+[audit]
+path = "x.jsonl"
+"#;
+        let c = Config::from_toml(text, &env()).unwrap();
+        assert_eq!(c.providers["local-vllm"].base_url, "http://127.0.0.1:8000/v1");
+        assert_eq!(c.aliases["fast"].len(), 2);
+        assert_eq!(c.keys[0].id, "team-a");
+        assert_eq!(c.action_for(Label::UsSsn), Action::Block);
+        assert_eq!(c.detect.model, ModelSetting::None);
+    }
+}

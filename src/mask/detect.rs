@@ -1,0 +1,156 @@
+//! The `Detector` interface every PII detector implements (patterns, deny-lists, the NER
+//! model), and the span-merge rules that turn all their findings into one non-overlapping
+//! list before replacement (step 2 of the request flow).
+
+use super::Label;
+use futures::future::BoxFuture;
+use serde::Serialize;
+
+/// One finding in a text. Offsets are **byte** offsets into the `&str` that was searched,
+/// on UTF-8 character boundaries, end exclusive.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entity {
+    pub start: usize,
+    pub end: usize,
+    pub label: Label,
+    /// Confidence in `0.0..=1.0`; validated patterns report 1.0 (or less for weak ones).
+    pub score: f32,
+    /// Name of the detector that found it, e.g. `pattern`, `denylist`, `ner`.
+    pub detector: &'static str,
+}
+
+impl Entity {
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
+    }
+}
+
+/// Why a detector could not run. Masking fails closed on any of these: the request is
+/// refused and nothing is forwarded.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error("detector {detector} is overloaded")]
+    Overloaded { detector: &'static str },
+    #[error("detector {detector} is not ready")]
+    NotReady { detector: &'static str },
+    #[error("detector {detector} failed")]
+    Failed {
+        detector: &'static str,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+/// A PII detector. Implementations must be cheap to call concurrently.
+pub trait Detector: Send + Sync {
+    /// Stable short name reported in spans and the audit log (`pattern`, `ner`, ...).
+    fn name(&self) -> &'static str;
+    /// Version string recorded in every audit record, e.g. `pattern/1` or `ner/<model>@<sha>`.
+    fn version(&self) -> String;
+    /// Precedence on overlap: higher wins. Validated patterns use 100, deny-lists 90, models 10.
+    fn priority(&self) -> u8;
+    /// Finds entities in each text. Returns one `Vec<Entity>` per input, same order,
+    /// with byte offsets into that text.
+    fn detect<'a>(&'a self, texts: &'a [&'a str]) -> BoxFuture<'a, Result<Vec<Vec<Entity>>, DetectError>>;
+}
+
+/// Merges findings of several detectors (each tagged with its priority) into a sorted,
+/// non-overlapping list of spans over `text`. On overlap the higher priority wins (validated
+/// patterns beat the model), then the longer span, then the higher score. The parts of a
+/// losing span that stick out of the winners are kept with the loser's label (trimmed of
+/// whitespace), so no character any detector flagged is left unmasked.
+pub fn merge(text: &str, mut found: Vec<(u8, Entity)>) -> Vec<Entity> {
+    // Strongest first.
+    found.sort_by(|(pa, a), (pb, b)| {
+        pb.cmp(pa)
+            .then(b.len().cmp(&a.len()))
+            .then(b.score.total_cmp(&a.score))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut kept: Vec<Entity> = Vec::with_capacity(found.len());
+    for (_, e) in found {
+        if e.is_empty() || e.end > text.len() {
+            continue;
+        }
+        // Cut `e` by every kept span it overlaps; keep what is left.
+        let mut pieces = vec![(e.start, e.end)];
+        for k in &kept {
+            let mut next = Vec::with_capacity(pieces.len() + 1);
+            for (s, t) in pieces {
+                if k.end <= s || t <= k.start {
+                    next.push((s, t));
+                    continue;
+                }
+                if s < k.start {
+                    next.push((s, k.start));
+                }
+                if k.end < t {
+                    next.push((k.end, t));
+                }
+            }
+            pieces = next;
+        }
+        for (s, t) in pieces {
+            let piece = &text[s..t];
+            let lead = piece.len() - piece.trim_start().len();
+            let trail = piece.len() - piece.trim_end().len();
+            if lead + trail >= piece.len() {
+                continue;
+            }
+            kept.push(Entity { start: s + lead, end: t - trail, ..e.clone() });
+        }
+    }
+    kept.sort_by_key(|e| (e.start, e.end));
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ent(start: usize, end: usize, label: Label, detector: &'static str) -> Entity {
+        Entity { start, end, label, score: 0.9, detector }
+    }
+
+    #[test]
+    fn patterns_win_over_model_on_overlap() {
+        let out = merge(&"x".repeat(40), vec![
+            (10, ent(0, 12, Label::Person, "ner")),
+            (100, ent(0, 12, Label::Email, "pattern")),
+        ]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].label, Label::Email);
+    }
+
+    #[test]
+    fn weaker_span_sticking_out_keeps_its_outer_parts() {
+        let text = "John Smith john@example.com ok";
+        let out = merge(
+            text,
+            vec![(10, ent(0, 15, Label::Person, "ner")), (100, ent(11, 27, Label::Email, "pattern"))],
+        );
+        assert_eq!(out, vec![ent(0, 10, Label::Person, "ner"), ent(11, 27, Label::Email, "pattern")]);
+    }
+
+    #[test]
+    fn disjoint_spans_are_sorted() {
+        let out = merge(&"x".repeat(40), vec![
+            (10, ent(20, 25, Label::Person, "ner")),
+            (100, ent(0, 5, Label::Email, "pattern")),
+        ]);
+        assert_eq!(out.iter().map(|e| e.start).collect::<Vec<_>>(), vec![0, 20]);
+    }
+
+    #[test]
+    fn longer_wins_at_equal_priority() {
+        let out = merge(&"x".repeat(40), vec![
+            (10, ent(0, 5, Label::Person, "ner")),
+            (10, ent(0, 9, Label::Organization, "ner")),
+        ]);
+        assert_eq!(out, vec![ent(0, 9, Label::Organization, "ner")]);
+    }
+}

@@ -1,0 +1,329 @@
+//! Masking (step 2 of the request flow): every detector runs over every text the provider
+//! would see, findings are merged, the policy picks an action per label, and values are
+//! replaced by placeholders from the request's [`PlaceholderMap`]. Fails closed: any
+//! detector error refuses the request.
+
+mod detect;
+mod label;
+pub mod patterns;
+pub mod placeholder;
+pub mod restore;
+
+pub use detect::{merge, DetectError, Detector, Entity};
+pub use label::{Label, UnknownLabel};
+pub use placeholder::{PlaceholderMap, MAX_PLACEHOLDER_LEN};
+pub use restore::{Escape, RestoreStats, Restorer, StreamRestorer};
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// What happens to a value of a label (CONTRACT.md `[policy]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Replaced by a placeholder and restored in the answer (default).
+    Mask,
+    /// Replaced by `[REDACTED_LABEL]`; not restored.
+    Redact,
+    /// Replaced by `[LABEL#<8 hex>]`, a keyed hash stable across requests; not restored.
+    Hash,
+    /// The request is refused, naming the label.
+    Block,
+    /// Left as is.
+    Allow,
+}
+
+impl Action {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::Mask => "mask",
+            Action::Redact => "redact",
+            Action::Hash => "hash",
+            Action::Block => "block",
+            Action::Allow => "allow",
+        }
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "mask" => Ok(Action::Mask),
+            "redact" => Ok(Action::Redact),
+            "hash" => Ok(Action::Hash),
+            "block" => Ok(Action::Block),
+            "allow" => Ok(Action::Allow),
+            _ => Err(format!("{s:?}: expected one of mask, redact, hash, block, allow")),
+        }
+    }
+}
+
+/// Keyed hashing of values (HMAC-SHA256). The audit log and the `hash` action use it so
+/// that equal values can be correlated without ever being stored.
+#[derive(Clone)]
+pub struct ValueHasher {
+    key: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for ValueHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ValueHasher(..)")
+    }
+}
+
+impl ValueHasher {
+    pub fn new(key: &[u8]) -> Self {
+        ValueHasher { key: Arc::from(key) }
+    }
+
+    /// Hex HMAC-SHA256 of `label \0 value`.
+    pub fn hash(&self, label: Label, value: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("hmac accepts any key length");
+        mac.update(label.as_str().as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// Why a request could not be masked. Every variant refuses the request.
+#[derive(Debug, thiserror::Error)]
+pub enum MaskError {
+    #[error("pii detection failed")]
+    Detect(#[from] DetectError),
+    /// The policy blocks these labels; the message names labels only, never values.
+    #[error("request blocked by policy: it contains {}", .0.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", "))]
+    Blocked(Vec<Label>),
+}
+
+/// One value found in a request, as the audit log records it (no raw value).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub label: Label,
+    pub action: Action,
+    pub detector: &'static str,
+    /// The placeholder it became (mask action only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    /// Keyed hash of the value.
+    pub hmac: String,
+}
+
+/// What masking did to one request.
+#[derive(Debug, Default, Clone)]
+pub struct MaskReport {
+    pub counts: BTreeMap<(Label, Action), u32>,
+    pub findings: Vec<Finding>,
+}
+
+impl MaskReport {
+    pub fn entity_count(&self) -> u32 {
+        self.counts.values().sum()
+    }
+}
+
+/// Runs the detectors and applies the policy.
+pub struct Masker {
+    detectors: Vec<Arc<dyn Detector>>,
+    policy: HashMap<Label, Action>,
+    allow: HashSet<String>,
+    hasher: ValueHasher,
+}
+
+impl std::fmt::Debug for Masker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Masker").field("detectors", &self.versions()).finish()
+    }
+}
+
+impl Masker {
+    pub fn new(
+        detectors: Vec<Arc<dyn Detector>>,
+        policy: HashMap<Label, Action>,
+        allow: &[String],
+        hasher: ValueHasher,
+    ) -> Self {
+        let allow = allow.iter().map(|a| a.trim().to_lowercase()).collect();
+        Masker { detectors, policy, allow, hasher }
+    }
+
+    pub fn hasher(&self) -> &ValueHasher {
+        &self.hasher
+    }
+
+    /// `name/version` of every detector, for the audit log.
+    pub fn versions(&self) -> Vec<String> {
+        self.detectors.iter().map(|d| d.version()).collect()
+    }
+
+    pub fn action_for(&self, label: Label) -> Action {
+        self.policy.get(&label).copied().unwrap_or(Action::Mask)
+    }
+
+    /// Finds entities in each text: merged, allow-listed, byte offsets.
+    pub async fn detect(&self, texts: &[&str]) -> Result<Vec<Vec<Entity>>, DetectError> {
+        let runs = futures::future::join_all(self.detectors.iter().map(|d| d.detect(texts))).await;
+        let mut per_text: Vec<Vec<(u8, Entity)>> = vec![Vec::new(); texts.len()];
+        for (d, run) in self.detectors.iter().zip(runs) {
+            let found = run?;
+            for (slot, ents) in per_text.iter_mut().zip(found) {
+                slot.extend(ents.into_iter().map(|e| (d.priority(), e)));
+            }
+        }
+        Ok(per_text
+            .into_iter()
+            .zip(texts)
+            .map(|(found, text)| {
+                let mut merged = merge(text, found);
+                if !self.allow.is_empty() {
+                    merged.retain(|e| !self.allow.contains(&text[e.start..e.end].trim().to_lowercase()));
+                }
+                merged
+            })
+            .collect())
+    }
+
+    /// Masks `texts` in place, adding values to `map`. On `Err` the texts may be partly
+    /// masked and must not be forwarded.
+    pub async fn mask(&self, texts: &mut [&mut String], map: &mut PlaceholderMap) -> Result<MaskReport, MaskError> {
+        let found = {
+            let views: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
+            for v in &views {
+                map.reserve_existing(v);
+            }
+            self.detect(&views).await?
+        };
+        let mut report = MaskReport::default();
+        let mut blocked: Vec<Label> = Vec::new();
+        for (text, ents) in texts.iter_mut().zip(found) {
+            if ents.is_empty() {
+                continue;
+            }
+            let mut out = String::with_capacity(text.len() + ents.len() * 8);
+            let mut last = 0;
+            for e in ents {
+                let value = &text[e.start..e.end];
+                let action = self.action_for(e.label);
+                *report.counts.entry((e.label, action)).or_insert(0) += 1;
+                let hmac = self.hasher.hash(e.label, value);
+                out.push_str(&text[last..e.start]);
+                let mut placeholder = None;
+                match action {
+                    Action::Allow => out.push_str(value),
+                    Action::Mask => {
+                        let p = map.placeholder_for(value, e.label);
+                        out.push_str(p);
+                        placeholder = Some(p.to_string());
+                    }
+                    Action::Redact => {
+                        out.push_str("[REDACTED_");
+                        out.push_str(e.label.as_str());
+                        out.push(']');
+                    }
+                    Action::Hash => {
+                        out.push('[');
+                        out.push_str(e.label.as_str());
+                        out.push('#');
+                        out.push_str(&hmac[..8]);
+                        out.push(']');
+                    }
+                    Action::Block => {
+                        if !blocked.contains(&e.label) {
+                            blocked.push(e.label);
+                        }
+                        out.push_str("[BLOCKED]");
+                    }
+                }
+                report.findings.push(Finding { label: e.label, action, detector: e.detector, placeholder, hmac });
+                last = e.end;
+            }
+            out.push_str(&text[last..]);
+            **text = out;
+        }
+        if !blocked.is_empty() {
+            blocked.sort();
+            return Err(MaskError::Blocked(blocked));
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use futures::future::BoxFuture;
+
+    /// A detector that flags fixed words, for tests.
+    pub struct Words(pub Vec<(&'static str, Label)>);
+
+    impl Detector for Words {
+        fn name(&self) -> &'static str {
+            "words"
+        }
+        fn version(&self) -> String {
+            "words/1".into()
+        }
+        fn priority(&self) -> u8 {
+            50
+        }
+        fn detect<'a>(&'a self, texts: &'a [&'a str]) -> BoxFuture<'a, Result<Vec<Vec<Entity>>, DetectError>> {
+            let out = texts
+                .iter()
+                .map(|t| {
+                    let mut v = Vec::new();
+                    for (w, l) in &self.0 {
+                        for (s, _) in t.match_indices(w) {
+                            v.push(Entity { start: s, end: s + w.len(), label: *l, score: 1.0, detector: "words" });
+                        }
+                    }
+                    v
+                })
+                .collect();
+            Box::pin(async move { Ok(out) })
+        }
+    }
+
+    fn masker(policy: &[(Label, Action)]) -> Masker {
+        Masker::new(
+            vec![Arc::new(Words(vec![("Ann", Label::Person), ("123-45-6789", Label::UsSsn), ("Acme", Label::Organization)]))],
+            policy.iter().copied().collect(),
+            &["acme".to_string()],
+            ValueHasher::new(b"k"),
+        )
+    }
+
+    #[tokio::test]
+    async fn masks_and_counts() {
+        let m = masker(&[]);
+        let mut a = "Ann met Ann at Acme".to_string();
+        let mut map = PlaceholderMap::default();
+        let rep = m.mask(&mut [&mut a], &mut map).await.unwrap();
+        assert_eq!(a, "[PERSON_1] met [PERSON_1] at Acme");
+        assert_eq!(rep.counts[&(Label::Person, Action::Mask)], 2);
+        assert_eq!(rep.findings[0].hmac, rep.findings[1].hmac);
+        let (back, _) = Restorer::new(&map).restore(&a, Escape::None);
+        assert_eq!(back, "Ann met Ann at Acme");
+    }
+
+    #[tokio::test]
+    async fn block_names_the_label_only() {
+        let m = masker(&[(Label::UsSsn, Action::Block)]);
+        let mut a = "ssn 123-45-6789".to_string();
+        let err = m.mask(&mut [&mut a], &mut PlaceholderMap::default()).await.unwrap_err();
+        assert_eq!(err.to_string(), "request blocked by policy: it contains US_SSN");
+    }
+
+    #[tokio::test]
+    async fn redact_and_hash() {
+        let m = masker(&[(Label::UsSsn, Action::Redact), (Label::Person, Action::Hash)]);
+        let mut a = "Ann 123-45-6789".to_string();
+        m.mask(&mut [&mut a], &mut PlaceholderMap::default()).await.unwrap();
+        assert!(a.starts_with("[PERSON#"), "{a}");
+        assert!(a.ends_with(" [REDACTED_US_SSN]"), "{a}");
+    }
+}
