@@ -1,1 +1,8 @@
+//! The one integration-test binary: the gateway in-process on 127.0.0.1:0 in front of the
+//! in-process mock provider, driven over real HTTP.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod common;
+mod errors;
+mod flows;
+mod policy;

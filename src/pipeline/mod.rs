@@ -1,0 +1,431 @@
+//! One request end to end: parse → route → mask → send upstream (with alias fallback) →
+//! restore (plain or streaming) → the one finish hook (audit record + metrics), which runs
+//! on success, error and client cancel alike.
+
+mod finish;
+mod stream;
+
+use crate::config::{parse_target, ProviderConfig, Target};
+use crate::error::ApiError;
+use crate::http::auth::{presented_key, Caller};
+use crate::mask::{Escape, MaskReport, Masker, PlaceholderMap, Restorer, RestoreStats};
+use crate::providers::{anthropic, openai, translate, ApiKind, TextRef};
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use finish::Finisher;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use finish::Outcome;
+
+/// Handles one `/v1/chat/completions` or `/v1/messages` request.
+pub async fn run(
+    state: AppState,
+    api: ApiKind,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request_id = headers
+        .get(crate::http::X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut fin = Finisher::new(state.clone(), api, request_id, caller.key_id().map(str::to_string));
+    match run_inner(&state, api, &caller, &headers, body, &mut fin).await {
+        Ok(Reply::Json(value)) => {
+            fin.done(Outcome::Ok, 200, None);
+            (StatusCode::OK, axum::Json(value)).into_response()
+        }
+        Ok(Reply::Stream(resp)) => resp,
+        Err(e) => {
+            let status = e.status().as_u16();
+            let outcome = match &e {
+                ApiError::Blocked(_) => Outcome::Blocked,
+                ApiError::MaskingUnavailable(_) | ApiError::Overloaded => Outcome::Refused,
+                ApiError::Upstream { .. }
+                | ApiError::UpstreamTimeout { .. }
+                | ApiError::UpstreamUnreachable { .. }
+                | ApiError::UpstreamBadResponse { .. } => Outcome::UpstreamError,
+                _ => Outcome::Error,
+            };
+            if status >= 500 {
+                tracing::warn!(error = %e, kind = e.kind(), status, "request failed");
+            } else {
+                tracing::debug!(kind = e.kind(), status, "request refused");
+            }
+            fin.done(outcome, status, Some(e.kind()));
+            e.into_response_for(api)
+        }
+    }
+}
+
+enum Reply {
+    Json(Value),
+    Stream(Response),
+}
+
+/// Where a request goes: each alias target in order, or the one `provider/model`.
+fn resolve(state: &AppState, model: &str) -> Result<Vec<Target>, ApiError> {
+    if let Some(targets) = state.config.aliases.get(model) {
+        return Ok(targets.clone());
+    }
+    let Some(target) = parse_target(model) else {
+        return Err(ApiError::UnknownModel(format!(
+            "unknown model {model:?}: name it \"provider/model\" (e.g. \"openai/gpt-4o-mini\") or use a configured alias"
+        )));
+    };
+    if !state.config.providers.contains_key(&target.provider) {
+        let known: Vec<&str> = state.config.providers.keys().map(String::as_str).collect();
+        return Err(ApiError::UnknownModel(format!(
+            "unknown provider {:?} in model {model:?}: known providers are {}",
+            target.provider,
+            known.join(", ")
+        )));
+    }
+    Ok(vec![target])
+}
+
+async fn run_inner(
+    state: &AppState,
+    api: ApiKind,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    fin: &mut Finisher,
+) -> Result<Reply, ApiError> {
+    let bytes = body.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge { limit: state.config.server.max_body_bytes }
+        } else {
+            ApiError::BadRequest(rej.body_text())
+        }
+    })?;
+    let mut body: Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("not valid JSON ({e})")))?;
+    let (valid, stream) = match api {
+        ApiKind::OpenAi => (openai::validate_request(&body), openai::is_stream(&body)),
+        ApiKind::Anthropic => (anthropic::validate_request(&body), anthropic::is_stream(&body)),
+    };
+    valid.map_err(ApiError::BadRequest)?;
+    fin.set_stream(stream);
+    let model = body.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
+    let targets = resolve(state, &model)?;
+    if !caller.may_use(&model) {
+        return Err(ApiError::Forbidden(model));
+    }
+    fin.set_target(&targets[0]);
+
+    // Step 2: mask every text the provider would see. Fails closed.
+    let t0 = Instant::now();
+    let mut map = PlaceholderMap::default();
+    let report = mask_body(&state.masker, api, &mut body, &mut map).await;
+    fin.mask_time(t0.elapsed());
+    let report = report?;
+    fin.set_report(&report);
+    let restorer = Restorer::new(&map);
+
+    // Step 3: upstream, trying alias targets in order.
+    let mut last_err = None;
+    for (i, target) in targets.iter().enumerate() {
+        let more = i + 1 < targets.len();
+        let Some(provider) = state.config.providers.get(&target.provider) else {
+            continue;
+        };
+        fin.set_target(target);
+        let attempt = send(state, api, provider, target, &body, stream, headers, fin).await;
+        match attempt {
+            Ok(up) => {
+                return if stream {
+                    Ok(Reply::Stream(stream::respond(state, api, provider, &model, up, restorer, fin.take())))
+                } else {
+                    finish_plain(api, provider.kind, &model, up, &restorer, fin).await.map(Reply::Json)
+                };
+            }
+            Err(e) if more && retryable(&e) => {
+                metrics::counter!(crate::telemetry::metrics::FALLBACKS_TOTAL, "provider" => provider.name.clone())
+                    .increment(1);
+                tracing::warn!(provider = %provider.name, kind = e.kind(), "alias target failed; trying the next");
+                last_err = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| ApiError::Internal("no target".into())))
+}
+
+fn retryable(e: &ApiError) -> bool {
+    match e {
+        ApiError::Upstream { status, .. } => matches!(status, 401 | 403 | 408 | 429) || *status >= 500,
+        ApiError::UpstreamTimeout { .. }
+        | ApiError::UpstreamUnreachable { .. }
+        | ApiError::UpstreamBadResponse { .. }
+        | ApiError::MissingProviderKey { .. } => true,
+        _ => false,
+    }
+}
+
+/// Masks all request texts in place. JSON-in-a-string fields (tool-call arguments) are
+/// parsed and their string leaves masked, so that values are found unescaped; when they
+/// do not parse, the raw text is masked instead.
+pub async fn mask_body(
+    masker: &Masker,
+    api: ApiKind,
+    body: &mut Value,
+    map: &mut PlaceholderMap,
+) -> Result<MaskReport, ApiError> {
+    let mut refs = match api {
+        ApiKind::OpenAi => openai::request_texts(body),
+        ApiKind::Anthropic => anthropic::request_texts(body),
+    };
+    let mut docs: Vec<Option<Value>> = refs
+        .iter()
+        .map(|r| match r {
+            TextRef::JsonText(s) => serde_json::from_str::<Value>(s).ok(),
+            TextRef::Plain(_) => None,
+        })
+        .collect();
+    let report = {
+        let mut targets: Vec<&mut String> = Vec::with_capacity(refs.len());
+        for (r, d) in refs.iter_mut().zip(docs.iter_mut()) {
+            match (r, d) {
+                (_, Some(doc)) => string_leaves(doc, &mut targets),
+                (TextRef::Plain(s), None) | (TextRef::JsonText(s), None) => targets.push(&mut **s),
+            }
+        }
+        masker.mask(&mut targets, map).await?
+    };
+    for (r, d) in refs.iter_mut().zip(docs) {
+        if let (TextRef::JsonText(s), Some(doc)) = (r, d) {
+            **s = doc.to_string();
+        }
+    }
+    Ok(report)
+}
+
+/// Every string inside a JSON value (object keys excluded).
+pub fn string_leaves<'a>(v: &'a mut Value, out: &mut Vec<&'a mut String>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter_mut().for_each(|x| string_leaves(x, out)),
+        Value::Object(o) => o.values_mut().for_each(|x| string_leaves(x, out)),
+        _ => {}
+    }
+}
+
+/// Restores every text of a (client-format) response body in place.
+pub fn restore_body(api: ApiKind, body: &mut Value, restorer: &Restorer) -> RestoreStats {
+    let mut stats = RestoreStats::default();
+    if restorer.is_empty() {
+        return stats;
+    }
+    let refs = match api {
+        ApiKind::OpenAi => openai::response_texts(body),
+        ApiKind::Anthropic => anthropic::response_texts(body),
+    };
+    for r in refs {
+        let s = match r {
+            TextRef::Plain(s) => restorer.restore_in_place(s, Escape::None),
+            TextRef::JsonText(s) => restorer.restore_in_place(s, Escape::Json),
+        };
+        stats.add(s);
+    }
+    stats
+}
+
+/// Builds the upstream body for `target` from the masked client body.
+fn upstream_body(api: ApiKind, provider: &ProviderConfig, target: &Target, body: &Value, stream: bool) -> Result<(Value, bool), ApiError> {
+    let unsupported = |e: translate::TranslateError| ApiError::Unsupported(e.to_string());
+    let mut strip_usage = false;
+    let out = match (api, provider.kind) {
+        (ApiKind::OpenAi, ApiKind::OpenAi) => {
+            let mut b = body.clone();
+            b["model"] = Value::String(target.model.clone());
+            if stream {
+                // Ask for usage so the audit log has it; the chunk is hidden from a client
+                // that did not ask for it.
+                let asked = b.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
+                if !asked {
+                    strip_usage = true;
+                    match b.get_mut("stream_options").and_then(Value::as_object_mut) {
+                        Some(o) => {
+                            o.insert("include_usage".into(), Value::Bool(true));
+                        }
+                        None => b["stream_options"] = serde_json::json!({"include_usage": true}),
+                    }
+                }
+            }
+            b
+        }
+        (ApiKind::Anthropic, ApiKind::Anthropic) => {
+            let mut b = body.clone();
+            b["model"] = Value::String(target.model.clone());
+            b
+        }
+        (ApiKind::OpenAi, ApiKind::Anthropic) => {
+            translate::openai_to_anthropic_request(body, &target.model).map_err(unsupported)?
+        }
+        (ApiKind::Anthropic, ApiKind::OpenAi) => {
+            translate::anthropic_to_openai_request(body, &target.model).map_err(unsupported)?
+        }
+    };
+    Ok((out, strip_usage))
+}
+
+/// A successful upstream response, headers received.
+pub struct Upstream {
+    pub response: reqwest::Response,
+    pub sent_at: Instant,
+    pub strip_usage: bool,
+    pub provider_kind: ApiKind,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    state: &AppState,
+    api: ApiKind,
+    provider: &ProviderConfig,
+    target: &Target,
+    body: &Value,
+    stream: bool,
+    client_headers: &HeaderMap,
+    fin: &mut Finisher,
+) -> Result<Upstream, ApiError> {
+    let (payload, strip_usage) = upstream_body(api, provider, target, body, stream)?;
+    let bytes = serde_json::to_vec(&payload).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let url = match provider.kind {
+        ApiKind::OpenAi => format!("{}{}", provider.base_url, openai::PATH),
+        ApiKind::Anthropic => format!("{}{}", provider.base_url, anthropic::PATH),
+    };
+    let mut req = state
+        .http
+        .post(url)
+        .timeout(state.config.server.upstream_timeout)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(bytes);
+    // The provider key: ours from the environment, else (open sidecar, same API) the
+    // caller's own key, which its SDK sent us.
+    let own_key = provider.api_key.as_ref().map(|k| k.expose_secret().to_string());
+    let key = match own_key {
+        Some(k) => Some(k),
+        None if state.config.keys.is_empty() && api == provider.kind => presented_key(client_headers).map(str::to_string),
+        None => None,
+    };
+    match (&key, &provider.api_key_env) {
+        (None, Some(env)) => {
+            return Err(ApiError::MissingProviderKey { provider: provider.name.clone(), env: env.clone() })
+        }
+        (Some(k), _) => {
+            req = match provider.kind {
+                ApiKind::OpenAi => req.bearer_auth(k),
+                ApiKind::Anthropic => req.header("x-api-key", k),
+            }
+        }
+        (None, None) => {}
+    }
+    if provider.kind == ApiKind::Anthropic {
+        let version = client_headers
+            .get("anthropic-version")
+            .filter(|_| api == ApiKind::Anthropic)
+            .cloned()
+            .unwrap_or(HeaderValue::from_static(anthropic::VERSION));
+        req = req.header("anthropic-version", version);
+        if api == ApiKind::Anthropic {
+            if let Some(beta) = client_headers.get("anthropic-beta") {
+                req = req.header("anthropic-beta", beta.clone());
+            }
+        }
+    }
+    for (h, v) in &provider.headers {
+        req = req.header(h.as_str(), v.as_str());
+    }
+    let sent_at = Instant::now();
+    let result = req.send().await;
+    let name = provider.name.clone();
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            fin.upstream_time(sent_at.elapsed());
+            let kind = if e.is_timeout() { "timeout" } else { "connect" };
+            metrics::counter!(crate::telemetry::metrics::UPSTREAM_ERRORS, "provider" => name.clone(), "kind" => kind)
+                .increment(1);
+            tracing::warn!(provider = %name, error = %e, "upstream request failed");
+            return Err(if e.is_timeout() {
+                ApiError::UpstreamTimeout { provider: name }
+            } else {
+                ApiError::UpstreamUnreachable { provider: name }
+            });
+        }
+    };
+    let status = response.status().as_u16();
+    fin.set_upstream_status(status);
+    if !response.status().is_success() {
+        let body = response.bytes().await.unwrap_or_default();
+        fin.upstream_time(sent_at.elapsed());
+        let message = match provider.kind {
+            ApiKind::OpenAi => openai::upstream_error_message(&body),
+            ApiKind::Anthropic => anthropic::upstream_error_message(&body),
+        }
+        .unwrap_or_else(|| "no error message".to_string());
+        metrics::counter!(crate::telemetry::metrics::UPSTREAM_ERRORS, "provider" => name.clone(), "kind" => "status")
+            .increment(1);
+        tracing::warn!(provider = %name, status, "upstream returned an error status");
+        // The upstream only ever saw masked text, so its message holds no raw values.
+        return Err(ApiError::Upstream { provider: name, status, message });
+    }
+    Ok(Upstream { response, sent_at, strip_usage, provider_kind: provider.kind })
+}
+
+async fn finish_plain(
+    api: ApiKind,
+    provider_kind: ApiKind,
+    model: &str,
+    up: Upstream,
+    restorer: &Arc<Restorer>,
+    fin: &mut Finisher,
+) -> Result<Value, ApiError> {
+    let provider = fin.provider().to_string();
+    let bytes = up.response.bytes().await;
+    fin.upstream_time(up.sent_at.elapsed());
+    let bytes = bytes.map_err(|e| {
+        tracing::warn!(provider = %provider, error = %e, "reading the upstream body failed");
+        if e.is_timeout() {
+            ApiError::UpstreamTimeout { provider: provider.clone() }
+        } else {
+            ApiError::UpstreamUnreachable { provider: provider.clone() }
+        }
+    })?;
+    let upstream: Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::UpstreamBadResponse { provider })?;
+    let usage = match provider_kind {
+        ApiKind::OpenAi => openai::usage(&upstream),
+        ApiKind::Anthropic => anthropic::usage(&upstream),
+    };
+    fin.set_usage(usage);
+    let mut body = match (provider_kind, api) {
+        (a, b) if a == b => upstream,
+        (ApiKind::Anthropic, ApiKind::OpenAi) => translate::anthropic_to_openai_response(&upstream, model),
+        _ => translate::openai_to_anthropic_response(&upstream, model),
+    };
+    let t0 = Instant::now();
+    let stats = restore_body(api, &mut body, restorer);
+    fin.restore_time(t0.elapsed(), stats);
+    Ok(body)
+}
+
+/// A streaming body fed by the pump task.
+pub(crate) fn sse_response(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Response {
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, std::convert::Infallible>);
+    let mut resp = Response::new(Body::from_stream(stream));
+    let h = resp.headers_mut();
+    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    resp
+}
+
+use tokio_stream::StreamExt as _;

@@ -1,0 +1,92 @@
+//! `veil serve`: opens the audit log, builds the state, binds, serves until SIGTERM or
+//! Ctrl-C, then drains in-flight requests and flushes the audit log.
+
+use crate::audit::{self, AuditHandle};
+use crate::config::{Config, ProcessEnv};
+use crate::mask::ValueHasher;
+use crate::state::AppState;
+use std::net::SocketAddr;
+
+/// Start-up failures; `exit_code` maps them to CONTRACT.md's exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0:#}")]
+    Config(anyhow::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0:#}")]
+    Runtime(anyhow::Error),
+}
+
+impl ServeError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ServeError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Runs the gateway on `config` until a shutdown signal.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    crate::telemetry::metrics::handle();
+    let (audit, writer, key) = match &config.audit.path {
+        Some(path) => {
+            let key = audit::load_or_create_key(&config.audit, &ProcessEnv)
+                .map_err(|e| ServeError::Config(anyhow::anyhow!("audit: {e}")))?;
+            let (handle, writer) = AuditHandle::open(path, &key)
+                .await
+                .map_err(|e| ServeError::Config(anyhow::anyhow!("audit: {e}")))?;
+            (handle, Some(writer), key)
+        }
+        None => (AuditHandle::disabled(), None, rand::random::<[u8; 32]>().to_vec()),
+    };
+    let listen = config.server.listen;
+    let state = AppState::build(config, audit, ValueHasher::new(&key)).map_err(ServeError::Config)?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
+    let addr = listener.local_addr().map_err(|e| ServeError::Runtime(e.into()))?;
+    tracing::info!(
+        listen = %addr,
+        detectors = ?state.masker.versions(),
+        providers = state.config.providers.len(),
+        audit = ?state.config.audit.path,
+        "veil listening"
+    );
+    let app = crate::app(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| ServeError::Runtime(e.into()))?;
+    if let Some(w) = writer {
+        w.shutdown().await;
+    }
+    tracing::info!("veil stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}

@@ -1,0 +1,57 @@
+//! Metric names (one place), their descriptions, and the Prometheus exporter. Labels come
+//! from closed sets only: route, provider (configured names), status code, entity label,
+//! action, error kind.
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+
+pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
+pub const REQUEST_DURATION: &str = "gateway_request_duration_seconds";
+pub const ENTITIES_TOTAL: &str = "gateway_entities_total";
+pub const MASK_DURATION: &str = "gateway_mask_duration_seconds";
+pub const UPSTREAM_DURATION: &str = "gateway_upstream_duration_seconds";
+pub const RESTORE_DURATION: &str = "gateway_restore_duration_seconds";
+pub const PLACEHOLDERS_RESTORED: &str = "gateway_placeholders_restored_total";
+pub const PLACEHOLDERS_UNRESTORED: &str = "gateway_placeholders_unrestored_total";
+pub const UPSTREAM_ERRORS: &str = "gateway_upstream_errors_total";
+pub const FALLBACKS_TOTAL: &str = "gateway_fallbacks_total";
+pub const IN_FLIGHT: &str = "gateway_requests_in_flight";
+pub const AUDIT_DROPPED: &str = "gateway_audit_dropped_total";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the global recorder once per process and returns the render handle.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let latency = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+        let fast = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), &latency)
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(UPSTREAM_DURATION.into()), &latency))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(MASK_DURATION.into()), &fast))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(RESTORE_DURATION.into()), &fast))
+            .expect("static histogram buckets are valid; this is a bug")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder was installed first (never in this binary).
+        let _ = metrics::set_global_recorder(recorder);
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(REQUESTS_TOTAL, "Requests by route, provider and status");
+    describe_histogram!(REQUEST_DURATION, Unit::Seconds, "Request latency by route, provider and status");
+    describe_counter!(ENTITIES_TOTAL, "Entities found by label and action");
+    describe_histogram!(MASK_DURATION, Unit::Seconds, "Time spent detecting and masking per request");
+    describe_histogram!(UPSTREAM_DURATION, Unit::Seconds, "Time from sending upstream to the end of its answer");
+    describe_histogram!(RESTORE_DURATION, Unit::Seconds, "Time spent restoring placeholders per request");
+    describe_counter!(PLACEHOLDERS_RESTORED, "Placeholders restored in answers, by form (exact or mutated)");
+    describe_counter!(PLACEHOLDERS_UNRESTORED, "Placeholder-shaped tokens in answers that matched no value of the request");
+    describe_counter!(UPSTREAM_ERRORS, "Upstream failures by provider and kind");
+    describe_counter!(FALLBACKS_TOTAL, "Alias targets skipped after a failure, by provider");
+    describe_gauge!(IN_FLIGHT, "Requests being handled");
+    describe_counter!(AUDIT_DROPPED, "Audit records dropped because the writer queue was full");
+}

@@ -1,0 +1,15 @@
+//! Logging and metrics set-up (step 6 of the request flow). Logs are structured and never
+//! carry bodies, credentials, entity values or placeholder maps.
+
+pub mod metrics;
+
+use tracing_subscriber::{fmt, EnvFilter};
+
+/// Installs the tracing subscriber: JSON lines when `json` is true (production), pretty
+/// otherwise. `RUST_LOG` overrides the default filter (`info`).
+pub fn init_logging(json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    // A second init (tests) is harmless: keep the first subscriber.
+    let _ = if json { builder.json().flatten_event(true).try_init() } else { builder.compact().try_init() };
+}
