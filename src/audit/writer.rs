@@ -673,6 +673,28 @@ mod tests {
         panic!("record was not written");
     }
 
+    #[tokio::test]
+    async fn a_full_queue_drops_without_blocking_and_counts() {
+        let (tx, _rx) = mpsc::channel(2);
+        let drops = Arc::new(Drops {
+            path: "q".into(),
+            unlogged: AtomicU64::new(0),
+            last_log: Mutex::new(None),
+        });
+        let h = AuditHandle {
+            inner: Some(Arc::new(Inner {
+                tx,
+                drops: drops.clone(),
+            })),
+        };
+        for i in 0..5 {
+            h.record(sample(i));
+        }
+        // The first drop is logged at once (resetting the count), later ones wait 10 s.
+        assert!(drops.last_log.lock().unwrap().is_some());
+        assert_eq!(drops.unlogged.load(Ordering::Relaxed), 2);
+    }
+
     #[test]
     fn latencies_are_tidied() {
         let mut r = sample(1);
