@@ -158,7 +158,8 @@ impl From<&crate::mask::Finding> for AuditFinding {
     }
 }
 
-/// Where the time went, in milliseconds.
+/// Where the time went, in milliseconds (the writer rounds to whole microseconds and
+/// writes a non-finite value as 0).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     pub mask: f64,
