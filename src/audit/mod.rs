@@ -47,9 +47,9 @@
 //! - One writer task per log, so concurrent [`AuditHandle::record`] calls never interleave;
 //!   each batch of whole lines is written with one `write_all`, and `sync_data` runs at most
 //!   every 100 ms (and at shutdown).
-//! - Every request gets one record, failed, refused and cancelled ones too: handlers take
-//!   a [`PendingRecord`] from [`AuditHandle::start`], which is written by `finish` or, when
-//!   the request future is dropped (client gone) or panics, on drop.
+//! - Every request gets one record, failed, refused and cancelled ones too: the pipeline's
+//!   finish hook (`pipeline::finish::Finisher`) sends it on completion, error, or on drop
+//!   when the request future is dropped (client gone).
 //! - A crash can leave a torn last line (no trailing `\n`); the next `open` truncates only
 //!   that line (with a warning) and continues the chain from the last complete record.
 //! - `verify` detects edits, insertions, deletions and reorderings anywhere except the
@@ -62,13 +62,11 @@
 //!   accidental edits, not against someone who can read that file.
 
 mod key;
-mod pending;
 mod stats;
 mod verify;
 mod writer;
 
 pub use key::{key_file_path, load_or_create_key, parse_key, AuditKey};
-pub use pending::{PendingRecord, STATUS_CLIENT_CLOSED};
 pub use stats::{stats, Percentiles, StatsReport};
 pub use verify::{verify, verify_key_for, VerifyError, VerifyReport};
 pub use writer::{AuditHandle, AuditWriterTask, CHANNEL_CAPACITY};

@@ -37,6 +37,15 @@ pub struct AuditHandle {
 struct Inner {
     tx: mpsc::Sender<AuditRecord>,
     drops: Arc<Drops>,
+    /// Records accepted by `record` and records the writer has handled (written or
+    /// dropped), for `flush`.
+    progress: Arc<Progress>,
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    sent: AtomicU64,
+    handled: AtomicU64,
 }
 
 /// Counts lost records and logs about them at most once per [`DROP_LOG_INTERVAL`].
@@ -109,10 +118,11 @@ impl AuditHandle {
         });
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let (stop_tx, stop_rx) = oneshot::channel();
-        let join = tokio::spawn(run(writer, rx, stop_rx, drops.clone()));
+        let progress = Arc::new(Progress::default());
+        let join = tokio::spawn(run(writer, rx, stop_rx, drops.clone(), progress.clone()));
         Ok((
             AuditHandle {
-                inner: Some(Arc::new(Inner { tx, drops })),
+                inner: Some(Arc::new(Inner { tx, drops, progress })),
             },
             AuditWriterTask {
                 join,
@@ -130,13 +140,25 @@ impl AuditHandle {
         self.inner.is_some()
     }
 
+    /// Waits until every record queued before the call has been written (or dropped by a
+    /// failing writer). Polls; meant for tests and operational tooling, not the hot path.
+    pub async fn flush(&self) {
+        let Some(inner) = &self.inner else { return };
+        let target = inner.progress.sent.load(Ordering::Acquire);
+        while inner.progress.handled.load(Ordering::Acquire) < target && !inner.tx.is_closed() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
     /// Queues a record without waiting. When the queue is full (the disk cannot keep up)
     /// or the writer is gone, the record is dropped: `gateway_audit_dropped_total` counts
     /// it and an error is logged at most once per 10 s.
     pub fn record(&self, rec: AuditRecord) {
         let Some(inner) = &self.inner else { return };
         match inner.tx.try_send(rec) {
-            Ok(()) => {}
+            Ok(()) => {
+                inner.progress.sent.fetch_add(1, Ordering::AcqRel);
+            }
             Err(mpsc::error::TrySendError::Full(_)) => {
                 inner.drops.dropped(1, "the audit queue is full")
             }
@@ -152,6 +174,7 @@ async fn run(
     mut rx: mpsc::Receiver<AuditRecord>,
     mut stop: oneshot::Receiver<()>,
     drops: Arc<Drops>,
+    progress: Arc<Progress>,
 ) {
     let mut slot = Some(writer);
     let mut batch: Vec<AuditRecord> = Vec::with_capacity(BATCH);
@@ -169,6 +192,7 @@ async fn run(
                 let drops = drops.clone();
                 let Some(recs) = blocking(&mut slot, move |w| w.write_batch(recs, &drops)).await else { break };
                 batch = recs;
+                progress.handled.fetch_add(n as u64, Ordering::AcqRel);
                 dirty = true;
                 if last_sync.elapsed() >= SYNC_INTERVAL {
                     if blocking(&mut slot, Writer::sync).await.is_none() {
@@ -325,8 +349,6 @@ impl Writer {
             opts.mode(0o600);
         }
         let mut file = opts.open(&path).map_err(io("open"))?;
-        // `File::try_lock` is stable since Rust 1.89 (Cargo.toml still says 1.85).
-        #[allow(clippy::incompatible_msrv)]
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => return Err(AuditError::Locked { path }),

@@ -52,7 +52,7 @@ impl Finisher {
             ApiKind::OpenAi => "/v1/chat/completions",
             ApiKind::Anthropic => "/v1/messages",
         };
-        let mut rec = AuditRecord::new(request_id, route.to_string(), api.as_str().to_string());
+        let mut rec = AuditRecord::new(request_id, route, api);
         rec.key_id = key_id;
         rec.detectors = state.masker.versions();
         Finisher {
@@ -151,9 +151,9 @@ impl Finisher {
             total: ms(total),
         };
         rec.placeholders = crate::audit::PlaceholderCounts {
-            restored: self.stats.exact + self.stats.mutated,
-            mutated: self.stats.mutated,
-            unrestored: self.stats.unrestored,
+            restored: sat32(self.stats.exact + self.stats.mutated),
+            mutated: sat32(self.stats.mutated),
+            unrestored: sat32(self.stats.unrestored),
         };
 
         let status_label = status.to_string();
@@ -193,6 +193,10 @@ impl Finisher {
         );
         self.state.audit.record(rec);
     }
+}
+
+fn sat32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn ms(d: Duration) -> f64 {
