@@ -76,13 +76,11 @@ fn message_texts<'a>(msg: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
     }
     if let Some(Value::Array(calls)) = tool_calls {
         for call in calls {
-            if let Some(args) = call
+            if let Some(Value::String(s)) = call
                 .get_mut("function")
                 .and_then(|f| f.get_mut("arguments"))
             {
-                if let Value::String(s) = args {
-                    out.push(TextRef::JsonText(s));
-                }
+                out.push(TextRef::JsonText(s));
             }
         }
     }
