@@ -4,4 +4,5 @@
 pub mod audit;
 pub mod config;
 pub mod mask;
+pub mod mock;
 pub mod providers;
