@@ -970,3 +970,459 @@ impl BenchBodies {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::new()
+    }
+
+    fn openai_req(model: &str, text: &str, stream: bool) -> Value {
+        json!({"model": model, "stream": stream,
+            "messages": [{"role": "system", "content": "be brief"},
+                         {"role": "user", "content": text}]})
+    }
+
+    fn anthropic_req(model: &str, text: &str, stream: bool) -> Value {
+        json!({"model": model, "max_tokens": 100, "stream": stream,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}]})
+    }
+
+    async fn post(url: String, body: &Value) -> reqwest::Response {
+        client()
+            .post(url)
+            .header("authorization", "Bearer test")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post_openai(m: &MockProvider, body: &Value) -> reqwest::Response {
+        post(format!("{}/chat/completions", m.openai_base_url()), body).await
+    }
+
+    async fn post_anthropic(m: &MockProvider, body: &Value) -> reqwest::Response {
+        post(format!("{}/v1/messages", m.anthropic_base_url()), body).await
+    }
+
+    /// One SSE event: its `event:` name (if any) and `data:` payload.
+    #[derive(Debug)]
+    struct SseEvent {
+        event: Option<String>,
+        data: String,
+    }
+
+    /// A minimal SSE decoder: bytes in any split, events out.
+    #[derive(Default)]
+    struct SseSplitter {
+        buf: Vec<u8>,
+    }
+
+    impl SseSplitter {
+        fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+            self.buf.extend_from_slice(chunk);
+            let mut out = Vec::new();
+            while let Some(pos) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let frame: Vec<u8> = self.buf.drain(..pos + 2).collect();
+                let frame = String::from_utf8(frame).expect("frames are UTF-8");
+                let mut ev = SseEvent {
+                    event: None,
+                    data: String::new(),
+                };
+                for line in frame.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        ev.event = Some(v.to_owned());
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        ev.data.push_str(v);
+                    }
+                }
+                out.push(ev);
+            }
+            out
+        }
+    }
+
+    /// Read the whole stream; returns the events, the largest body chunk and whether it ended in error.
+    async fn read_sse(resp: reqwest::Response) -> (Vec<SseEvent>, usize, bool) {
+        assert_eq!(
+            resp.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        let mut s = resp.bytes_stream();
+        let mut sp = SseSplitter::default();
+        let mut events = Vec::new();
+        let mut max_chunk = 0;
+        let mut failed = false;
+        while let Some(chunk) = s.next().await {
+            match chunk {
+                Ok(c) => {
+                    max_chunk = max_chunk.max(c.len());
+                    events.extend(sp.push(&c));
+                }
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if !failed {
+            assert!(sp.buf.is_empty(), "trailing partial frame");
+        }
+        (events, max_chunk, failed)
+    }
+
+    fn openai_text(events: &[SseEvent]) -> (String, String) {
+        let mut text = String::new();
+        let mut args = String::new();
+        for e in events.iter().filter(|e| e.data != "[DONE]") {
+            let v: Value = serde_json::from_str(&e.data).unwrap();
+            let Some(d) = v["choices"].get(0).map(|c| &c["delta"]) else {
+                continue;
+            };
+            text.push_str(d["content"].as_str().unwrap_or(""));
+            if let Some(a) = d["tool_calls"][0]["function"]["arguments"].as_str() {
+                args.push_str(a);
+            }
+        }
+        (text, args)
+    }
+
+    fn anthropic_text(events: &[SseEvent]) -> (String, String) {
+        let mut text = String::new();
+        let mut args = String::new();
+        for e in events {
+            let v: Value = serde_json::from_str(&e.data).unwrap();
+            assert_eq!(e.event.as_deref(), v["type"].as_str());
+            if v["type"] == "content_block_delta" {
+                text.push_str(v["delta"]["text"].as_str().unwrap_or(""));
+                args.push_str(v["delta"]["partial_json"].as_str().unwrap_or(""));
+            }
+        }
+        (text, args)
+    }
+
+    const PII: &str = "Hi, I am [PERSON_1] (Zoë Müller 日本), mail [EMAIL_1]";
+
+    #[test]
+    fn model_options_parse() {
+        let b = Behavior::parse("tool+delta=2+bytes=5+slow=10+midstream=3+error=529");
+        assert_eq!(b.kind, Kind::Tool);
+        assert_eq!(b.delta, 2);
+        assert_eq!(b.bytes, Some(5));
+        assert_eq!(b.slow_ms, Some(10));
+        assert_eq!(b.midstream, Some(3));
+        assert_eq!(b.error.map(|s| s.as_u16()), Some(529));
+        let d = Behavior::parse("gpt-4o-mini+delta=0+error=abc");
+        assert_eq!(d.kind, Kind::Echo);
+        assert_eq!(d.delta, DEFAULT_DELTA);
+        assert_eq!(d.error, None);
+        assert!(Behavior::parse("bench").is_plain_bench());
+        assert!(!Behavior::parse("bench+bytes=3").is_plain_bench());
+        assert_eq!(char_chunks("aé日bc", 2), vec!["aé", "日b", "c"]);
+        assert_eq!(char_chunks("", 2), Vec::<&str>::new());
+    }
+
+    #[tokio::test]
+    async fn echo_plain_openai_and_recording() {
+        let m = MockProvider::start().await;
+        let resp = post_openai(&m, &openai_req("echo", PII, false)).await;
+        assert_eq!(resp.status(), 200);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["object"], "chat.completion");
+        assert_eq!(v["model"], "echo");
+        assert!(v["id"].as_str().unwrap().starts_with("chatcmpl-"));
+        assert_eq!(
+            v["choices"][0]["message"]["content"],
+            format!("You said: {PII}")
+        );
+        assert_eq!(v["choices"][0]["finish_reason"], "stop");
+        let u = &v["usage"];
+        assert_eq!(
+            u["total_tokens"].as_u64().unwrap(),
+            u["prompt_tokens"].as_u64().unwrap() + u["completion_tokens"].as_u64().unwrap()
+        );
+
+        let rec = m.received();
+        assert_eq!(rec.len(), 1);
+        assert_eq!(rec[0].path, "/v1/chat/completions");
+        assert_eq!(rec[0].header("authorization"), Some("Bearer test"));
+        assert_eq!(rec[0].body, openai_req("echo", PII, false));
+        m.clear();
+        assert!(m.received().is_empty());
+
+        // Content parts, and a trailing tool message is echoed.
+        let body = json!({"model": "x", "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image_url"},
+                                         {"type": "text", "text": "b"}]}]});
+        let v: Value = post_openai(&m, &body).await.json().await.unwrap();
+        assert_eq!(v["choices"][0]["message"]["content"], "You said: a\nb");
+        let body = json!({"model": "x", "messages": [{"role": "user", "content": "q"},
+            {"role": "assistant", "content": null, "tool_calls": []},
+            {"role": "tool", "tool_call_id": "call_1", "content": "result [EMAIL_1]"}]});
+        let v: Value = post_openai(&m, &body).await.json().await.unwrap();
+        assert_eq!(
+            v["choices"][0]["message"]["content"],
+            "You said: result [EMAIL_1]"
+        );
+        assert_eq!(m.received().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn echo_plain_anthropic() {
+        let m = MockProvider::start().await;
+        let resp = post_anthropic(&m, &anthropic_req("claude-x", PII, false)).await;
+        assert_eq!(resp.status(), 200);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["type"], "message");
+        assert_eq!(v["model"], "claude-x");
+        assert!(v["id"].as_str().unwrap().starts_with("msg_"));
+        assert_eq!(v["content"][0]["text"], format!("You said: {PII}"));
+        assert_eq!(v["stop_reason"], "end_turn");
+        assert!(v["usage"]["output_tokens"].as_u64().unwrap() > 0);
+        assert_eq!(m.received()[0].path, "/v1/messages");
+
+        // tool_result blocks of the last user message count.
+        let body = json!({"model": "echo", "max_tokens": 10, "messages": [
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                "content": [{"type": "text", "text": "found [PERSON_1]"}]}]}]});
+        let v: Value = post_anthropic(&m, &body).await.json().await.unwrap();
+        assert_eq!(v["content"][0]["text"], "You said: found [PERSON_1]");
+    }
+
+    #[tokio::test]
+    async fn streaming_openai_reassembles() {
+        let m = MockProvider::start().await;
+        let mut body = openai_req("echo+delta=3", PII, true);
+        body["stream_options"] = json!({"include_usage": true});
+        let (events, _, failed) = read_sse(post_openai(&m, &body).await).await;
+        assert!(!failed);
+        assert_eq!(events.last().unwrap().data, "[DONE]");
+        let first: Value = serde_json::from_str(&events[0].data).unwrap();
+        assert_eq!(first["choices"][0]["delta"]["role"], "assistant");
+        assert_eq!(first["object"], "chat.completion.chunk");
+        let usage: Value = serde_json::from_str(&events[events.len() - 2].data).unwrap();
+        assert_eq!(usage["choices"], json!([]));
+        assert!(usage["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+        let fin: Value = serde_json::from_str(&events[events.len() - 3].data).unwrap();
+        assert_eq!(fin["choices"][0]["finish_reason"], "stop");
+        assert_eq!(openai_text(&events).0, format!("You said: {PII}"));
+
+        // Without include_usage there is no usage chunk.
+        let (events, _, _) = read_sse(post_openai(&m, &openai_req("echo", PII, true)).await).await;
+        let fin: Value = serde_json::from_str(&events[events.len() - 2].data).unwrap();
+        assert_eq!(fin["choices"][0]["finish_reason"], "stop");
+        assert!(fin.get("usage").is_none());
+    }
+
+    #[tokio::test]
+    async fn streaming_anthropic_reassembles() {
+        let m = MockProvider::start().await;
+        let resp = post_anthropic(&m, &anthropic_req("echo", PII, true)).await;
+        let (events, _, failed) = read_sse(resp).await;
+        assert!(!failed);
+        let kinds: Vec<&str> = events.iter().filter_map(|e| e.event.as_deref()).collect();
+        assert_eq!(
+            &kinds[..3],
+            &["message_start", "content_block_start", "ping"]
+        );
+        assert_eq!(
+            &kinds[kinds.len() - 3..],
+            &["content_block_stop", "message_delta", "message_stop"]
+        );
+        assert_eq!(anthropic_text(&events).0, format!("You said: {PII}"));
+        let delta: Value = serde_json::from_str(&events[events.len() - 2].data).unwrap();
+        assert_eq!(delta["delta"]["stop_reason"], "end_turn");
+    }
+
+    #[tokio::test]
+    async fn tiny_byte_chunks_decode_to_the_same_text() {
+        let m = MockProvider::start().await;
+        let resp = post_openai(&m, &openai_req("echo+delta=1+bytes=5", PII, true)).await;
+        let (events, max_chunk, failed) = read_sse(resp).await;
+        assert!(!failed);
+        assert!(max_chunk <= 5, "chunk of {max_chunk} bytes");
+        assert_eq!(openai_text(&events).0, format!("You said: {PII}"));
+
+        let resp = post_anthropic(&m, &anthropic_req("tool+bytes=5", PII, true)).await;
+        let (events, max_chunk, failed) = read_sse(resp).await;
+        assert!(!failed);
+        assert!(max_chunk <= 5, "chunk of {max_chunk} bytes");
+        let (text, args) = anthropic_text(&events);
+        assert_eq!(text, "Let me look that up.");
+        let args: Value = serde_json::from_str(&args).unwrap();
+        assert_eq!(args, json!({"query": PII, "note": format!("see {PII}")}));
+    }
+
+    #[tokio::test]
+    async fn tool_calls_plain_and_streaming() {
+        let m = MockProvider::start().await;
+        let want = json!({"query": "call [PERSON_1]", "note": "see call [PERSON_1]"});
+
+        let v: Value = post_openai(&m, &openai_req("tool", "call [PERSON_1]", false))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let msg = &v["choices"][0]["message"];
+        assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(msg["content"], "Let me look that up.");
+        assert_eq!(msg["tool_calls"][0]["function"]["name"], "lookup");
+        let args: Value = serde_json::from_str(
+            msg["tool_calls"][0]["function"]["arguments"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(args, want);
+
+        let v: Value = post_anthropic(&m, &anthropic_req("tool", "call [PERSON_1]", false))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["stop_reason"], "tool_use");
+        assert_eq!(v["content"][1]["type"], "tool_use");
+        assert!(v["content"][1]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("toolu_"));
+        assert_eq!(v["content"][1]["input"], want);
+
+        let resp = post_openai(&m, &openai_req("tool+delta=2", "call [PERSON_1]", true)).await;
+        let (events, _, _) = read_sse(resp).await;
+        let (text, args) = openai_text(&events);
+        assert_eq!(text, "Let me look that up.");
+        assert_eq!(serde_json::from_str::<Value>(&args).unwrap(), want);
+        let start = events
+            .iter()
+            .map(|e| serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null))
+            .find(|v| v["choices"][0]["delta"]["tool_calls"][0]["id"].is_string())
+            .unwrap();
+        let call = &start["choices"][0]["delta"]["tool_calls"][0];
+        assert_eq!(call["function"]["name"], "lookup");
+        assert_eq!(call["function"]["arguments"], "");
+        assert_eq!(call["type"], "function");
+    }
+
+    #[tokio::test]
+    async fn errors_have_the_api_shape() {
+        let m = MockProvider::start().await;
+        let resp = post_openai(&m, &openai_req("error=500", "x", false)).await;
+        assert_eq!(resp.status(), 500);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["message"], "mock error");
+        assert_eq!(v["error"]["type"], "server_error");
+
+        let resp = post_anthropic(&m, &anthropic_req("error=500", "x", true)).await;
+        assert_eq!(resp.status(), 500);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["error"]["type"], "api_error");
+        assert_eq!(v["error"]["message"], "mock error");
+
+        let resp = post_anthropic(&m, &anthropic_req("error=529", "x", false)).await;
+        assert_eq!(resp.status(), 529);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["type"], "overloaded_error");
+
+        let resp = post(
+            format!("{}/chat/completions", m.openai_base_url()),
+            &json!("not an object"),
+        )
+        .await;
+        assert_eq!(resp.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn midstream_aborts_after_n_deltas() {
+        let m = MockProvider::start().await;
+        let resp = post_openai(&m, &openai_req("echo+midstream=2", PII, true)).await;
+        assert_eq!(resp.status(), 200);
+        let (events, _, failed) = read_sse(resp).await;
+        assert!(failed, "the body must end in an error");
+        assert_eq!(openai_text(&events).0, "You said");
+        assert!(events.iter().all(|e| e.data != "[DONE]"));
+
+        let resp = post_anthropic(&m, &anthropic_req("echo+midstream=1", PII, true)).await;
+        let (events, _, failed) = read_sse(resp).await;
+        assert!(failed);
+        assert_eq!(anthropic_text(&events).0, "You ");
+        assert!(events
+            .iter()
+            .all(|e| e.event.as_deref() != Some("message_stop")));
+    }
+
+    #[tokio::test]
+    async fn slow_delays_the_headers() {
+        let m = MockProvider::start().await;
+        let t = std::time::Instant::now();
+        let resp = post_openai(&m, &openai_req("echo+slow=150", "x", false)).await;
+        assert_eq!(resp.status(), 200);
+        assert!(t.elapsed() >= Duration::from_millis(150));
+    }
+
+    #[tokio::test]
+    async fn bench_answers_and_recording_off() {
+        let m = MockProvider::start_with(MockOptions { record: false }).await;
+        let (events, _, _) = read_sse(post_openai(&m, &openai_req("bench", "x", true)).await).await;
+        let content = events
+            .iter()
+            .filter(|e| e.data != "[DONE]")
+            .map(|e| serde_json::from_str::<Value>(&e.data).unwrap())
+            .filter(|v| {
+                v["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty())
+            })
+            .count();
+        assert_eq!(content, 344);
+        // The prebuilt bytes are what the general path would produce for "bench".
+        let (dynamic, _, _) =
+            read_sse(post_openai(&m, &openai_req("bench+echo+bench", "x", true)).await).await;
+        assert_eq!(openai_text(&events), openai_text(&dynamic));
+
+        let (events, _, _) =
+            read_sse(post_anthropic(&m, &anthropic_req("bench", "x", true)).await).await;
+        let deltas = events
+            .iter()
+            .filter(|e| e.event.as_deref() == Some("content_block_delta"))
+            .count();
+        assert_eq!(deltas, 344);
+
+        let v: Value = post_openai(&m, &openai_req("bench", "x", false))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            v["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap()
+                .len(),
+            1024
+        );
+        let v: Value = post_anthropic(&m, &anthropic_req("bench", "x", false))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["content"][0]["text"].as_str().unwrap().len(), 1024);
+
+        let v: Value = client()
+            .get(format!("{}/models", m.openai_base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["object"], "list");
+        assert!(m.received().is_empty());
+        m.shutdown();
+    }
+}
