@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod mask;
+pub mod mock;
 pub mod pipeline;
 pub mod providers;
 pub mod serve;

@@ -1,1 +1,60 @@
-fn main() {}
+//! `veil-mock`: the mock LLM provider of `veil::mock` as a standalone server, for load
+//! tests and SDK end-to-end tests. Recording is off. Prints `listening on http://ADDR` on
+//! stdout once it accepts connections, then serves until SIGTERM or Ctrl-C.
+
+use clap::Parser;
+use std::io::Write;
+use std::net::SocketAddr;
+use veil::mock::{router, MockOptions, MockState};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "veil-mock",
+    about = "Mock OpenAI/Anthropic provider for tests and benchmarks"
+)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+}
+
+#[tokio::main(flavor = "multi_thread")]
+#[allow(clippy::print_stdout)]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = router(MockState::new(MockOptions { record: false }));
+    println!("listening on http://{addr}");
+    std::io::stdout().flush()?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("veil-mock: cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                eprintln!("veil-mock: cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,275 @@
+//! Phone numbers for the pattern detector (`super`). A permissive regex finds runs of digits
+//! and separators; whole-group windows of a run are then tried longest first and validated
+//! with the `phonenumber` crate: `+`/`00` numbers without a region, others as US first
+//! (NANP shapes such as `(555) 123-4567` are accepted on shape alone), then trunk-prefixed
+//! national formats of common regions. Dates, times, IPs, versions, card numbers and SSNs
+//! are excluded by shape before any parsing. Extensions (`x123`, `ext. 12`) are included.
+
+use super::card::is_card;
+use super::{entity, number_end, number_start};
+use crate::mask::{Entity, Label};
+use phonenumber::country::Id;
+use regex::Regex;
+
+/// Regions tried for national numbers written with a trunk `0`.
+const TRUNK_REGIONS: &[Id] = &[
+    Id::GB,
+    Id::DE,
+    Id::FR,
+    Id::IT,
+    Id::NL,
+    Id::AT,
+    Id::CH,
+    Id::BE,
+    Id::IN,
+    Id::AU,
+];
+/// Regions tried for national numbers without a trunk prefix.
+const PLAIN_REGIONS: &[Id] = &[Id::ES, Id::IN];
+
+/// At most this many digit groups in one number.
+const MAX_GROUPS: usize = 8;
+
+pub(super) struct Phones {
+    run: Regex,
+    ext: Regex,
+}
+
+impl Phones {
+    pub(super) fn new() -> Self {
+        Phones {
+            run: Regex::new(r"[+(]?[0-9][0-9()\-. /]*[0-9]")
+                .expect("phone regex is valid; this is a bug"),
+            ext: Regex::new(r"^[ ]?(?i:x|ext\.?|extension)[ ]?[0-9]{1,6}")
+                .expect("phone extension regex is valid; this is a bug"),
+        }
+    }
+
+    pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
+        for m in self.run.find_iter(text) {
+            if m.as_str().bytes().filter(u8::is_ascii_digit).count() < 7 {
+                continue;
+            }
+            self.find_in_run(text, m.start(), m.end(), out);
+        }
+    }
+
+    fn find_in_run(&self, text: &str, start: usize, end: usize, out: &mut Vec<Entity>) {
+        let b = text.as_bytes();
+        let groups = super::card::digit_groups(text, start, end);
+        // Separator text before group i (between group i-1 and i); can a number span it?
+        let joins: Vec<bool> = (0..groups.len())
+            .map(|i| {
+                i > 0
+                    && matches!(
+                        &text[groups[i - 1].1..groups[i].0],
+                        "-" | "." | " " | "/" | ") " | ")" | " (" | ")-" | " - "
+                    )
+            })
+            .collect();
+        // Can a number start at group i / end after group i?
+        let can_start =
+            |i: usize| i == 0 || !joins[i] || text[groups[i - 1].1..groups[i].0].contains(' ');
+        let can_end = |i: usize| i + 1 == groups.len() || can_start(i + 1);
+        let mut g = 0;
+        while g < groups.len() {
+            if !can_start(g) {
+                g += 1;
+                continue;
+            }
+            // Window start: include a `+` or `(` right before the first group.
+            let mut s = groups[g].0;
+            if s > start && matches!(b[s - 1], b'+' | b'(') {
+                s -= 1;
+            }
+            let mut ends = Vec::new();
+            for last in g..groups.len().min(g + MAX_GROUPS) {
+                if last > g && !joins[last] {
+                    break;
+                }
+                if can_end(last) {
+                    ends.push(last);
+                }
+            }
+            let mut hit = None;
+            for &last in ends.iter().rev() {
+                let e = groups[last].1;
+                if number_start(text, s)
+                    && number_end(text, e)
+                    && is_phone(&text[s..e], &groups[g..=last])
+                {
+                    hit = Some((last, e));
+                    break;
+                }
+            }
+            match hit {
+                Some((last, mut e)) => {
+                    if let Some(x) = self.ext.find(&text[e..]) {
+                        if super::word_end(text, e + x.end()) {
+                            e += x.end();
+                        }
+                    }
+                    out.push(entity(s, e, Label::Phone, 0.9));
+                    g = last + 1;
+                }
+                None => g += 1,
+            }
+        }
+    }
+}
+
+/// Validates one candidate `w`, whose digit groups are `groups` (byte ranges in the text).
+fn is_phone(w: &str, groups: &[(usize, usize)]) -> bool {
+    let lens: Vec<usize> = groups.iter().map(|(s, e)| e - s).collect();
+    let digits: String = w.chars().filter(char::is_ascii_digit).collect();
+    let n = digits.len();
+    let seps: String = w.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let intl = w.starts_with('+') || w.starts_with("00");
+    if !(7..=17).contains(&n) || looks_like_other(w, &lens, &seps) {
+        return false;
+    }
+    if intl {
+        let national = digits.strip_prefix("00").unwrap_or(&digits);
+        if !(7..=15).contains(&national.len()) {
+            return false;
+        }
+        let Ok(number) = phonenumber::parse(None, format!("+{national}")) else {
+            return false;
+        };
+        if phonenumber::is_valid(&number) {
+            return true;
+        }
+        // NANP numbers with fictional area codes such as 555 still look like phones.
+        return number.code().value() == 1 && nanp_shape(&lens, &digits) && seps.len() >= 2;
+    }
+    if n > 12 || seps.is_empty() {
+        return false;
+    }
+    if nanp_shape(&lens, &digits) {
+        return true;
+    }
+    if digits.starts_with('0') {
+        // National format with a trunk prefix: every group at least two digits.
+        if lens.iter().any(|l| *l < 2) || lens[0] > 5 {
+            return false;
+        }
+        return TRUNK_REGIONS.iter().any(|r| valid_in(*r, &digits));
+    }
+    if n >= 9 && lens.iter().all(|l| *l >= 2) {
+        return PLAIN_REGIONS.iter().any(|r| valid_in(*r, &digits));
+    }
+    false
+}
+
+fn valid_in(region: Id, digits: &str) -> bool {
+    phonenumber::parse(Some(region), digits).is_ok_and(|p| phonenumber::is_valid(&p))
+}
+
+/// `(555) 123-4567`, `555-123-4567`, `555.123.4567`, `555 123 4567`, `1-555-123-4567`,
+/// `001-555-123-4567`: grouped 3-3-4 after an optional `1`, area code starting 2–9.
+fn nanp_shape(lens: &[usize], digits: &str) -> bool {
+    let national = match lens {
+        [3, 3, 4] => digits,
+        [1, 3, 3, 4] if digits.starts_with('1') => &digits[1..],
+        [3, 3, 3, 4] if digits.starts_with("001") => &digits[3..],
+        _ => return false,
+    };
+    national.len() == 10
+        && national
+            .as_bytes()
+            .first()
+            .is_some_and(|d| (b'2'..=b'9').contains(d))
+}
+
+/// Shapes that are something else: dates, IPs, versions, card numbers, SSNs, amounts.
+fn looks_like_other(w: &str, lens: &[usize], seps: &str) -> bool {
+    let only = |c: char| !seps.is_empty() && seps.chars().all(|s| s == c);
+    // Dates: 2023-01-15, 15.01.2023, 01/15/2023, 2023/1/5.
+    if lens.len() == 3
+        && (only('-') || only('.') || only('/'))
+        && ((lens[0] == 4 && lens[1] <= 2 && lens[2] <= 2)
+            || (lens[0] <= 2 && lens[1] <= 2 && (lens[2] == 4 || lens[2] == 2)))
+    {
+        return true;
+    }
+    // Dotted numbers (IPs, versions) other than NANP 555.123.4567.
+    if only('.') && lens != [3, 3, 4] {
+        return true;
+    }
+    // SSN 123-45-6789.
+    if lens == [3, 2, 4] && (only('-') || only(' ')) {
+        return true;
+    }
+    // Slashes only as one area-code separator (030/123456).
+    if seps.matches('/').count() > 1 {
+        return true;
+    }
+    is_card(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::found_label;
+    use crate::mask::Label;
+
+    #[test]
+    fn finds_phones() {
+        for (text, want) in [
+            ("call +1 415 555 2671 now", "+1 415 555 2671"),
+            ("call (555) 123-4567.", "(555) 123-4567"),
+            ("call 555-123-4567 today", "555-123-4567"),
+            ("call 555.123.4567", "555.123.4567"),
+            ("uk +44 20 7946 0958", "+44 20 7946 0958"),
+            ("de 0049 30 123456", "0049 30 123456"),
+            ("fr +33 1 23 45 67 89", "+33 1 23 45 67 89"),
+            ("us 001-555-123-4567", "001-555-123-4567"),
+            ("office 212-555-0123 x123 ok", "212-555-0123 x123"),
+            ("office (212) 555-0123 ext. 12", "(212) 555-0123 ext. 12"),
+            ("london 020 7946 0958", "020 7946 0958"),
+            ("+4915123456789", "+4915123456789"),
+            ("in 2023 555-123-4567", "555-123-4567"),
+            ("1-800-555-0199", "1-800-555-0199"),
+        ] {
+            assert_eq!(
+                found_label(text, Label::Phone),
+                vec![want.to_string()],
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn splits_adjacent_numbers() {
+        let got = found_label("555-123-4567 555-987-6543", Label::Phone);
+        assert_eq!(
+            got,
+            vec!["555-123-4567".to_string(), "555-987-6543".to_string()]
+        );
+    }
+
+    #[test]
+    fn rejects_look_alikes() {
+        for text in [
+            "on 2023-01-15 at 10:30:00",
+            "15.01.2023",
+            "01/15/2023",
+            "ip 192.168.100.200",
+            "version 1.2.3.4.5",
+            "card 4111 1111 1111 1111",
+            "ssn 123-45-6789",
+            "order 123456",
+            "order #4839201",
+            "total 1,234,567.89",
+            "ref 1234567890123456",
+            "12:30:45",
+            "pi is 3.14159265",
+            "range 100-200-300",
+        ] {
+            assert_eq!(
+                found_label(text, Label::Phone),
+                Vec::<String>::new(),
+                "{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,1428 @@
+//! An in-process mock LLM provider for tests and benchmarks.
+//!
+//! [`MockProvider`] serves the OpenAI Chat Completions API (`POST /v1/chat/completions`,
+//! `GET /v1/models`) and the Anthropic Messages API (`POST /v1/messages`) on 127.0.0.1,
+//! records every request it receives (path, lower-case headers, JSON body) and answers in
+//! the wire format of the real providers, plain or streaming (SSE).
+//!
+//! What an answer looks like is chosen by the request's `model` field: a `+`-separated list
+//! of options (unknown options are ignored, so any real model name means `echo`):
+//!
+//! | option        | effect |
+//! |---------------|--------|
+//! | `echo`        | default: answer `"You said: " + <last user text>` |
+//! | `tool`        | a short text, then one tool call `lookup` with `{"query": T, "note": "see T"}` |
+//! | `bench`       | fixed answer (1 KiB plain; 344 content deltas streaming), prebuilt bytes |
+//! | `error=NNN`   | status NNN with that API's error body (Anthropic 529 → `overloaded_error`) |
+//! | `slow=MS`     | wait MS milliseconds before sending the response headers |
+//! | `midstream=N` | streaming: send N content deltas, then abort the connection (no terminal events) |
+//! | `delta=N`     | streaming: text and tool arguments come in deltas of N chars (default 4) |
+//! | `bytes=N`     | streaming: the HTTP body is cut into N-byte frames, ignoring SSE and UTF-8 boundaries |
+//!
+//! "Last user text" is the text of the last `user` message (string content, or its text
+//! parts joined with `"\n"`). For OpenAI a trailing `tool` message counts as well, for
+//! Anthropic the `tool_result` blocks of the last user message do, so that a tool round trip
+//! echoes the tool output. Because the text is echoed, placeholders such as `[PERSON_1]`
+//! come back in the answer and the gateway's restore step can be observed.
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use futures::stream::{self, StreamExt};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// One request the mock received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    /// Request path, e.g. `/v1/chat/completions` (without the query string).
+    pub path: String,
+    /// Header names in lower case, values lossily decoded as UTF-8, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The body parsed as JSON, or `Value::Null` when it is empty or not JSON.
+    pub body: Value,
+}
+
+impl Received {
+    /// The first value of header `name` (give it in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How the mock is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct MockOptions {
+    /// Keep every request in memory (for [`MockProvider::received`]). Turn it off for load tests.
+    pub record: bool,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        MockOptions { record: true }
+    }
+}
+
+/// Shared state of the mock's router: the recording and the prebuilt benchmark answers.
+#[derive(Clone)]
+pub struct MockState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    record: bool,
+    received: Mutex<Vec<Received>>,
+    bench: BenchBodies,
+}
+
+impl MockState {
+    pub fn new(options: MockOptions) -> MockState {
+        MockState {
+            inner: Arc::new(Inner {
+                record: options.record,
+                received: Mutex::new(Vec::new()),
+                bench: BenchBodies::build(),
+            }),
+        }
+    }
+
+    fn log(&self) -> MutexGuard<'_, Vec<Received>> {
+        // A panic while holding the lock cannot leave the Vec inconsistent, so poison is moot.
+        self.inner
+            .received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        self.log().clone()
+    }
+
+    /// Forget the recorded requests.
+    pub fn clear(&self) {
+        self.log().clear();
+    }
+
+    fn record(&self, uri: &Uri, headers: &HeaderMap, body: Value) {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let entry = Received {
+            path: uri.path().to_owned(),
+            headers,
+            body,
+        };
+        self.log().push(entry);
+    }
+}
+
+/// The mock's routes, for serving it yourself (the `veil-mock` binary does).
+pub fn router(state: MockState) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(openai_chat))
+        .route("/v1/messages", post(anthropic_messages))
+        .route("/v1/models", get(models))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// A mock provider serving on 127.0.0.1 in a background task; stopped on drop.
+pub struct MockProvider {
+    pub addr: SocketAddr,
+    state: MockState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl MockProvider {
+    /// Start on a free port of 127.0.0.1, recording requests.
+    pub async fn start() -> MockProvider {
+        Self::start_with(MockOptions::default()).await
+    }
+
+    /// Start on a free port of 127.0.0.1 with the given options.
+    pub async fn start_with(options: MockOptions) -> MockProvider {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        Self::start_on_with(addr, options)
+            .await
+            .expect("cannot bind a free port on 127.0.0.1 for the mock provider")
+    }
+
+    /// Start on `addr`, recording requests.
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<MockProvider> {
+        Self::start_on_with(addr, MockOptions::default()).await
+    }
+
+    /// Start on `addr` with the given options.
+    pub async fn start_on_with(
+        addr: SocketAddr,
+        options: MockOptions,
+    ) -> std::io::Result<MockProvider> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = MockState::new(options);
+        let app = router(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let signal = async move {
+                // Either an explicit stop or the sender being dropped ends the server.
+                let _ = stopped.await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(signal)
+                .await
+            {
+                tracing::warn!(error = %e, "mock provider stopped");
+            }
+        });
+        Ok(MockProvider {
+            addr,
+            state,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Base URL for an OpenAI client: `http://127.0.0.1:PORT/v1`.
+    pub fn openai_base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Base URL for an Anthropic client: `http://127.0.0.1:PORT`.
+    pub fn anthropic_base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request received so far, oldest first (empty when recording is off).
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received()
+    }
+
+    /// Forget the recorded requests.
+    pub fn clear(&self) {
+        self.state.clear();
+    }
+
+    /// Stop serving (the same as dropping it).
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for MockProvider {
+    fn drop(&mut self) {
+        // Tell open connections to finish (idle keep-alive ones close), then stop accepting.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.abort();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Behaviour selected by the model name
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Echo,
+    Tool,
+    Bench,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Behavior {
+    kind: Kind,
+    error: Option<StatusCode>,
+    slow_ms: Option<u64>,
+    midstream: Option<usize>,
+    delta: usize,
+    bytes: Option<usize>,
+}
+
+const DEFAULT_DELTA: usize = 4;
+
+impl Behavior {
+    fn parse(model: &str) -> Behavior {
+        let mut b = Behavior {
+            kind: Kind::Echo,
+            error: None,
+            slow_ms: None,
+            midstream: None,
+            delta: DEFAULT_DELTA,
+            bytes: None,
+        };
+        for opt in model.split('+') {
+            let (key, value) = match opt.split_once('=') {
+                Some((k, v)) => (k.trim(), Some(v.trim())),
+                None => (opt.trim(), None),
+            };
+            let num = value.and_then(|v| v.parse::<u64>().ok());
+            match (key, num) {
+                ("echo", _) => b.kind = Kind::Echo,
+                ("tool", _) => b.kind = Kind::Tool,
+                ("bench", _) => b.kind = Kind::Bench,
+                ("error", Some(n)) => {
+                    b.error = u16::try_from(n)
+                        .ok()
+                        .and_then(|n| StatusCode::from_u16(n).ok())
+                }
+                ("slow", Some(n)) => b.slow_ms = Some(n),
+                ("midstream", Some(n)) => b.midstream = usize::try_from(n).ok(),
+                ("delta", Some(n)) if n > 0 => b.delta = usize::try_from(n).unwrap_or(usize::MAX),
+                ("bytes", Some(n)) if n > 0 => b.bytes = usize::try_from(n).ok(),
+                _ => {}
+            }
+        }
+        b
+    }
+
+    /// The plain `bench` model with nothing else: served from prebuilt bytes.
+    fn is_plain_bench(&self) -> bool {
+        self.kind == Kind::Bench
+            && self.error.is_none()
+            && self.slow_ms.is_none()
+            && self.midstream.is_none()
+            && self.delta == DEFAULT_DELTA
+            && self.bytes.is_none()
+    }
+}
+
+/// The few request fields the mock needs, read without building a `Value`.
+#[derive(Debug, Default, Deserialize)]
+struct Head {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    OpenAi,
+    Anthropic,
+}
+
+/// What the assistant says, independent of the wire format.
+struct Answer {
+    model: String,
+    text: String,
+    /// JSON arguments of the `lookup` tool call, when there is one.
+    tool_input: Option<Value>,
+    prompt_tokens: u64,
+}
+
+impl Answer {
+    fn completion_tokens(&self) -> u64 {
+        let args = self
+            .tool_input
+            .as_ref()
+            .map_or(0, |v| v.to_string().chars().count());
+        approx_tokens(self.text.chars().count() + args)
+    }
+}
+
+fn approx_tokens(chars: usize) -> u64 {
+    u64::try_from(chars.div_ceil(4).max(1)).unwrap_or(u64::MAX)
+}
+
+// ---------------------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------------------
+
+async fn openai_chat(
+    State(state): State<MockState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(state, Api::OpenAi, uri, headers, body).await
+}
+
+async fn anthropic_messages(
+    State(state): State<MockState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(state, Api::Anthropic, uri, headers, body).await
+}
+
+async fn models(State(state): State<MockState>, uri: Uri, headers: HeaderMap) -> Response {
+    if state.inner.record {
+        state.record(&uri, &headers, Value::Null);
+    }
+    let created = chrono::Utc::now().timestamp();
+    let data: Vec<Value> = ["echo", "tool", "bench"]
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "created": created, "owned_by": "veil-mock"}))
+        .collect();
+    json_response(StatusCode::OK, &json!({"object": "list", "data": data}))
+}
+
+async fn not_found(State(state): State<MockState>, uri: Uri, headers: HeaderMap) -> Response {
+    if state.inner.record {
+        state.record(&uri, &headers, Value::Null);
+    }
+    let body = json!({"error": {"message": format!("mock: no route for {}", uri.path()),
+        "type": "invalid_request_error", "param": null, "code": "unknown_url"}});
+    json_response(StatusCode::NOT_FOUND, &body)
+}
+
+async fn handle(state: MockState, api: Api, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let head: Option<Head> = serde_json::from_slice(&body).ok();
+    let model = head
+        .as_ref()
+        .and_then(|h| h.model.clone())
+        .unwrap_or_default();
+    let behavior = Behavior::parse(&model);
+    let stream = head.as_ref().and_then(|h| h.stream).unwrap_or(false);
+    let include_usage = head
+        .as_ref()
+        .and_then(|h| h.stream_options.as_ref())
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false);
+
+    // The full JSON tree is only needed to record the request or to echo it.
+    let needs_value = state.inner.record || behavior.kind != Kind::Bench;
+    let value = if needs_value {
+        serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    if state.inner.record {
+        state.record(&uri, &headers, value.clone());
+    }
+
+    if let Some(ms) = behavior.slow_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if head.is_none() {
+        let status = StatusCode::BAD_REQUEST;
+        return json_response(status, &error_body(api, status, "mock: body is not JSON"));
+    }
+    if let Some(status) = behavior.error {
+        return json_response(status, &error_body(api, status, "mock error"));
+    }
+
+    if behavior.is_plain_bench() {
+        let bench = &state.inner.bench;
+        let bytes = match (api, stream, include_usage) {
+            (Api::OpenAi, false, _) => return prebuilt_json(bench.openai_plain.clone()),
+            (Api::Anthropic, false, _) => return prebuilt_json(bench.anthropic_plain.clone()),
+            (Api::OpenAi, true, false) => bench.openai_stream.clone(),
+            (Api::OpenAi, true, true) => bench.openai_stream_usage.clone(),
+            (Api::Anthropic, true, _) => bench.anthropic_stream.clone(),
+        };
+        return sse_response(Body::from_stream(stream::once(async move {
+            Ok::<_, std::io::Error>(bytes)
+        })));
+    }
+
+    let answer = make_answer(api, &behavior, stream, model, &value, body.len());
+    let ids = Ids::new();
+    if stream {
+        let events = match api {
+            Api::OpenAi => openai_events(&answer, &ids, behavior.delta, include_usage),
+            Api::Anthropic => anthropic_events(&answer, &ids, behavior.delta),
+        };
+        sse_response(stream_body(events, &behavior))
+    } else {
+        let body = match api {
+            Api::OpenAi => openai_plain(&answer, &ids),
+            Api::Anthropic => anthropic_plain(&answer, &ids),
+        };
+        json_response(StatusCode::OK, &body)
+    }
+}
+
+fn make_answer(
+    api: Api,
+    b: &Behavior,
+    stream: bool,
+    model: String,
+    req: &Value,
+    body_len: usize,
+) -> Answer {
+    let prompt_tokens = approx_tokens(body_len);
+    match b.kind {
+        Kind::Bench => Answer {
+            model,
+            text: bench_text(if stream {
+                BENCH_STREAM_CHARS
+            } else {
+                BENCH_PLAIN_CHARS
+            }),
+            tool_input: None,
+            prompt_tokens,
+        },
+        Kind::Echo => Answer {
+            model,
+            text: format!("You said: {}", last_user_text(api, req)),
+            tool_input: None,
+            prompt_tokens,
+        },
+        Kind::Tool => {
+            let t = last_user_text(api, req);
+            Answer {
+                model,
+                text: "Let me look that up.".to_owned(),
+                tool_input: Some(json!({"query": t, "note": format!("see {t}")})),
+                prompt_tokens,
+            }
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body)
+        .expect("serializing a serde_json::Value cannot fail; this is a bug");
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+fn prebuilt_json(bytes: Bytes) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+fn sse_response(body: Body) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn error_body(api: Api, status: StatusCode, message: &str) -> Value {
+    let code = status.as_u16();
+    match api {
+        Api::OpenAi => {
+            let (kind, code): (&str, Value) = match code {
+                401 => ("invalid_request_error", json!("invalid_api_key")),
+                404 => ("invalid_request_error", json!("model_not_found")),
+                429 => ("requests", json!("rate_limit_exceeded")),
+                500..=599 => ("server_error", Value::Null),
+                _ => ("invalid_request_error", Value::Null),
+            };
+            json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
+        }
+        Api::Anthropic => {
+            let kind = match code {
+                401 => "authentication_error",
+                403 => "permission_error",
+                404 => "not_found_error",
+                413 => "request_too_large",
+                429 => "rate_limit_error",
+                529 => "overloaded_error",
+                500..=599 => "api_error",
+                _ => "invalid_request_error",
+            };
+            json!({"type": "error", "error": {"type": kind, "message": message}})
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the request
+// ---------------------------------------------------------------------------------------
+
+/// Text parts of a content value: a string, or an array of `{type: "text", text}` parts.
+fn content_text(content: &Value, out: &mut Vec<String>) {
+    match content {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(parts) => {
+            for part in parts {
+                match part.get("type").and_then(Value::as_str) {
+                    Some("text") => {
+                        if let Some(t) = part.get("text").and_then(Value::as_str) {
+                            out.push(t.to_owned());
+                        }
+                    }
+                    Some("tool_result") => {
+                        if let Some(c) = part.get("content") {
+                            content_text(c, out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn last_user_text(api: Api, req: &Value) -> String {
+    let Some(messages) = req.get("messages").and_then(Value::as_array) else {
+        return String::new();
+    };
+    let role_of = |m: &Value| m.get("role").and_then(Value::as_str).map(str::to_owned);
+    let pick = match api {
+        // A trailing tool result counts as the last thing the "user" side said.
+        Api::OpenAi => match messages.last() {
+            Some(m) if role_of(m).as_deref() == Some("tool") => Some(m),
+            _ => messages
+                .iter()
+                .rev()
+                .find(|m| role_of(m).as_deref() == Some("user")),
+        },
+        Api::Anthropic => messages
+            .iter()
+            .rev()
+            .find(|m| role_of(m).as_deref() == Some("user")),
+    };
+    let mut parts = Vec::new();
+    if let Some(content) = pick.and_then(|m| m.get("content")) {
+        content_text(content, &mut parts);
+    }
+    parts.join("\n")
+}
+
+// ---------------------------------------------------------------------------------------
+// Building answers
+// ---------------------------------------------------------------------------------------
+
+struct Ids {
+    message: String,
+    tool: String,
+    created: i64,
+}
+
+impl Ids {
+    fn new() -> Ids {
+        let u = uuid::Uuid::new_v4().simple().to_string();
+        let t = uuid::Uuid::new_v4().simple().to_string();
+        Ids {
+            message: u[..24].to_owned(),
+            tool: t[..24].to_owned(),
+            created: chrono::Utc::now().timestamp(),
+        }
+    }
+
+    fn fixed() -> Ids {
+        Ids {
+            message: "bench0000000000000000000".to_owned(),
+            tool: "bench0000000000000000000".to_owned(),
+            created: 1_700_000_000,
+        }
+    }
+}
+
+fn openai_plain(a: &Answer, ids: &Ids) -> Value {
+    let completion = a.completion_tokens();
+    let (message, finish) = match &a.tool_input {
+        None => (
+            json!({"role": "assistant", "content": a.text, "refusal": null}),
+            "stop",
+        ),
+        Some(input) => (
+            json!({"role": "assistant", "content": a.text, "refusal": null, "tool_calls": [{
+                "id": format!("call_{}", ids.tool), "type": "function",
+                "function": {"name": "lookup", "arguments": input.to_string()}}]}),
+            "tool_calls",
+        ),
+    };
+    json!({
+        "id": format!("chatcmpl-{}", ids.message),
+        "object": "chat.completion",
+        "created": ids.created,
+        "model": a.model,
+        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
+        "usage": {"prompt_tokens": a.prompt_tokens, "completion_tokens": completion,
+                  "total_tokens": a.prompt_tokens + completion},
+        "system_fingerprint": "fp_mock",
+    })
+}
+
+fn anthropic_plain(a: &Answer, ids: &Ids) -> Value {
+    let mut content = vec![json!({"type": "text", "text": a.text})];
+    let stop = match &a.tool_input {
+        None => "end_turn",
+        Some(input) => {
+            content.push(
+                json!({"type": "tool_use", "id": format!("toolu_{}", ids.tool),
+                "name": "lookup", "input": input}),
+            );
+            "tool_use"
+        }
+    };
+    json!({
+        "id": format!("msg_{}", ids.message),
+        "type": "message",
+        "role": "assistant",
+        "model": a.model,
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": null,
+        "usage": {"input_tokens": a.prompt_tokens, "output_tokens": a.completion_tokens()},
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EvKind {
+    Framing,
+    Delta,
+    Terminal,
+}
+
+struct Ev {
+    kind: EvKind,
+    bytes: Bytes,
+}
+
+/// Split `s` into pieces of `n` chars (never splitting a char).
+fn char_chunks(s: &str, n: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut count = 0;
+    for (i, _) in s.char_indices() {
+        if count == n {
+            out.push(&s[start..i]);
+            start = i;
+            count = 0;
+        }
+        count += 1;
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+fn openai_data(v: &Value) -> Bytes {
+    Bytes::from(format!("data: {v}\n\n"))
+}
+
+fn openai_events(a: &Answer, ids: &Ids, delta: usize, include_usage: bool) -> Vec<Ev> {
+    let id = format!("chatcmpl-{}", ids.message);
+    let chunk = |choices: Value| {
+        let mut c = json!({"id": id, "object": "chat.completion.chunk", "created": ids.created,
+            "model": a.model, "system_fingerprint": "fp_mock", "choices": choices});
+        if include_usage {
+            c["usage"] = Value::Null;
+        }
+        c
+    };
+    let choice = |delta: Value, finish: Value| json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]);
+    let mut evs = vec![Ev {
+        kind: EvKind::Framing,
+        bytes: openai_data(&chunk(choice(
+            json!({"role": "assistant", "content": "", "refusal": null}),
+            Value::Null,
+        ))),
+    }];
+    for piece in char_chunks(&a.text, delta) {
+        evs.push(Ev {
+            kind: EvKind::Delta,
+            bytes: openai_data(&chunk(choice(json!({"content": piece}), Value::Null))),
+        });
+    }
+    let mut finish = "stop";
+    if let Some(input) = &a.tool_input {
+        finish = "tool_calls";
+        let start = json!({"tool_calls": [{"index": 0, "id": format!("call_{}", ids.tool),
+            "type": "function", "function": {"name": "lookup", "arguments": ""}}]});
+        evs.push(Ev {
+            kind: EvKind::Framing,
+            bytes: openai_data(&chunk(choice(start, Value::Null))),
+        });
+        let args = input.to_string();
+        for piece in char_chunks(&args, delta) {
+            let d = json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]});
+            evs.push(Ev {
+                kind: EvKind::Delta,
+                bytes: openai_data(&chunk(choice(d, Value::Null))),
+            });
+        }
+    }
+    evs.push(Ev {
+        kind: EvKind::Terminal,
+        bytes: openai_data(&chunk(choice(json!({}), json!(finish)))),
+    });
+    if include_usage {
+        let completion = a.completion_tokens();
+        let mut c = chunk(json!([]));
+        c["usage"] = json!({"prompt_tokens": a.prompt_tokens, "completion_tokens": completion,
+            "total_tokens": a.prompt_tokens + completion});
+        evs.push(Ev {
+            kind: EvKind::Terminal,
+            bytes: openai_data(&c),
+        });
+    }
+    evs.push(Ev {
+        kind: EvKind::Terminal,
+        bytes: Bytes::from_static(b"data: [DONE]\n\n"),
+    });
+    evs
+}
+
+fn anthropic_event(v: &Value) -> Bytes {
+    let kind = v.get("type").and_then(Value::as_str).unwrap_or("unknown");
+    Bytes::from(format!("event: {kind}\ndata: {v}\n\n"))
+}
+
+fn anthropic_events(a: &Answer, ids: &Ids, delta: usize) -> Vec<Ev> {
+    let ev = |kind, v: Value| Ev {
+        kind,
+        bytes: anthropic_event(&v),
+    };
+    let mut evs = vec![
+        ev(
+            EvKind::Framing,
+            json!({"type": "message_start", "message": {"id": format!("msg_{}", ids.message),
+                "type": "message", "role": "assistant", "model": a.model, "content": [],
+                "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": a.prompt_tokens, "output_tokens": 1}}}),
+        ),
+        ev(
+            EvKind::Framing,
+            json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "text", "text": ""}}),
+        ),
+        ev(EvKind::Framing, json!({"type": "ping"})),
+    ];
+    for piece in char_chunks(&a.text, delta) {
+        evs.push(ev(
+            EvKind::Delta,
+            json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": piece}}),
+        ));
+    }
+    evs.push(ev(
+        EvKind::Framing,
+        json!({"type": "content_block_stop", "index": 0}),
+    ));
+    let mut stop = "end_turn";
+    if let Some(input) = &a.tool_input {
+        stop = "tool_use";
+        evs.push(ev(
+            EvKind::Framing,
+            json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use",
+                "id": format!("toolu_{}", ids.tool), "name": "lookup", "input": {}}}),
+        ));
+        let args = input.to_string();
+        for piece in char_chunks(&args, delta) {
+            evs.push(ev(
+                EvKind::Delta,
+                json!({"type": "content_block_delta", "index": 1,
+                    "delta": {"type": "input_json_delta", "partial_json": piece}}),
+            ));
+        }
+        evs.push(ev(
+            EvKind::Framing,
+            json!({"type": "content_block_stop", "index": 1}),
+        ));
+    }
+    evs.push(ev(
+        EvKind::Terminal,
+        json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
+            "usage": {"output_tokens": a.completion_tokens()}}),
+    ));
+    evs.push(ev(EvKind::Terminal, json!({"type": "message_stop"})));
+    evs
+}
+
+/// The streaming body: one frame per event (or `bytes=N` frames), cut short for `midstream=N`.
+fn stream_body(events: Vec<Ev>, b: &Behavior) -> Body {
+    let mut kept = Vec::with_capacity(events.len());
+    let mut cut = false;
+    let mut deltas = 0usize;
+    for ev in events {
+        if let Some(limit) = b.midstream {
+            if ev.kind == EvKind::Terminal || (ev.kind == EvKind::Delta && deltas == limit) {
+                cut = true;
+                break;
+            }
+        }
+        if ev.kind == EvKind::Delta {
+            deltas += 1;
+        }
+        kept.push(ev.bytes);
+    }
+    let frames: Vec<Bytes> = match b.bytes {
+        None => kept,
+        Some(n) => {
+            let all = Bytes::from(kept.concat());
+            (0..all.len())
+                .step_by(n)
+                .map(|i| all.slice(i..(i + n).min(all.len())))
+                .collect()
+        }
+    };
+    let body = stream::iter(frames.into_iter().map(Ok::<_, std::io::Error>));
+    if cut {
+        let abort = stream::once(async {
+            // Give the server time to flush what was sent before the connection is dropped.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "mock: midstream abort",
+            ))
+        });
+        Body::from_stream(body.chain(abort))
+    } else {
+        Body::from_stream(body)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Benchmark answers
+// ---------------------------------------------------------------------------------------
+
+/// Streaming bench text: 344 deltas of 4 chars.
+const BENCH_STREAM_CHARS: usize = 344 * DEFAULT_DELTA;
+/// Plain bench text: 1 KiB.
+const BENCH_PLAIN_CHARS: usize = 1024;
+const BENCH_SENTENCE: &str = "The quick brown fox jumps over the lazy dog while the mock provider \
+    answers every benchmark request with the same fixed text. ";
+
+fn bench_text(chars: usize) -> String {
+    BENCH_SENTENCE.chars().cycle().take(chars).collect()
+}
+
+/// Prebuilt bodies for the plain `bench` model (fixed ids and timestamps).
+struct BenchBodies {
+    openai_plain: Bytes,
+    anthropic_plain: Bytes,
+    openai_stream: Bytes,
+    openai_stream_usage: Bytes,
+    anthropic_stream: Bytes,
+}
+
+impl BenchBodies {
+    fn build() -> BenchBodies {
+        let ids = Ids::fixed();
+        let answer = |chars| Answer {
+            model: "bench".to_owned(),
+            text: bench_text(chars),
+            tool_input: None,
+            prompt_tokens: 256,
+        };
+        let plain = answer(BENCH_PLAIN_CHARS);
+        let streamed = answer(BENCH_STREAM_CHARS);
+        let concat = |evs: Vec<Ev>| -> Bytes {
+            Bytes::from(
+                evs.into_iter()
+                    .map(|e| e.bytes)
+                    .collect::<Vec<_>>()
+                    .concat(),
+            )
+        };
+        let to_bytes = |v: &Value| {
+            Bytes::from(
+                serde_json::to_vec(v)
+                    .expect("serializing a serde_json::Value cannot fail; this is a bug"),
+            )
+        };
+        BenchBodies {
+            openai_plain: to_bytes(&openai_plain(&plain, &ids)),
+            anthropic_plain: to_bytes(&anthropic_plain(&plain, &ids)),
+            openai_stream: concat(openai_events(&streamed, &ids, DEFAULT_DELTA, false)),
+            openai_stream_usage: concat(openai_events(&streamed, &ids, DEFAULT_DELTA, true)),
+            anthropic_stream: concat(anthropic_events(&streamed, &ids, DEFAULT_DELTA)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::new()
+    }
+
+    fn openai_req(model: &str, text: &str, stream: bool) -> Value {
+        json!({"model": model, "stream": stream,
+            "messages": [{"role": "system", "content": "be brief"},
+                         {"role": "user", "content": text}]})
+    }
+
+    fn anthropic_req(model: &str, text: &str, stream: bool) -> Value {
+        json!({"model": model, "max_tokens": 100, "stream": stream,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}]})
+    }
+
+    async fn post(url: String, body: &Value) -> reqwest::Response {
+        client()
+            .post(url)
+            .header("authorization", "Bearer test")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post_openai(m: &MockProvider, body: &Value) -> reqwest::Response {
+        post(format!("{}/chat/completions", m.openai_base_url()), body).await
+    }
+
+    async fn post_anthropic(m: &MockProvider, body: &Value) -> reqwest::Response {
+        post(format!("{}/v1/messages", m.anthropic_base_url()), body).await
+    }
+
+    /// One SSE event: its `event:` name (if any) and `data:` payload.
+    #[derive(Debug)]
+    struct SseEvent {
+        event: Option<String>,
+        data: String,
+    }
+
+    /// A minimal SSE decoder: bytes in any split, events out.
+    #[derive(Default)]
+    struct SseSplitter {
+        buf: Vec<u8>,
+    }
+
+    impl SseSplitter {
+        fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+            self.buf.extend_from_slice(chunk);
+            let mut out = Vec::new();
+            while let Some(pos) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let frame: Vec<u8> = self.buf.drain(..pos + 2).collect();
+                let frame = String::from_utf8(frame).expect("frames are UTF-8");
+                let mut ev = SseEvent {
+                    event: None,
+                    data: String::new(),
+                };
+                for line in frame.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        ev.event = Some(v.to_owned());
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        ev.data.push_str(v);
+                    }
+                }
+                out.push(ev);
+            }
+            out
+        }
+    }
+
+    /// Read the whole stream; returns the events, the largest body chunk and whether it ended in error.
+    async fn read_sse(resp: reqwest::Response) -> (Vec<SseEvent>, usize, bool) {
+        assert_eq!(
+            resp.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        let mut s = resp.bytes_stream();
+        let mut sp = SseSplitter::default();
+        let mut events = Vec::new();
+        let mut max_chunk = 0;
+        let mut failed = false;
+        while let Some(chunk) = s.next().await {
+            match chunk {
+                Ok(c) => {
+                    max_chunk = max_chunk.max(c.len());
+                    events.extend(sp.push(&c));
+                }
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if !failed {
+            assert!(sp.buf.is_empty(), "trailing partial frame");
+        }
+        (events, max_chunk, failed)
+    }
+
+    fn openai_text(events: &[SseEvent]) -> (String, String) {
+        let mut text = String::new();
+        let mut args = String::new();
+        for e in events.iter().filter(|e| e.data != "[DONE]") {
+            let v: Value = serde_json::from_str(&e.data).unwrap();
+            let Some(d) = v["choices"].get(0).map(|c| &c["delta"]) else {
+                continue;
+            };
+            text.push_str(d["content"].as_str().unwrap_or(""));
+            if let Some(a) = d["tool_calls"][0]["function"]["arguments"].as_str() {
+                args.push_str(a);
+            }
+        }
+        (text, args)
+    }
+
+    fn anthropic_text(events: &[SseEvent]) -> (String, String) {
+        let mut text = String::new();
+        let mut args = String::new();
+        for e in events {
+            let v: Value = serde_json::from_str(&e.data).unwrap();
+            assert_eq!(e.event.as_deref(), v["type"].as_str());
+            if v["type"] == "content_block_delta" {
+                text.push_str(v["delta"]["text"].as_str().unwrap_or(""));
+                args.push_str(v["delta"]["partial_json"].as_str().unwrap_or(""));
+            }
+        }
+        (text, args)
+    }
+
+    const PII: &str = "Hi, I am [PERSON_1] (Zoë Müller 日本), mail [EMAIL_1]";
+
+    #[test]
+    fn model_options_parse() {
+        let b = Behavior::parse("tool+delta=2+bytes=5+slow=10+midstream=3+error=529");
+        assert_eq!(b.kind, Kind::Tool);
+        assert_eq!(b.delta, 2);
+        assert_eq!(b.bytes, Some(5));
+        assert_eq!(b.slow_ms, Some(10));
+        assert_eq!(b.midstream, Some(3));
+        assert_eq!(b.error.map(|s| s.as_u16()), Some(529));
+        let d = Behavior::parse("gpt-4o-mini+delta=0+error=abc");
+        assert_eq!(d.kind, Kind::Echo);
+        assert_eq!(d.delta, DEFAULT_DELTA);
+        assert_eq!(d.error, None);
+        assert!(Behavior::parse("bench").is_plain_bench());
+        assert!(!Behavior::parse("bench+bytes=3").is_plain_bench());
+        assert_eq!(char_chunks("aé日bc", 2), vec!["aé", "日b", "c"]);
+        assert_eq!(char_chunks("", 2), Vec::<&str>::new());
+    }
+
+    #[tokio::test]
+    async fn echo_plain_openai_and_recording() {
+        let m = MockProvider::start().await;
+        let resp = post_openai(&m, &openai_req("echo", PII, false)).await;
+        assert_eq!(resp.status(), 200);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["object"], "chat.completion");
+        assert_eq!(v["model"], "echo");
+        assert!(v["id"].as_str().unwrap().starts_with("chatcmpl-"));
+        assert_eq!(
+            v["choices"][0]["message"]["content"],
+            format!("You said: {PII}")
+        );
+        assert_eq!(v["choices"][0]["finish_reason"], "stop");
+        let u = &v["usage"];
+        assert_eq!(
+            u["total_tokens"].as_u64().unwrap(),
+            u["prompt_tokens"].as_u64().unwrap() + u["completion_tokens"].as_u64().unwrap()
+        );
+
+        let rec = m.received();
+        assert_eq!(rec.len(), 1);
+        assert_eq!(rec[0].path, "/v1/chat/completions");
+        assert_eq!(rec[0].header("authorization"), Some("Bearer test"));
+        assert_eq!(rec[0].body, openai_req("echo", PII, false));
+        m.clear();
+        assert!(m.received().is_empty());
+
+        // Content parts, and a trailing tool message is echoed.
+        let body = json!({"model": "x", "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image_url"},
+                                         {"type": "text", "text": "b"}]}]});
+        let v: Value = post_openai(&m, &body).await.json().await.unwrap();
+        assert_eq!(v["choices"][0]["message"]["content"], "You said: a\nb");
+        let body = json!({"model": "x", "messages": [{"role": "user", "content": "q"},
+            {"role": "assistant", "content": null, "tool_calls": []},
+            {"role": "tool", "tool_call_id": "call_1", "content": "result [EMAIL_1]"}]});
+        let v: Value = post_openai(&m, &body).await.json().await.unwrap();
+        assert_eq!(
+            v["choices"][0]["message"]["content"],
+            "You said: result [EMAIL_1]"
+        );
+        assert_eq!(m.received().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn echo_plain_anthropic() {
+        let m = MockProvider::start().await;
+        let resp = post_anthropic(&m, &anthropic_req("claude-x", PII, false)).await;
+        assert_eq!(resp.status(), 200);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["type"], "message");
+        assert_eq!(v["model"], "claude-x");
+        assert!(v["id"].as_str().unwrap().starts_with("msg_"));
+        assert_eq!(v["content"][0]["text"], format!("You said: {PII}"));
+        assert_eq!(v["stop_reason"], "end_turn");
+        assert!(v["usage"]["output_tokens"].as_u64().unwrap() > 0);
+        assert_eq!(m.received()[0].path, "/v1/messages");
+
+        // tool_result blocks of the last user message count.
+        let body = json!({"model": "echo", "max_tokens": 10, "messages": [
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                "content": [{"type": "text", "text": "found [PERSON_1]"}]}]}]});
+        let v: Value = post_anthropic(&m, &body).await.json().await.unwrap();
+        assert_eq!(v["content"][0]["text"], "You said: found [PERSON_1]");
+    }
+
+    #[tokio::test]
+    async fn streaming_openai_reassembles() {
+        let m = MockProvider::start().await;
+        let mut body = openai_req("echo+delta=3", PII, true);
+        body["stream_options"] = json!({"include_usage": true});
+        let (events, _, failed) = read_sse(post_openai(&m, &body).await).await;
+        assert!(!failed);
+        assert_eq!(events.last().unwrap().data, "[DONE]");
+        let first: Value = serde_json::from_str(&events[0].data).unwrap();
+        assert_eq!(first["choices"][0]["delta"]["role"], "assistant");
+        assert_eq!(first["object"], "chat.completion.chunk");
+        let usage: Value = serde_json::from_str(&events[events.len() - 2].data).unwrap();
+        assert_eq!(usage["choices"], json!([]));
+        assert!(usage["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+        let fin: Value = serde_json::from_str(&events[events.len() - 3].data).unwrap();
+        assert_eq!(fin["choices"][0]["finish_reason"], "stop");
+        assert_eq!(openai_text(&events).0, format!("You said: {PII}"));
+
+        // Without include_usage there is no usage chunk.
+        let (events, _, _) = read_sse(post_openai(&m, &openai_req("echo", PII, true)).await).await;
+        let fin: Value = serde_json::from_str(&events[events.len() - 2].data).unwrap();
+        assert_eq!(fin["choices"][0]["finish_reason"], "stop");
+        assert!(fin.get("usage").is_none());
+    }
+
+    #[tokio::test]
+    async fn streaming_anthropic_reassembles() {
+        let m = MockProvider::start().await;
+        let resp = post_anthropic(&m, &anthropic_req("echo", PII, true)).await;
+        let (events, _, failed) = read_sse(resp).await;
+        assert!(!failed);
+        let kinds: Vec<&str> = events.iter().filter_map(|e| e.event.as_deref()).collect();
+        assert_eq!(
+            &kinds[..3],
+            &["message_start", "content_block_start", "ping"]
+        );
+        assert_eq!(
+            &kinds[kinds.len() - 3..],
+            &["content_block_stop", "message_delta", "message_stop"]
+        );
+        assert_eq!(anthropic_text(&events).0, format!("You said: {PII}"));
+        let delta: Value = serde_json::from_str(&events[events.len() - 2].data).unwrap();
+        assert_eq!(delta["delta"]["stop_reason"], "end_turn");
+    }
+
+    #[tokio::test]
+    async fn tiny_byte_chunks_decode_to_the_same_text() {
+        let m = MockProvider::start().await;
+        let resp = post_openai(&m, &openai_req("echo+delta=1+bytes=5", PII, true)).await;
+        let (events, max_chunk, failed) = read_sse(resp).await;
+        assert!(!failed);
+        assert!(max_chunk <= 5, "chunk of {max_chunk} bytes");
+        assert_eq!(openai_text(&events).0, format!("You said: {PII}"));
+
+        let resp = post_anthropic(&m, &anthropic_req("tool+bytes=5", PII, true)).await;
+        let (events, max_chunk, failed) = read_sse(resp).await;
+        assert!(!failed);
+        assert!(max_chunk <= 5, "chunk of {max_chunk} bytes");
+        let (text, args) = anthropic_text(&events);
+        assert_eq!(text, "Let me look that up.");
+        let args: Value = serde_json::from_str(&args).unwrap();
+        assert_eq!(args, json!({"query": PII, "note": format!("see {PII}")}));
+    }
+
+    #[tokio::test]
+    async fn tool_calls_plain_and_streaming() {
+        let m = MockProvider::start().await;
+        let want = json!({"query": "call [PERSON_1]", "note": "see call [PERSON_1]"});
+
+        let v: Value = post_openai(&m, &openai_req("tool", "call [PERSON_1]", false))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let msg = &v["choices"][0]["message"];
+        assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(msg["content"], "Let me look that up.");
+        assert_eq!(msg["tool_calls"][0]["function"]["name"], "lookup");
+        let args: Value = serde_json::from_str(
+            msg["tool_calls"][0]["function"]["arguments"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(args, want);
+
+        let v: Value = post_anthropic(&m, &anthropic_req("tool", "call [PERSON_1]", false))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["stop_reason"], "tool_use");
+        assert_eq!(v["content"][1]["type"], "tool_use");
+        assert!(v["content"][1]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("toolu_"));
+        assert_eq!(v["content"][1]["input"], want);
+
+        let resp = post_openai(&m, &openai_req("tool+delta=2", "call [PERSON_1]", true)).await;
+        let (events, _, _) = read_sse(resp).await;
+        let (text, args) = openai_text(&events);
+        assert_eq!(text, "Let me look that up.");
+        assert_eq!(serde_json::from_str::<Value>(&args).unwrap(), want);
+        let start = events
+            .iter()
+            .map(|e| serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null))
+            .find(|v| v["choices"][0]["delta"]["tool_calls"][0]["id"].is_string())
+            .unwrap();
+        let call = &start["choices"][0]["delta"]["tool_calls"][0];
+        assert_eq!(call["function"]["name"], "lookup");
+        assert_eq!(call["function"]["arguments"], "");
+        assert_eq!(call["type"], "function");
+    }
+
+    #[tokio::test]
+    async fn errors_have_the_api_shape() {
+        let m = MockProvider::start().await;
+        let resp = post_openai(&m, &openai_req("error=500", "x", false)).await;
+        assert_eq!(resp.status(), 500);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["message"], "mock error");
+        assert_eq!(v["error"]["type"], "server_error");
+
+        let resp = post_anthropic(&m, &anthropic_req("error=500", "x", true)).await;
+        assert_eq!(resp.status(), 500);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["error"]["type"], "api_error");
+        assert_eq!(v["error"]["message"], "mock error");
+
+        let resp = post_anthropic(&m, &anthropic_req("error=529", "x", false)).await;
+        assert_eq!(resp.status(), 529);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["type"], "overloaded_error");
+
+        let resp = post(
+            format!("{}/chat/completions", m.openai_base_url()),
+            &json!("not an object"),
+        )
+        .await;
+        assert_eq!(resp.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn midstream_aborts_after_n_deltas() {
+        let m = MockProvider::start().await;
+        let resp = post_openai(&m, &openai_req("echo+midstream=2", PII, true)).await;
+        assert_eq!(resp.status(), 200);
+        let (events, _, failed) = read_sse(resp).await;
+        assert!(failed, "the body must end in an error");
+        assert_eq!(openai_text(&events).0, "You said");
+        assert!(events.iter().all(|e| e.data != "[DONE]"));
+
+        let resp = post_anthropic(&m, &anthropic_req("echo+midstream=1", PII, true)).await;
+        let (events, _, failed) = read_sse(resp).await;
+        assert!(failed);
+        assert_eq!(anthropic_text(&events).0, "You ");
+        assert!(events
+            .iter()
+            .all(|e| e.event.as_deref() != Some("message_stop")));
+    }
+
+    #[tokio::test]
+    async fn slow_delays_the_headers() {
+        let m = MockProvider::start().await;
+        let t = std::time::Instant::now();
+        let resp = post_openai(&m, &openai_req("echo+slow=150", "x", false)).await;
+        assert_eq!(resp.status(), 200);
+        assert!(t.elapsed() >= Duration::from_millis(150));
+    }
+
+    #[tokio::test]
+    async fn bench_answers_and_recording_off() {
+        let m = MockProvider::start_with(MockOptions { record: false }).await;
+        let (events, _, _) = read_sse(post_openai(&m, &openai_req("bench", "x", true)).await).await;
+        let content = events
+            .iter()
+            .filter(|e| e.data != "[DONE]")
+            .map(|e| serde_json::from_str::<Value>(&e.data).unwrap())
+            .filter(|v| {
+                v["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty())
+            })
+            .count();
+        assert_eq!(content, 344);
+        // The prebuilt bytes are what the general path would produce for "bench".
+        let (dynamic, _, _) =
+            read_sse(post_openai(&m, &openai_req("bench+echo+bench", "x", true)).await).await;
+        assert_eq!(openai_text(&events), openai_text(&dynamic));
+
+        let (events, _, _) =
+            read_sse(post_anthropic(&m, &anthropic_req("bench", "x", true)).await).await;
+        let deltas = events
+            .iter()
+            .filter(|e| e.event.as_deref() == Some("content_block_delta"))
+            .count();
+        assert_eq!(deltas, 344);
+
+        let v: Value = post_openai(&m, &openai_req("bench", "x", false))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            v["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap()
+                .len(),
+            1024
+        );
+        let v: Value = post_anthropic(&m, &anthropic_req("bench", "x", false))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["content"][0]["text"].as_str().unwrap().len(), 1024);
+
+        let v: Value = client()
+            .get(format!("{}/models", m.openai_base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["object"], "list");
+        assert!(m.received().is_empty());
+        m.shutdown();
+    }
+}
