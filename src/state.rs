@@ -45,6 +45,8 @@ impl AppState {
         hasher: ValueHasher,
         detectors: Vec<Arc<dyn Detector>>,
     ) -> anyhow::Result<AppState> {
+        // Install the metrics recorder before the first request records anything.
+        crate::telemetry::metrics::handle();
         let masker = Masker::new(detectors, config.policy.clone(), &config.detect.allow, hasher);
         let http = reqwest::Client::builder()
             .connect_timeout(config.server.upstream_connect_timeout)

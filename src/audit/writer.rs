@@ -707,6 +707,7 @@ mod tests {
             inner: Some(Arc::new(Inner {
                 tx,
                 drops: drops.clone(),
+                progress: Arc::default(),
             })),
         };
         for i in 0..5 {

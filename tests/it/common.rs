@@ -52,14 +52,14 @@ base_url = "{}"
 [providers.mocka]
 kind = "anthropic"
 base_url = "{}"
-[detect]
-model = "none"
-[audit]
+{}[audit]
 path = "{}"
 {extra_toml}
 "#,
         mock.openai_base_url(),
         mock.anthropic_base_url(),
+        // Tests that configure [detect] themselves must set the model too.
+        if extra_toml.contains("[detect]") { "" } else { "[detect]\nmodel = \"none\"\n" },
         audit_path.display()
     );
     let env: HashMap<String, String> = HashMap::from([("OPENAI_API_KEY".into(), "sk-upstream-test".into())]);

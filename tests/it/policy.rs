@@ -33,7 +33,9 @@ async fn redact_hash_and_allow_are_applied() {
 
 #[tokio::test]
 async fn deny_and_allow_lists() {
-    let gw = gateway("[detect.deny]\nORGANIZATION = [\"Project Falcon\"]\n[detect]\nallow = [\"jane.doe@example.com\"]\n")
+    let gw = gateway(
+        "[detect]\nmodel = \"none\"\nallow = [\"jane.doe@example.com\"]\n[detect.deny]\nORGANIZATION = [\"Project Falcon\"]\n",
+    )
         .await;
     let text = "Status of project falcon for jane.doe@example.com";
     let (s, _) = gw.post("/v1/chat/completions", &openai_body("mock/echo", text, false)).await;
@@ -49,7 +51,7 @@ fn sha(s: &str) -> String {
 #[tokio::test]
 async fn api_keys_models_and_rate_limits() {
     let toml = format!(
-        "[[keys]]\nid = \"team-a\"\nsha256 = \"{}\"\nmodels = [\"mock/*\"]\nrpm = 2\n",
+        "[[keys]]\nid = \"team-a\"\nsha256 = \"{}\"\nmodels = [\"mock/*\"]\nrpm = 3\n",
         sha("secret-a")
     );
     let gw = gateway(&toml).await;
@@ -76,7 +78,7 @@ async fn api_keys_models_and_rate_limits() {
     let r = gw.client.post(&url).bearer_auth("secret-a").json(&body).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let r = gw.client.post(&url).bearer_auth("secret-a").json(&body).send().await.unwrap();
-    assert_eq!(r.status(), 429, "rpm = 2");
+    assert_eq!(r.status(), 429, "rpm = 3, and the refused 403 counted too");
     // Health stays public.
     assert_eq!(gw.client.get(gw.url("/healthz")).send().await.unwrap().status(), 200);
     let recs = gw.audit_records().await;
