@@ -1495,3 +1495,782 @@ impl OpenAiToAnthropicStream {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::sse::{encode, SseDecoder};
+
+    fn openai_request() -> Value {
+        json!({
+            "model": "claude-via-openai",
+            "messages": [
+                {"role": "system", "content": "You are a CRM assistant."},
+                {"role": "developer", "content": [{"type": "text", "text": "Answer briefly."}]},
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Who is this? alice@example.com"},
+                    {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ", "detail": "high"}},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
+                ]},
+                {"role": "assistant", "content": "Checking.", "tool_calls": [
+                    {"id": "call_a", "type": "function", "function": {"name": "crm_lookup", "arguments": "{\"email\":\"alice@example.com\"}"}},
+                    {"id": "call_b", "type": "function", "function": {"name": "weather", "arguments": ""}}
+                ]},
+                {"role": "tool", "tool_call_id": "call_a", "content": "Alice Smith, Berlin"},
+                {"role": "tool", "tool_call_id": "call_b", "content": [{"type": "text", "text": "sunny"}]},
+                {"role": "user", "content": "Thanks! And her phone?"}
+            ],
+            "max_completion_tokens": 300,
+            "max_tokens": 100,
+            "temperature": 1.4,
+            "top_p": 0.9,
+            "stop": "\n\nHuman:",
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            "tools": [
+                {"type": "function", "function": {"name": "crm_lookup", "description": "Find a contact",
+                    "parameters": {"type": "object", "properties": {"email": {"type": "string"}}, "required": ["email"]}}},
+                {"type": "function", "function": {"name": "weather"}}
+            ],
+            "tool_choice": "required",
+            "parallel_tool_calls": false,
+            "user": "user-42",
+            "seed": 7,
+            "logprobs": false,
+            "response_format": {"type": "text"}
+        })
+    }
+
+    #[test]
+    fn openai_to_anthropic_request_full() {
+        let out = openai_to_anthropic_request(&openai_request(), "claude-sonnet-4-5").unwrap();
+        let expected = json!({
+            "model": "claude-sonnet-4-5",
+            "system": "You are a CRM assistant.\n\nAnswer briefly.",
+            "messages": [
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Who is this? alice@example.com"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"}},
+                    {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+                ]},
+                {"role": "assistant", "content": [
+                    {"type": "text", "text": "Checking."},
+                    {"type": "tool_use", "id": "call_a", "name": "crm_lookup", "input": {"email": "alice@example.com"}},
+                    {"type": "tool_use", "id": "call_b", "name": "weather", "input": {}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "call_a", "content": "Alice Smith, Berlin"},
+                    {"type": "tool_result", "tool_use_id": "call_b", "content": "sunny"},
+                    {"type": "text", "text": "Thanks! And her phone?"}
+                ]}
+            ],
+            "max_tokens": 300,
+            "temperature": 1.0,
+            "top_p": 0.9,
+            "stop_sequences": ["\n\nHuman:"],
+            "stream": true,
+            "tools": [
+                {"name": "crm_lookup", "description": "Find a contact",
+                 "input_schema": {"type": "object", "properties": {"email": {"type": "string"}}, "required": ["email"]}},
+                {"name": "weather", "input_schema": {"type": "object"}}
+            ],
+            "tool_choice": {"type": "any", "disable_parallel_tool_use": true},
+            "metadata": {"user_id": "user-42"}
+        });
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn openai_to_anthropic_request_merges_turns_and_orders_tool_results_first() {
+        let body = json!({"model": "m", "messages": [
+            {"role": "user", "content": "a"},
+            {"role": "user", "content": "b"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call.1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "user", "content": "interjection"},
+            {"role": "tool", "tool_call_id": "call.1", "content": "r"},
+            {"role": "assistant", "content": ""},
+            {"role": "assistant", "content": "done"}
+        ]});
+        let out = openai_to_anthropic_request(&body, "m").unwrap();
+        assert_eq!(
+            out["messages"],
+            json!([
+                {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "call_1", "name": "f", "input": {}}]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "call_1", "content": "r"},
+                    {"type": "text", "text": "interjection"}
+                ]},
+                {"role": "assistant", "content": [{"type": "text", "text": "done"}]}
+            ])
+        );
+        assert_eq!(out["max_tokens"], DEFAULT_MAX_TOKENS);
+        assert!(out.get("system").is_none());
+        assert!(out.get("tool_choice").is_none());
+    }
+
+    #[test]
+    fn openai_to_anthropic_request_legacy_function_call() {
+        let body = json!({"model": "m", "max_tokens": 50, "messages": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": null, "function_call": {"name": "weather", "arguments": "{\"city\":\"Paris\"}"}},
+            {"role": "function", "name": "weather", "content": "rain"}
+        ]});
+        let out = openai_to_anthropic_request(&body, "m").unwrap();
+        assert_eq!(
+            out["messages"][1]["content"],
+            json!([{"type": "tool_use", "id": "call_fc_1", "name": "weather", "input": {"city": "Paris"}}])
+        );
+        assert_eq!(
+            out["messages"][2]["content"],
+            json!([{"type": "tool_result", "tool_use_id": "call_fc_1", "content": "rain"}])
+        );
+        assert_eq!(out["max_tokens"], 50);
+    }
+
+    #[test]
+    fn openai_to_anthropic_request_errors_name_the_field() {
+        let mut body = openai_request();
+        body["n"] = json!(2);
+        let err = openai_to_anthropic_request(&body, "m").unwrap_err();
+        assert!(matches!(err, TranslateError::Unsupported(_)));
+        assert_eq!(
+            err.to_string(),
+            "n > 1 is not supported by anthropic providers"
+        );
+
+        let mut body = openai_request();
+        body["messages"][3]["tool_calls"][1]["function"]["arguments"] = json!("{not json");
+        let err = openai_to_anthropic_request(&body, "m").unwrap_err();
+        assert!(matches!(err, TranslateError::Invalid(_)));
+        assert!(err
+            .to_string()
+            .starts_with("messages[3].tool_calls[1].function.arguments: not valid JSON"));
+
+        let body = json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "input_audio", "input_audio": {"data": "x", "format": "wav"}}]}]});
+        let err = openai_to_anthropic_request(&body, "m").unwrap_err();
+        assert!(
+            err.to_string().starts_with("messages[0].content[0].type:"),
+            "{err}"
+        );
+
+        let body = json!({"model": "m", "messages": [{"role": "wizard", "content": "x"}]});
+        assert_eq!(
+            openai_to_anthropic_request(&body, "m")
+                .unwrap_err()
+                .to_string(),
+            "messages[0].role: unknown role \"wizard\""
+        );
+    }
+
+    #[test]
+    fn openai_tool_choice_variants() {
+        let mut body = json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]});
+        for (choice, expected) in [
+            (json!("auto"), json!({"type": "auto"})),
+            (json!("none"), json!({"type": "none"})),
+            (json!("required"), json!({"type": "any"})),
+            (
+                json!({"type": "function", "function": {"name": "f"}}),
+                json!({"type": "tool", "name": "f"}),
+            ),
+        ] {
+            body["tool_choice"] = choice;
+            let out = openai_to_anthropic_request(&body, "m").unwrap();
+            assert_eq!(out["tool_choice"], expected);
+        }
+        body.as_object_mut().unwrap().remove("tool_choice");
+        body["parallel_tool_calls"] = json!(false);
+        let out = openai_to_anthropic_request(&body, "m").unwrap();
+        assert_eq!(
+            out["tool_choice"],
+            json!({"type": "auto", "disable_parallel_tool_use": true})
+        );
+    }
+
+    fn anthropic_request() -> Value {
+        json!({
+            "model": "gpt-via-anthropic",
+            "max_tokens": 512,
+            "system": [{"type": "text", "text": "You are a CRM assistant."}, {"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+            "messages": [
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Who is alice@example.com?"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo"}}
+                ]},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "Look it up.", "signature": "sig"},
+                    {"type": "text", "text": "Let me check."},
+                    {"type": "tool_use", "id": "toolu_01", "name": "crm_lookup", "input": {"email": "alice@example.com"}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_01", "content": [{"type": "text", "text": "Alice Smith"}]},
+                    {"type": "text", "text": "And her city?"}
+                ]},
+                {"role": "assistant", "content": "Berlin."}
+            ],
+            "stop_sequences": ["END"],
+            "temperature": 0.2,
+            "top_p": 0.95,
+            "top_k": 40,
+            "stream": true,
+            "tools": [{"name": "crm_lookup", "description": "Find a contact", "input_schema": {"type": "object", "properties": {"email": {"type": "string"}}}}],
+            "tool_choice": {"type": "any", "disable_parallel_tool_use": true},
+            "metadata": {"user_id": "user-42"},
+            "thinking": {"type": "enabled", "budget_tokens": 1024}
+        })
+    }
+
+    #[test]
+    fn anthropic_to_openai_request_full() {
+        let out = anthropic_to_openai_request(&anthropic_request(), "gpt-4o").unwrap();
+        let expected = json!({
+            "model": "gpt-4o",
+            "messages": [
+                {"role": "system", "content": "You are a CRM assistant.\nBe brief."},
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Who is alice@example.com?"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo"}}
+                ]},
+                {"role": "assistant", "content": "Let me check.", "tool_calls": [
+                    {"id": "toolu_01", "type": "function", "function": {"name": "crm_lookup", "arguments": "{\"email\":\"alice@example.com\"}"}}
+                ]},
+                {"role": "tool", "tool_call_id": "toolu_01", "content": "Alice Smith"},
+                {"role": "user", "content": "And her city?"},
+                {"role": "assistant", "content": "Berlin."}
+            ],
+            "max_tokens": 512,
+            "temperature": 0.2,
+            "top_p": 0.95,
+            "stop": ["END"],
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            "tools": [{"type": "function", "function": {"name": "crm_lookup", "description": "Find a contact",
+                "parameters": {"type": "object", "properties": {"email": {"type": "string"}}}}}],
+            "tool_choice": "required",
+            "parallel_tool_calls": false,
+            "user": "user-42"
+        });
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn anthropic_to_openai_request_errors() {
+        let mut body = anthropic_request();
+        body["tools"] = json!([{"type": "web_search_20250305", "name": "web_search"}]);
+        let err = anthropic_to_openai_request(&body, "m").unwrap_err();
+        assert!(matches!(err, TranslateError::Unsupported(_)));
+        assert!(err.to_string().starts_with("tools[0].type:"));
+
+        let body = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t", "content": [{"type": "image", "source": {"type": "url", "url": "https://x"}}]}]}]});
+        let err = anthropic_to_openai_request(&body, "m").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("messages[0].content[0].content[0].type:"),
+            "{err}"
+        );
+
+        let body = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "system", "content": "x"}]});
+        assert_eq!(
+            anthropic_to_openai_request(&body, "m")
+                .unwrap_err()
+                .to_string(),
+            "messages[0].role: expected \"user\" or \"assistant\""
+        );
+    }
+
+    /// A message list made comparable: tool call arguments parsed, content parts that are
+    /// a single text collapsed to a string, system messages folded into one.
+    fn normalize(messages: &Value) -> Vec<Value> {
+        let mut out: Vec<Value> = Vec::new();
+        let mut system = Vec::new();
+        for m in messages.as_array().unwrap() {
+            let mut m = m.clone();
+            let role = m["role"].as_str().unwrap().to_owned();
+            if role == "system" || role == "developer" {
+                system.push(openai_text(m.get("content"), "", "\n").unwrap());
+                continue;
+            }
+            if let Value::Array(parts) = &m["content"] {
+                if parts.len() == 1 && parts[0]["type"] == "text" {
+                    m["content"] = parts[0]["text"].clone();
+                }
+            }
+            if let Some(Value::Array(calls)) = m.get_mut("tool_calls") {
+                for c in calls {
+                    let args = c["function"]["arguments"].as_str().unwrap_or("");
+                    let parsed: Value = if args.is_empty() {
+                        json!({})
+                    } else {
+                        serde_json::from_str(args).unwrap()
+                    };
+                    c["function"]["arguments"] = parsed;
+                }
+            }
+            if m.get("content") == Some(&json!("")) && m.get("tool_calls").is_some() {
+                m["content"] = Value::Null;
+            }
+            out.push(m);
+        }
+        out.insert(0, json!({"role": "system", "content": system.join("\n\n")}));
+        out
+    }
+
+    #[test]
+    fn round_trip_openai_anthropic_openai_keeps_messages() {
+        let original = openai_request();
+        let anthropic = openai_to_anthropic_request(&original, "claude").unwrap();
+        let back = anthropic_to_openai_request(&anthropic, "gpt").unwrap();
+        // Anthropic images have no `detail`: the one field expected to be lost.
+        let mut expected = original["messages"].clone();
+        expected[2]["content"][1]["image_url"]
+            .as_object_mut()
+            .unwrap()
+            .remove("detail");
+        assert_eq!(normalize(&back["messages"]), normalize(&expected));
+        assert_eq!(back["tools"][0], original["tools"][0]);
+        assert_eq!(back["tool_choice"], "required");
+        assert_eq!(back["parallel_tool_calls"], false);
+        assert_eq!(back["stop"], json!(["\n\nHuman:"]));
+        assert_eq!(back["user"], "user-42");
+        assert_eq!(back["max_tokens"], 300);
+    }
+
+    #[test]
+    fn round_trip_anthropic_openai_anthropic_keeps_messages() {
+        let mut original = anthropic_request();
+        // Thinking blocks cannot cross to OpenAI; compare without them.
+        original["messages"][1]["content"]
+            .as_array_mut()
+            .unwrap()
+            .remove(0);
+        let openai = anthropic_to_openai_request(&original, "gpt").unwrap();
+        let back = openai_to_anthropic_request(&openai, "claude").unwrap();
+        assert_eq!(back["system"], "You are a CRM assistant.\nBe brief.");
+        let msgs = back["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), 4);
+        assert_eq!(msgs[1]["content"], original["messages"][1]["content"]);
+        assert_eq!(
+            msgs[2]["content"],
+            json!([{"type": "tool_result", "tool_use_id": "toolu_01", "content": "Alice Smith"},
+                   {"type": "text", "text": "And her city?"}])
+        );
+        assert_eq!(
+            back["tool_choice"],
+            json!({"type": "any", "disable_parallel_tool_use": true})
+        );
+    }
+
+    #[test]
+    fn anthropic_to_openai_response_with_tools_and_usage() {
+        let body = json!({
+            "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+            "content": [
+                {"type": "thinking", "thinking": "...", "signature": "s"},
+                {"type": "text", "text": "I'll look that up."},
+                {"type": "tool_use", "id": "toolu_01A", "name": "crm_lookup", "input": {"email": "alice@example.com"}}
+            ],
+            "stop_reason": "tool_use", "stop_sequence": null,
+            "usage": {"input_tokens": 100, "cache_creation_input_tokens": 20, "cache_read_input_tokens": 30, "output_tokens": 40}
+        });
+        let out = anthropic_to_openai_response(&body, "my-model");
+        assert_eq!(out["id"], "msg_01XFDUDYJgAACzvnptvVoYEL");
+        assert_eq!(out["object"], "chat.completion");
+        assert!(out["created"].as_i64().unwrap() > 1_600_000_000);
+        assert_eq!(out["model"], "my-model");
+        assert_eq!(
+            out["choices"],
+            json!([{"index": 0, "message": {"role": "assistant", "content": "I'll look that up.", "refusal": null,
+                "tool_calls": [{"id": "toolu_01A", "type": "function", "function": {"name": "crm_lookup", "arguments": "{\"email\":\"alice@example.com\"}"}}]},
+                "logprobs": null, "finish_reason": "tool_calls"}])
+        );
+        assert_eq!(
+            out["usage"],
+            json!({"prompt_tokens": 150, "completion_tokens": 40, "total_tokens": 190, "prompt_tokens_details": {"cached_tokens": 30}})
+        );
+        for (stop, finish) in [
+            ("end_turn", "stop"),
+            ("stop_sequence", "stop"),
+            ("max_tokens", "length"),
+            ("refusal", "content_filter"),
+        ] {
+            let b = json!({"id": "m", "content": [], "stop_reason": stop, "usage": {"input_tokens": 1, "output_tokens": 2}});
+            let out = anthropic_to_openai_response(&b, "x");
+            assert_eq!(out["choices"][0]["finish_reason"], finish);
+            assert_eq!(out["choices"][0]["message"]["content"], Value::Null);
+        }
+    }
+
+    #[test]
+    fn openai_to_anthropic_response_with_tools_and_usage() {
+        let body = json!({
+            "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "object": "chat.completion", "created": 1741570283,
+            "model": "gpt-4o-2024-08-06",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Checking.", "refusal": null,
+                "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "crm_lookup", "arguments": "{\"email\":\"alice@example.com\"}"}},
+                    {"id": "call_2", "type": "function", "function": {"name": "broken", "arguments": "{oops"}}
+                ], "annotations": []}, "logprobs": null, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 1117, "completion_tokens": 46, "total_tokens": 1163,
+                "prompt_tokens_details": {"cached_tokens": 1000, "audio_tokens": 0}}
+        });
+        let out = openai_to_anthropic_response(&body, "my-model");
+        assert_eq!(
+            out,
+            json!({
+                "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "type": "message", "role": "assistant", "model": "my-model",
+                "content": [
+                    {"type": "text", "text": "Checking."},
+                    {"type": "tool_use", "id": "call_1", "name": "crm_lookup", "input": {"email": "alice@example.com"}},
+                    {"type": "tool_use", "id": "call_2", "name": "broken", "input": {"_raw": "{oops"}}
+                ],
+                "stop_reason": "tool_use", "stop_sequence": null,
+                "usage": {"input_tokens": 117, "output_tokens": 46, "cache_read_input_tokens": 1000}
+            })
+        );
+        for (finish, stop) in [
+            ("stop", "end_turn"),
+            ("length", "max_tokens"),
+            ("content_filter", "refusal"),
+            ("function_call", "tool_use"),
+        ] {
+            let b = json!({"id": "c", "choices": [{"index": 0, "message": {"role": "assistant", "content": "x"}, "finish_reason": finish}]});
+            assert_eq!(openai_to_anthropic_response(&b, "m")["stop_reason"], stop);
+        }
+        let refusal = json!({"id": "c", "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "refusal": "I can't help."}, "finish_reason": "stop"}]});
+        let out = openai_to_anthropic_response(&refusal, "m");
+        assert_eq!(
+            out["content"],
+            json!([{"type": "text", "text": "I can't help."}])
+        );
+        assert_eq!(out["stop_reason"], "refusal");
+    }
+
+    #[test]
+    fn error_bodies_cross_over() {
+        let a = json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
+        assert_eq!(
+            anthropic_to_openai_response(&a, "m"),
+            json!({"error": {"message": "Overloaded", "type": "overloaded_error", "param": null, "code": null}})
+        );
+        let o = json!({"error": {"message": "Rate limit reached", "type": "requests", "param": null, "code": "rate_limit_exceeded"}});
+        assert_eq!(
+            openai_to_anthropic_response(&o, "m"),
+            json!({"type": "error", "error": {"type": "rate_limit_error", "message": "Rate limit reached"}})
+        );
+    }
+
+    /// Decodes a recorded wire stream into events (through the real decoder).
+    fn decode(wire: &str) -> Vec<SseEvent> {
+        let mut d = SseDecoder::new();
+        let mut evs = d.push(wire.as_bytes());
+        evs.extend(d.finish());
+        evs
+    }
+
+    fn datas(events: &[SseEvent]) -> Vec<Value> {
+        events
+            .iter()
+            .map(|e| serde_json::from_str(&e.data).unwrap_or_else(|_| json!(e.data)))
+            .collect()
+    }
+
+    const ANTHROPIC_STREAM: &str = r#"event: message_start
+data: {"type":"message_start","message":{"id":"msg_014p7gG3wDgGV9EUtLvnow3U","type":"message","role":"assistant","model":"claude-sonnet-4-5","stop_sequence":null,"usage":{"input_tokens":472,"cache_read_input_tokens":28,"output_tokens":2},"content":[],"stop_reason":null}}
+
+event: content_block_start
+data: {"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"User wants weather."}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":0}
+
+event: content_block_start
+data: {"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}
+
+event: ping
+data: {"type": "ping"}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Okay, let's check"}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":" the weather."}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":1}
+
+event: content_block_start
+data: {"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","name":"get_weather","input":{}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"location\":"}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":" \"San Francisco, CA\"}"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":2}
+
+event: content_block_start
+data: {"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_02","name":"get_time","input":{}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{}"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":3}
+
+event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":89}}
+
+event: message_stop
+data: {"type":"message_stop"}
+
+"#;
+
+    #[test]
+    fn anthropic_stream_to_openai_chunks() {
+        let mut t = AnthropicToOpenAiStream::new("my-model", true);
+        let mut out = Vec::new();
+        for ev in decode(ANTHROPIC_STREAM) {
+            out.extend(t.on_event(&ev));
+        }
+        out.extend(t.finish());
+        assert!(out.iter().all(|e| e.event.is_none()));
+        let d = datas(&out);
+        let deltas: Vec<Value> = d
+            .iter()
+            .filter_map(|c| c.get("choices").and_then(|ch| ch.get(0)).cloned())
+            .map(|c| json!([c["delta"], c["finish_reason"]]))
+            .collect();
+        assert_eq!(
+            deltas,
+            vec![
+                json!([{"role": "assistant", "content": ""}, null]),
+                json!([{"content": "Okay, let's check"}, null]),
+                json!([{"content": " the weather."}, null]),
+                json!([{"tool_calls": [{"index": 0, "id": "toolu_01T1x1fJ34qAmk2tNTrN7Up6", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}, null]),
+                json!([{"tool_calls": [{"index": 0, "function": {"arguments": "{\"location\":"}}]}, null]),
+                json!([{"tool_calls": [{"index": 0, "function": {"arguments": " \"San Francisco, CA\"}"}}]}, null]),
+                json!([{"tool_calls": [{"index": 1, "id": "toolu_02", "type": "function", "function": {"name": "get_time", "arguments": ""}}]}, null]),
+                json!([{"tool_calls": [{"index": 1, "function": {"arguments": "{}"}}]}, null]),
+                json!([{}, "tool_calls"]),
+            ]
+        );
+        for c in &d[..d.len() - 2] {
+            assert_eq!(c["id"], "msg_014p7gG3wDgGV9EUtLvnow3U");
+            assert_eq!(c["object"], "chat.completion.chunk");
+            assert_eq!(c["model"], "my-model");
+            assert_eq!(c["usage"], Value::Null);
+        }
+        let usage_chunk = &d[d.len() - 2];
+        assert_eq!(usage_chunk["choices"], json!([]));
+        assert_eq!(
+            usage_chunk["usage"],
+            json!({"prompt_tokens": 500, "completion_tokens": 89, "total_tokens": 589, "prompt_tokens_details": {"cached_tokens": 28}})
+        );
+        assert_eq!(out.last().unwrap().data, "[DONE]");
+        assert_eq!(out.iter().filter(|e| e.data == "[DONE]").count(), 1);
+        // finish() after message_stop adds nothing.
+        assert!(t.finish().is_empty());
+    }
+
+    #[test]
+    fn anthropic_stream_without_usage_and_truncated() {
+        let mut t = AnthropicToOpenAiStream::new("m", false);
+        let evs = decode(ANTHROPIC_STREAM);
+        let mut out = Vec::new();
+        for ev in &evs[..8] {
+            out.extend(t.on_event(ev));
+        }
+        out.extend(t.finish());
+        out.extend(t.finish());
+        let d = datas(&out);
+        assert_eq!(d.len(), 3);
+        assert!(d[0].get("usage").is_none());
+        assert_eq!(d[1]["choices"][0]["delta"]["content"], "Okay, let's check");
+        assert_eq!(out[2].data, "[DONE]");
+    }
+
+    #[test]
+    fn anthropic_stream_error_event() {
+        let mut t = AnthropicToOpenAiStream::new("m", true);
+        let wire = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n\
+            event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+        let mut out = Vec::new();
+        for ev in decode(wire) {
+            out.extend(t.on_event(&ev));
+        }
+        out.extend(t.finish());
+        assert_eq!(out.len(), 3);
+        assert_eq!(
+            serde_json::from_str::<Value>(&out[1].data).unwrap(),
+            json!({"error": {"message": "Overloaded", "type": "overloaded_error", "param": null, "code": null}})
+        );
+        assert_eq!(out[2].data, "[DONE]");
+    }
+
+    const OPENAI_STREAM: &str = r#"data: {"id":"chatcmpl-AB1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}
+
+data: {"id":"chatcmpl-AB1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":"Let me"},"logprobs":null,"finish_reason":null}],"usage":null}
+
+data: {"id":"chatcmpl-AB1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":" check."},"logprobs":null,"finish_reason":null}],"usage":null}
+
+data: {"id":"chatcmpl-AB1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_DdmO9pD3xa9XTPNJ32zg2hcA","type":"function","function":{"name":"get_weather","arguments":""}}]},"logprobs":null,"finish_reason":null}],"usage":null}
+
+data: {"id":"chatcmpl-AB1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"location\":"}}]},"logprobs":null,"finish_reason":null}],"usage":null}
+
+data: {"id":"chatcmpl-AB1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":" \"Paris\"}"}}]},"logprobs":null,"finish_reason":null}],"usage":null}
+
+data: {"id":"chatcmpl-AB1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_2","type":"function","function":{"name":"get_time","arguments":"{}"}}]},"logprobs":null,"finish_reason":null}],"usage":null}
+
+data: {"id":"chatcmpl-AB1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"tool_calls"}],"usage":null}
+
+data: {"id":"chatcmpl-AB1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":82,"completion_tokens":31,"total_tokens":113,"prompt_tokens_details":{"cached_tokens":0}}}
+
+data: [DONE]
+
+"#;
+
+    #[test]
+    fn openai_stream_to_anthropic_events() {
+        let mut t = OpenAiToAnthropicStream::new("my-model");
+        let mut out = Vec::new();
+        for ev in decode(OPENAI_STREAM) {
+            out.extend(t.on_event(&ev));
+        }
+        out.extend(t.finish());
+        let names: Vec<&str> = out.iter().map(|e| e.event.as_deref().unwrap()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop",
+            ]
+        );
+        let d = datas(&out);
+        for (ev, data) in out.iter().zip(&d) {
+            assert_eq!(ev.event.as_deref(), data["type"].as_str());
+        }
+        assert_eq!(
+            d[0]["message"],
+            json!({"id": "chatcmpl-AB1", "type": "message", "role": "assistant", "model": "my-model",
+                "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 0, "output_tokens": 0}})
+        );
+        assert_eq!(
+            d[1],
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+        );
+        assert_eq!(
+            d[2]["delta"],
+            json!({"type": "text_delta", "text": "Let me"})
+        );
+        assert_eq!(
+            d[3]["delta"],
+            json!({"type": "text_delta", "text": " check."})
+        );
+        assert_eq!(d[4], json!({"type": "content_block_stop", "index": 0}));
+        assert_eq!(
+            d[5],
+            json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "call_DdmO9pD3xa9XTPNJ32zg2hcA", "name": "get_weather", "input": {}}})
+        );
+        assert_eq!(
+            d[6],
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"location\":"}})
+        );
+        assert_eq!(d[7]["delta"]["partial_json"], " \"Paris\"}");
+        assert_eq!(d[8], json!({"type": "content_block_stop", "index": 1}));
+        assert_eq!(d[9]["content_block"]["id"], "call_2");
+        assert_eq!(d[9]["index"], 2);
+        assert_eq!(d[10]["delta"]["partial_json"], "{}");
+        assert_eq!(d[11], json!({"type": "content_block_stop", "index": 2}));
+        assert_eq!(
+            d[12],
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null},
+                "usage": {"input_tokens": 82, "output_tokens": 31}})
+        );
+        assert_eq!(d[13], json!({"type": "message_stop"}));
+        // [DONE] already finished: nothing more, exactly once.
+        assert!(t.finish().is_empty());
+    }
+
+    #[test]
+    fn openai_stream_truncated_and_error() {
+        let mut t = OpenAiToAnthropicStream::new("m");
+        let evs = decode(OPENAI_STREAM);
+        let mut out = Vec::new();
+        for ev in &evs[..2] {
+            out.extend(t.on_event(ev));
+        }
+        out.extend(t.finish());
+        out.extend(t.finish());
+        let names: Vec<&str> = out.iter().map(|e| e.event.as_deref().unwrap()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+
+        let mut t = OpenAiToAnthropicStream::new("m");
+        let empty = t.finish();
+        assert_eq!(empty.len(), 3);
+        assert_eq!(empty[0].event.as_deref(), Some("message_start"));
+
+        let mut t = OpenAiToAnthropicStream::new("m");
+        let err = SseEvent::data(
+            r#"{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}"#,
+        );
+        let out = t.on_event(&err);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].event.as_deref(), Some("error"));
+        assert_eq!(
+            serde_json::from_str::<Value>(&out[0].data).unwrap(),
+            json!({"type": "error", "error": {"type": "api_error", "message": "The server had an error"}})
+        );
+        assert!(t.finish().is_empty());
+    }
+
+    #[test]
+    fn translated_streams_survive_the_wire() {
+        // Encode what the translator gives and decode it again: same events.
+        let mut t = OpenAiToAnthropicStream::new("m");
+        let mut out = Vec::new();
+        for ev in decode(OPENAI_STREAM) {
+            out.extend(t.on_event(&ev));
+        }
+        let wire: Vec<u8> = out.iter().flat_map(|e| encode(e).to_vec()).collect();
+        let mut d = SseDecoder::new();
+        assert_eq!(d.push(&wire), out);
+    }
+}
