@@ -45,7 +45,7 @@ pub fn key_file_path(log: &Path) -> PathBuf {
 /// anything else is taken as the raw bytes of the string.
 pub fn parse_key(value: &str) -> Vec<u8> {
     let t = value.trim();
-    if !t.is_empty() && t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !t.is_empty() && t.len().is_multiple_of(2) && t.bytes().all(|b| b.is_ascii_hexdigit()) {
         if let Ok(bytes) = hex::decode(t) {
             return bytes;
         }

@@ -321,15 +321,15 @@ pub(crate) mod tests {
     pub fn sample(i: usize) -> AuditRecord {
         let mut r = AuditRecord::new(format!("req-{i}"), "/v1/chat/completions", ApiKind::OpenAi);
         r.key_id = Some("team-a".into());
-        r.provider = Some(if i % 3 == 0 { "anthropic" } else { "openai" }.into());
+        r.provider = Some(if i.is_multiple_of(3) { "anthropic" } else { "openai" }.into());
         r.model = Some("gpt-4o".into());
-        r.outcome = if i % 5 == 0 {
+        r.outcome = if i.is_multiple_of(5) {
             outcome::UPSTREAM_ERROR
         } else {
             outcome::OK
         }
         .into();
-        r.status = if i % 5 == 0 { 502 } else { 200 };
+        r.status = if i.is_multiple_of(5) { 502 } else { 200 };
         r.upstream_status = Some(r.status);
         r.detectors = vec!["pattern/1".into()];
         r.entities
