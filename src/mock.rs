@@ -1,9 +1,9 @@
 //! An in-process mock LLM provider for tests and benchmarks.
 //!
 //! [`MockProvider`] serves the OpenAI Chat Completions API (`POST /v1/chat/completions`,
-//! `GET /v1/models`) and the Anthropic Messages API (`POST /v1/messages`) on 127.0.0.1,
-//! records every request it receives (path, lower-case headers, JSON body) and answers in
-//! the wire format of the real providers, plain or streaming (SSE).
+//! `GET /v1/models`), the Anthropic Messages API (`POST /v1/messages`) and `GET /healthz`
+//! on 127.0.0.1, records every API request it receives (path, lower-case headers, JSON
+//! body) and answers in the wire format of the real providers, plain or streaming (SSE).
 //!
 //! What an answer looks like is chosen by the request's `model` field: a `+`-separated list
 //! of options (unknown options are ignored, so any real model name means `echo`):
@@ -30,6 +30,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use futures::stream::{self, StreamExt};
 use serde::Deserialize;
@@ -140,8 +141,29 @@ pub fn router(state: MockState) -> Router {
         .route("/v1/chat/completions", post(openai_chat))
         .route("/v1/messages", post(anthropic_messages))
         .route("/v1/models", get(models))
+        .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .with_state(state)
+}
+
+/// Serve the mock on `listener` (with TCP_NODELAY, so that small SSE frames are not held
+/// back by Nagle's algorithm) until `shutdown` completes; open connections then finish.
+pub async fn serve<F>(
+    listener: tokio::net::TcpListener,
+    state: MockState,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "mock provider: cannot set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// A mock provider serving on 127.0.0.1 in a background task; stopped on drop.
@@ -179,17 +201,14 @@ impl MockProvider {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = MockState::new(options);
-        let app = router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
+        let served = state.clone();
         let task = tokio::spawn(async move {
             let signal = async move {
                 // Either an explicit stop or the sender being dropped ends the server.
                 let _ = stopped.await;
             };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(signal)
-                .await
-            {
+            if let Err(e) = serve(listener, served, signal).await {
                 tracing::warn!(error = %e, "mock provider stopped");
             }
         });

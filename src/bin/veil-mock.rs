@@ -5,7 +5,7 @@
 use clap::Parser;
 use std::io::Write;
 use std::net::SocketAddr;
-use veil::mock::{router, MockOptions, MockState};
+use veil::mock::{serve, MockOptions, MockState};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,12 +24,10 @@ async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
-    let app = router(MockState::new(MockOptions { record: false }));
+    let state = MockState::new(MockOptions { record: false });
     println!("listening on http://{addr}");
     std::io::stdout().flush()?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    serve(listener, state, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {
