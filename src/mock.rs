@@ -84,6 +84,8 @@ pub struct MockState {
 struct Inner {
     record: bool,
     received: Mutex<Vec<Received>>,
+    /// Also append each request as a JSON line `{"path","body"}` here (veil-mock --record).
+    record_file: Option<Mutex<std::fs::File>>,
     bench: BenchBodies,
 }
 
@@ -93,9 +95,24 @@ impl MockState {
             inner: Arc::new(Inner {
                 record: options.record,
                 received: Mutex::new(Vec::new()),
+                record_file: None,
                 bench: BenchBodies::build(),
             }),
         }
+    }
+
+    /// A recording mock that also appends every request to `path` as a JSON line
+    /// `{"path": ..., "body": ...}`, so another process can check what the provider saw.
+    pub fn recording_to(path: &std::path::Path) -> std::io::Result<MockState> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(MockState {
+            inner: Arc::new(Inner {
+                record: true,
+                received: Mutex::new(Vec::new()),
+                record_file: Some(Mutex::new(file)),
+                bench: BenchBodies::build(),
+            }),
+        })
     }
 
     fn log(&self) -> MutexGuard<'_, Vec<Received>> {
@@ -126,6 +143,14 @@ impl MockState {
                 )
             })
             .collect();
+        if let Some(file) = &self.inner.record_file {
+            use std::io::Write;
+            let line = serde_json::json!({"path": uri.path(), "body": &body}).to_string() + "\n";
+            let mut f = file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Err(e) = f.write_all(line.as_bytes()) {
+                tracing::error!(error = %e, "veil-mock: cannot append to the record file");
+            }
+        }
         let entry = Received {
             path: uri.path().to_owned(),
             headers,

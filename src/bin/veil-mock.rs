@@ -1,5 +1,5 @@
 //! `veil-mock`: the mock LLM provider of `veil::mock` as a standalone server, for load
-//! tests and SDK end-to-end tests. Recording is off. Prints `listening on http://ADDR` on
+//! tests and SDK end-to-end tests. Recording is off unless `--record FILE` is given. Prints `listening on http://ADDR` on
 //! stdout once it accepts connections, then serves until SIGTERM or Ctrl-C.
 
 use clap::Parser;
@@ -16,6 +16,9 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// Record every request (path and JSON body) as a line of this file.
+    #[arg(long)]
+    record: Option<std::path::PathBuf>,
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -24,7 +27,10 @@ async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
-    let state = MockState::new(MockOptions { record: false });
+    let state = match &args.record {
+        Some(path) => MockState::recording_to(path)?,
+        None => MockState::new(MockOptions { record: false }),
+    };
     println!("listening on http://{addr}");
     std::io::stdout().flush()?;
     serve(listener, state, shutdown_signal()).await
