@@ -58,7 +58,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         "veil listening"
     );
     let app = crate::app(state);
+    // TCP_NODELAY: SSE frames and small JSON answers must not wait for Nagle's algorithm.
     axum::serve(listener, app)
+        .tcp_nodelay(true)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| ServeError::Runtime(e.into()))?;

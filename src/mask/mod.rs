@@ -130,6 +130,7 @@ impl MaskReport {
 /// Runs the detectors and applies the policy.
 pub struct Masker {
     detectors: Vec<Arc<dyn Detector>>,
+    versions: Vec<String>,
     policy: HashMap<Label, Action>,
     allow: HashSet<String>,
     hasher: ValueHasher,
@@ -149,7 +150,8 @@ impl Masker {
         hasher: ValueHasher,
     ) -> Self {
         let allow = allow.iter().map(|a| a.trim().to_lowercase()).collect();
-        Masker { detectors, policy, allow, hasher }
+        let versions = detectors.iter().map(|d| d.version()).collect();
+        Masker { detectors, versions, policy, allow, hasher }
     }
 
     pub fn hasher(&self) -> &ValueHasher {
@@ -157,8 +159,8 @@ impl Masker {
     }
 
     /// `name/version` of every detector, for the audit log.
-    pub fn versions(&self) -> Vec<String> {
-        self.detectors.iter().map(|d| d.version()).collect()
+    pub fn versions(&self) -> &[String] {
+        &self.versions
     }
 
     pub fn action_for(&self, label: Label) -> Action {

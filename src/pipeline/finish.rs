@@ -54,7 +54,7 @@ impl Finisher {
         };
         let mut rec = AuditRecord::new(request_id, route, api);
         rec.key_id = key_id;
-        rec.detectors = state.masker.versions();
+        rec.detectors = state.masker.versions().to_vec();
         Finisher {
             state,
             rec: Some(rec),
