@@ -59,8 +59,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     );
     let app = crate::app(state);
     // TCP_NODELAY: SSE frames and small JSON answers must not wait for Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
-        .tcp_nodelay(true)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| ServeError::Runtime(e.into()))?;
