@@ -17,7 +17,13 @@ impl Cards {
         Cards { run }
     }
 
+    /// `out` already holds earlier findings; digits inside an IBAN are not a card.
     pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
+        let ibans: Vec<(usize, usize)> = out
+            .iter()
+            .filter(|e| e.label == Label::Iban)
+            .map(|e| (e.start, e.end))
+            .collect();
         for m in self.run.find_iter(text) {
             if m.end() - m.start() < 13 {
                 continue;
@@ -41,7 +47,9 @@ impl Cards {
                 }
                 for last in ends.into_iter().rev() {
                     let (start, end) = (groups[g].0, groups[last].1);
-                    if number_start(text, start)
+                    let free = !ibans.iter().any(|(s, e)| *s < end && start < *e);
+                    if free
+                        && number_start(text, start)
                         && number_end(text, end)
                         && is_card(&text[start..end])
                     {

@@ -18,13 +18,34 @@ impl Emails {
         Emails { re }
     }
 
+    /// Runs the regex only on the small window around each `@`, never over the whole text.
     pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
-        if memchr::memchr(b'@', text.as_bytes()).is_none() {
-            return;
-        }
-        for m in self.re.find_iter(text) {
-            let (start, end) = (m.start(), m.end());
-            let b = text.as_bytes();
+        let b = text.as_bytes();
+        let mut done = 0;
+        for at in memchr::memchr_iter(b'@', b) {
+            if at < done {
+                continue;
+            }
+            let lo = text[..at]
+                .char_indices()
+                .rev()
+                .take_while(|(_, c)| local_char(*c))
+                .last()
+                .map_or(at, |(i, _)| i);
+            let hi = at
+                + 1
+                + text[at + 1..]
+                    .char_indices()
+                    .take_while(|(_, c)| domain_char(*c))
+                    .last()
+                    .map_or(0, |(i, c)| i + c.len_utf8());
+            if lo == at || hi == at + 1 {
+                continue;
+            }
+            let Some(m) = self.re.find(&text[lo..hi]) else {
+                continue;
+            };
+            let (start, end) = (lo + m.start(), lo + m.end());
             // Not the tail of something like `a..b@x.com` or `x@y@z.com`.
             if start > 0 && matches!(b[start - 1], b'@' | b'.') {
                 continue;
@@ -34,8 +55,17 @@ impl Emails {
                 continue;
             }
             out.push(entity(start, end, Label::Email, 1.0));
+            done = end;
         }
     }
+}
+
+fn local_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
+}
+
+fn domain_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '.' | '-')
 }
 
 #[cfg(test)]
