@@ -36,18 +36,18 @@ const CACHE_CAP: usize = 4096;
 
 pub(super) struct Phones {
     run: Regex,
-    ext: Regex,
     /// Validation verdict per candidate window text.
     cache: Mutex<HashMap<Box<str>, bool>>,
 }
 
 impl Phones {
     pub(super) fn new() -> Self {
+        // The phone metadata database is decoded on first use (tens of milliseconds): do it
+        // now rather than inside the first request.
+        let _ = phonenumber::parse(None, "+14155552671").map(|n| phonenumber::is_valid(&n));
         Phones {
-            run: Regex::new(r"[+(]?[0-9][0-9()\-. /]*[0-9]")
+            run: Regex::new(r"[+(]?[0-9](?:[()\-. /]{0,3}[0-9]){6,}")
                 .expect("phone regex is valid; this is a bug"),
-            ext: Regex::new(r"^[ ]?(?i:x|ext\.?|extension)[ ]?[0-9]{1,6}")
-                .expect("phone extension regex is valid; this is a bug"),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -57,9 +57,6 @@ impl Phones {
     pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
         let taken: Vec<(usize, usize)> = out.iter().map(|e| (e.start, e.end)).collect();
         for m in self.run.find_iter(text) {
-            if m.as_str().bytes().filter(u8::is_ascii_digit).count() < 7 {
-                continue;
-            }
             self.find_in_run(text, (m.start(), m.end()), &taken, out);
         }
     }
@@ -137,9 +134,9 @@ impl Phones {
             }
             match hit {
                 Some((last, mut e)) => {
-                    if let Some(x) = self.ext.find(&text[e..]) {
-                        if super::word_end(text, e + x.end()) {
-                            e += x.end();
+                    if let Some(x) = extension_len(&text[e..]) {
+                        if super::word_end(text, e + x) {
+                            e += x;
                         }
                     }
                     out.push(entity(s, e, Label::Phone, 0.9));
@@ -149,6 +146,23 @@ impl Phones {
             }
         }
     }
+}
+
+/// Length of an extension such as ` x123`, `ext. 12` or ` extension 7` at the start of `rest`.
+fn extension_len(rest: &str) -> Option<usize> {
+    let b = rest.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b' '));
+    let word = ["extension", "ext.", "ext", "x"].into_iter().find(|w| {
+        b.get(i..i + w.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+    })?;
+    i += word.len();
+    i += usize::from(b.get(i) == Some(&b' '));
+    let digits = b[i.min(b.len())..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    (1..=6).contains(&digits).then_some(i + digits)
 }
 
 /// Validates one candidate `w`, whose digit groups are `groups` (byte ranges in the text).
