@@ -13,11 +13,18 @@ pub(super) struct Cards {
 
 impl Cards {
     pub(super) fn new() -> Self {
-        let run = Regex::new(r"[0-9](?:[ \-]?[0-9])*").expect("card regex is valid; this is a bug");
+        let run =
+            Regex::new(r"[0-9](?:[ \-]?[0-9]){12,}").expect("card regex is valid; this is a bug");
         Cards { run }
     }
 
+    /// `out` already holds earlier findings; digits inside an IBAN are not a card.
     pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
+        let ibans: Vec<(usize, usize)> = out
+            .iter()
+            .filter(|e| e.label == Label::Iban)
+            .map(|e| (e.start, e.end))
+            .collect();
         for m in self.run.find_iter(text) {
             if m.end() - m.start() < 13 {
                 continue;
@@ -41,7 +48,9 @@ impl Cards {
                 }
                 for last in ends.into_iter().rev() {
                     let (start, end) = (groups[g].0, groups[last].1);
-                    if number_start(text, start)
+                    let free = !ibans.iter().any(|(s, e)| *s < end && start < *e);
+                    if free
+                        && number_start(text, start)
                         && number_end(text, end)
                         && is_card(&text[start..end])
                     {

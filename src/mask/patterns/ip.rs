@@ -4,59 +4,91 @@
 
 use super::{entity, word_end, word_start};
 use crate::mask::{Entity, Label};
-use regex::Regex;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-pub(super) struct Ips {
-    v4: Regex,
-    v6: Regex,
-}
+/// No regex: candidates are grown by hand around each `:` and each digit-dot-digit.
+pub(super) struct Ips;
 
 impl Ips {
     pub(super) fn new() -> Self {
-        let v4 = Regex::new(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")
-            .expect("ipv4 regex is valid; this is a bug");
-        let v6 = Regex::new(r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|[0-9A-Fa-f]{1,4})?")
-            .expect("ipv6 regex is valid; this is a bug");
-        Ips { v4, v6 }
+        Ips
     }
 
     pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
         let b = text.as_bytes();
+        let hex_or_colon = |c: u8| c.is_ascii_hexdigit() || c == b':';
         let mut v6_spans: Vec<(usize, usize)> = Vec::new();
-        if memchr::memchr(b':', b).is_some() {
-            for m in self.v6.find_iter(text) {
-                let (s, mut e) = (m.start(), m.end());
-                // A trailing single `:` is punctuation ("address fe80::1: down").
-                if e - s > 2 && b[e - 1] == b':' && b[e - 2] != b':' {
-                    e -= 1;
-                }
-                let cand = &text[s..e];
-                if !word_start(text, s) || !word_end(text, e) {
-                    continue;
-                }
-                // `.` and a word char right after: code like `a::b.c`, not an address.
-                if e + 1 < b.len() && b[e] == b'.' && b[e + 1].is_ascii_alphanumeric() {
-                    continue;
-                }
-                if plausible_v6(cand) && cand.parse::<Ipv6Addr>().is_ok() {
-                    out.push(entity(s, e, Label::IpAddress, 1.0));
-                    v6_spans.push((s, e));
-                }
+        let mut done = 0;
+        for p in memchr::memchr_iter(b':', b) {
+            if p < done {
+                continue;
+            }
+            let mut s = p;
+            while s > 0 && hex_or_colon(b[s - 1]) {
+                s -= 1;
+            }
+            let mut e = p;
+            while e < b.len()
+                && (hex_or_colon(b[e])
+                    || (b[e] == b'.' && b.get(e + 1).is_some_and(u8::is_ascii_digit)))
+            {
+                e += 1;
+            }
+            done = e;
+            // A trailing single `:` is punctuation ("address fe80::1: down").
+            if e - s > 2 && b[e - 1] == b':' && b[e - 2] != b':' {
+                e -= 1;
+            }
+            let cand = &text[s..e];
+            if cand.bytes().filter(|c| *c == b':').count() < 2
+                || !word_start(text, s)
+                || !word_end(text, e)
+            {
+                continue;
+            }
+            // `.` and a word char right after: code like `a::b.c`, not an address.
+            if e + 1 < b.len() && b[e] == b'.' && b[e + 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            if plausible_v6(cand) && cand.parse::<Ipv6Addr>().is_ok() {
+                out.push(entity(s, e, Label::IpAddress, 1.0));
+                v6_spans.push((s, e));
             }
         }
-        if memchr::memchr(b'.', b).is_some() {
-            for m in self.v4.find_iter(text) {
-                let (s, e) = (m.start(), m.end());
-                // Not inside a longer dotted number (1.2.3.4.5) or a word.
-                let before_ok = word_start(text, s)
-                    && !(s >= 2 && b[s - 1] == b'.' && b[s - 2].is_ascii_alphanumeric());
-                let after_ok = word_end(text, e)
-                    && !(e + 1 < b.len() && b[e] == b'.' && b[e + 1].is_ascii_alphanumeric());
-                let inside_v6 = v6_spans.iter().any(|(vs, ve)| *vs <= s && e <= *ve);
-                if !inside_v6 && before_ok && after_ok && m.as_str().parse::<Ipv4Addr>().is_ok() {
-                    out.push(entity(s, e, Label::IpAddress, 1.0));
-                }
+        let digit_dot = |c: u8| c.is_ascii_digit() || c == b'.';
+        let mut done = 0;
+        for p in memchr::memchr_iter(b'.', b) {
+            if p < done
+                || p == 0
+                || !b[p - 1].is_ascii_digit()
+                || !b.get(p + 1).is_some_and(u8::is_ascii_digit)
+            {
+                continue;
+            }
+            let mut s = p;
+            while s > 0 && digit_dot(b[s - 1]) {
+                s -= 1;
+            }
+            let mut e = p;
+            while e < b.len() && digit_dot(b[e]) {
+                e += 1;
+            }
+            done = e;
+            while s < e && b[s] == b'.' {
+                s += 1;
+            }
+            while e > s && b[e - 1] == b'.' {
+                e -= 1;
+            }
+            // Exactly four parts (not a longer dotted number such as 1.2.3.4.5), not in a word.
+            let before_ok = word_start(text, s)
+                && !(s >= 2 && b[s - 1] == b'.' && b[s - 2].is_ascii_alphanumeric());
+            let after_ok = word_end(text, e)
+                && !(e + 1 < b.len() && b[e] == b'.' && b[e + 1].is_ascii_alphanumeric());
+            let inside_v6 = v6_spans.iter().any(|(vs, ve)| *vs <= s && e <= *ve);
+            let cand = &text[s..e];
+            if !inside_v6 && before_ok && after_ok && cand.parse::<Ipv4Addr>().is_ok() {
+                out.push(entity(s, e, Label::IpAddress, 1.0));
             }
         }
     }
@@ -117,6 +149,8 @@ mod tests {
             "use std::io; a::b; Vec::new()",
             "ratio 1:2:3",
             "2001:db8:::1",
+            "1..2.3.4",
+            "a::b.c",
         ] {
             assert_eq!(
                 found_label(text, Label::IpAddress),

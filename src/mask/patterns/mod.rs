@@ -89,6 +89,7 @@ impl PatternDetector {
             self.ip.find(text, &mut out);
             self.card.find(text, &mut out);
             self.ssn.find(text, &mut out);
+            // Last: it skips digits the other patterns already claimed.
             self.phone.find(text, &mut out);
         } else if digits >= 1 || text.contains("::") {
             self.ip.find(text, &mut out);
@@ -97,7 +98,7 @@ impl PatternDetector {
         out.retain(|e| {
             e.start < e.end && text.is_char_boundary(e.start) && text.is_char_boundary(e.end)
         });
-        out.sort_by(|a, b| (a.start, a.end, a.label).cmp(&(b.start, b.end, b.label)));
+        out.sort_by_key(|e| (e.start, e.end, e.label));
         out.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.label == b.label);
         out
     }

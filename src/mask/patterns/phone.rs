@@ -10,6 +10,8 @@ use super::{entity, number_end, number_start};
 use crate::mask::{Entity, Label};
 use phonenumber::country::Id;
 use regex::Regex;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Regions tried for national numbers written with a trunk `0`.
 const TRUNK_REGIONS: &[Id] = &[
@@ -24,37 +26,63 @@ const TRUNK_REGIONS: &[Id] = &[
     Id::IN,
     Id::AU,
 ];
-/// Regions tried for national numbers without a trunk prefix.
-const PLAIN_REGIONS: &[Id] = &[Id::ES, Id::IN];
 
 /// At most this many digit groups in one number.
 const MAX_GROUPS: usize = 8;
 
+/// Verdicts kept before the cache is emptied. Chat clients resend the whole history every
+/// turn, so the same numbers come back again and again; parsing one costs 5–30 µs.
+const CACHE_CAP: usize = 4096;
+
 pub(super) struct Phones {
     run: Regex,
-    ext: Regex,
+    /// Validation verdict per candidate window text.
+    cache: Mutex<HashMap<Box<str>, bool>>,
 }
 
 impl Phones {
     pub(super) fn new() -> Self {
+        // The phone metadata database is decoded on first use (tens of milliseconds): do it
+        // now rather than inside the first request.
+        let _ = phonenumber::parse(None, "+14155552671").map(|n| phonenumber::is_valid(&n));
         Phones {
-            run: Regex::new(r"[+(]?[0-9][0-9()\-. /]*[0-9]")
+            run: Regex::new(r"[+(]?[0-9](?:[()\-. /]{0,3}[0-9]){6,}")
                 .expect("phone regex is valid; this is a bug"),
-            ext: Regex::new(r"^[ ]?(?i:x|ext\.?|extension)[ ]?[0-9]{1,6}")
-                .expect("phone extension regex is valid; this is a bug"),
+            cache: Mutex::new(HashMap::new()),
         }
     }
 
+    /// `out` already holds the other patterns' findings; numbers overlapping them (the digits
+    /// of a card or an IBAN) are not phones.
     pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
+        let taken: Vec<(usize, usize)> = out.iter().map(|e| (e.start, e.end)).collect();
         for m in self.run.find_iter(text) {
-            if m.as_str().bytes().filter(u8::is_ascii_digit).count() < 7 {
-                continue;
-            }
-            self.find_in_run(text, m.start(), m.end(), out);
+            self.find_in_run(text, (m.start(), m.end()), &taken, out);
         }
     }
 
-    fn find_in_run(&self, text: &str, start: usize, end: usize, out: &mut Vec<Entity>) {
+    /// Cached [`is_phone`].
+    fn valid(&self, w: &str, groups: &[(usize, usize)]) -> bool {
+        if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(w).copied()) {
+            return v;
+        }
+        let v = is_phone(w, groups);
+        if let Ok(mut c) = self.cache.lock() {
+            if c.len() >= CACHE_CAP {
+                c.clear();
+            }
+            c.insert(w.into(), v);
+        }
+        v
+    }
+
+    fn find_in_run(
+        &self,
+        text: &str,
+        (start, end): (usize, usize),
+        taken: &[(usize, usize)],
+        out: &mut Vec<Entity>,
+    ) {
         let b = text.as_bytes();
         let groups = super::card::digit_groups(text, start, end);
         // Separator text before group i (between group i-1 and i); can a number span it?
@@ -83,8 +111,8 @@ impl Phones {
                 s -= 1;
             }
             let mut ends = Vec::new();
-            for last in g..groups.len().min(g + MAX_GROUPS) {
-                if last > g && !joins[last] {
+            for (last, joined) in joins.iter().enumerate().skip(g).take(MAX_GROUPS) {
+                if last > g && !joined {
                     break;
                 }
                 if can_end(last) {
@@ -94,9 +122,11 @@ impl Phones {
             let mut hit = None;
             for &last in ends.iter().rev() {
                 let e = groups[last].1;
-                if number_start(text, s)
+                let free = !taken.iter().any(|(ts, te)| *ts < e && s < *te);
+                if free
+                    && number_start(text, s)
                     && number_end(text, e)
-                    && is_phone(&text[s..e], &groups[g..=last])
+                    && self.valid(&text[s..e], &groups[g..=last])
                 {
                     hit = Some((last, e));
                     break;
@@ -104,9 +134,9 @@ impl Phones {
             }
             match hit {
                 Some((last, mut e)) => {
-                    if let Some(x) = self.ext.find(&text[e..]) {
-                        if super::word_end(text, e + x.end()) {
-                            e += x.end();
+                    if let Some(x) = extension_len(&text[e..]) {
+                        if super::word_end(text, e + x) {
+                            e += x;
                         }
                     }
                     out.push(entity(s, e, Label::Phone, 0.9));
@@ -116,6 +146,23 @@ impl Phones {
             }
         }
     }
+}
+
+/// Length of an extension such as ` x123`, `ext. 12` or ` extension 7` at the start of `rest`.
+fn extension_len(rest: &str) -> Option<usize> {
+    let b = rest.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b' '));
+    let word = ["extension", "ext.", "ext", "x"].into_iter().find(|w| {
+        b.get(i..i + w.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+    })?;
+    i += word.len();
+    i += usize::from(b.get(i) == Some(&b' '));
+    let digits = b[i.min(b.len())..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    (1..=6).contains(&digits).then_some(i + digits)
 }
 
 /// Validates one candidate `w`, whose digit groups are `groups` (byte ranges in the text).
@@ -149,14 +196,22 @@ fn is_phone(w: &str, groups: &[(usize, usize)]) -> bool {
         return true;
     }
     if digits.starts_with('0') {
-        // National format with a trunk prefix: every group at least two digits.
-        if lens.iter().any(|l| *l < 2) || lens[0] > 5 {
+        // National format with a trunk prefix: every group at least two digits, the first
+        // (area code) two to five.
+        if lens.iter().any(|l| *l < 2) || lens[0] > 5 || !(9..=12).contains(&n) {
             return false;
         }
         return TRUNK_REGIONS.iter().any(|r| valid_in(*r, &digits));
     }
-    if n >= 9 && lens.iter().all(|l| *l >= 2) {
-        return PLAIN_REGIONS.iter().any(|r| valid_in(*r, &digits));
+    // Without a trunk prefix only the usual mobile shapes: Spain 6xx xxx xxx / 6xx xx xx xx,
+    // India 98765 43210.
+    let first = digits.as_bytes().first().copied().unwrap_or(b'0');
+    let es_shape = lens == [3, 3, 3] || lens == [3, 2, 2, 2];
+    if n == 9 && matches!(first, b'6' | b'7' | b'9') && es_shape {
+        return valid_in(Id::ES, &digits);
+    }
+    if n == 10 && (b'6'..=b'9').contains(&first) && lens == [5, 5] {
+        return valid_in(Id::IN, &digits);
     }
     false
 }
@@ -229,6 +284,8 @@ mod tests {
             ("+4915123456789", "+4915123456789"),
             ("in 2023 555-123-4567", "555-123-4567"),
             ("1-800-555-0199", "1-800-555-0199"),
+            ("es 612 345 678", "612 345 678"),
+            ("in 98765 43210", "98765 43210"),
         ] {
             assert_eq!(
                 found_label(text, Label::Phone),
@@ -264,6 +321,8 @@ mod tests {
             "12:30:45",
             "pi is 3.14159265",
             "range 100-200-300",
+            "iban DE89 3704 0044 0532 0130 00",
+            "twice 2023-01-15 2023-01-16",
         ] {
             assert_eq!(
                 found_label(text, Label::Phone),
