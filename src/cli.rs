@@ -122,7 +122,8 @@ pub async fn detect_jsonl(
         }
         let rec: Value = serde_json::from_str(&line)
             .map_err(|e| DetectCliError::BadLine { line: n + 1, message: format!("not valid JSON ({e})") })?;
-        let id = rec.get("id").cloned().ok_or(DetectCliError::BadLine { line: n + 1, message: "missing \"id\"".into() })?;
+        let id =
+            rec.get("id").cloned().ok_or(DetectCliError::BadLine { line: n + 1, message: "missing \"id\"".into() })?;
         let text = rec
             .get("text")
             .and_then(Value::as_str)

@@ -247,8 +247,8 @@ impl Config {
     pub fn load(path: Option<&Path>, env: &dyn Env) -> Result<Config, ConfigError> {
         let raw = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                let text =
+                    std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
                 RawConfig::from_toml(&text)?
             }
             None => RawConfig::default(),
@@ -315,9 +315,9 @@ fn secs(key: &str, v: Option<f64>, default: f64) -> Result<Duration, ConfigError
 
 fn validate_server(raw: RawServer) -> Result<ServerConfig, ConfigError> {
     let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8787".to_string());
-    let listen = listen_text.parse().map_err(|_| {
-        invalid("server.listen", format!("{listen_text:?} is not an address like 127.0.0.1:8787"))
-    })?;
+    let listen = listen_text
+        .parse()
+        .map_err(|_| invalid("server.listen", format!("{listen_text:?} is not an address like 127.0.0.1:8787")))?;
     let max_body_bytes = raw.max_body_bytes.unwrap_or(8 * 1024 * 1024);
     if max_body_bytes == 0 {
         return Err(invalid("server.max_body_bytes", "must be > 0"));
@@ -330,15 +330,17 @@ fn validate_server(raw: RawServer) -> Result<ServerConfig, ConfigError> {
         None => None,
         Some("json") => Some(true),
         Some("pretty") => Some(false),
-        Some(other) => {
-            return Err(invalid("server.log_format", format!("{other:?}: expected \"json\" or \"pretty\"")))
-        }
+        Some(other) => return Err(invalid("server.log_format", format!("{other:?}: expected \"json\" or \"pretty\""))),
     };
     Ok(ServerConfig {
         listen,
         max_body_bytes,
         max_concurrency,
-        upstream_connect_timeout: secs("server.upstream_connect_timeout_secs", raw.upstream_connect_timeout_secs, 10.0)?,
+        upstream_connect_timeout: secs(
+            "server.upstream_connect_timeout_secs",
+            raw.upstream_connect_timeout_secs,
+            10.0,
+        )?,
         upstream_timeout: secs("server.upstream_timeout_secs", raw.upstream_timeout_secs, 600.0)?,
         stream_idle_timeout: secs("server.stream_idle_timeout_secs", raw.stream_idle_timeout_secs, 300.0)?,
         log_json,

@@ -11,7 +11,11 @@ use veil::config::{Config, ProcessEnv};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "veil", version, about = "Privacy sidecar for LLM traffic: masks personal data before it reaches the provider")]
+#[command(
+    name = "veil",
+    version,
+    about = "Privacy sidecar for LLM traffic: masks personal data before it reaches the provider"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -111,7 +115,10 @@ fn main() -> ExitCode {
                 None => std::io::stdin().read_to_string(&mut text).map(|_| ()),
             };
             if let Err(e) = read {
-                eprintln!("veil: cannot read {}: {e}", file.as_ref().map_or("stdin".into(), |p| p.display().to_string()));
+                eprintln!(
+                    "veil: cannot read {}: {e}",
+                    file.as_ref().map_or("stdin".into(), |p| p.display().to_string())
+                );
                 return ExitCode::from(2);
             }
             let rt = runtime();

@@ -55,10 +55,7 @@ pub struct Received {
 impl Received {
     /// The first value of header `name` (give it in lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -117,10 +114,7 @@ impl MockState {
 
     fn log(&self) -> MutexGuard<'_, Vec<Received>> {
         // A panic while holding the lock cannot leave the Vec inconsistent, so poison is moot.
-        self.inner
-            .received
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.received.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every request received so far, oldest first.
@@ -136,12 +130,7 @@ impl MockState {
     fn record(&self, uri: &Uri, headers: &HeaderMap, body: Value) {
         let headers = headers
             .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         if let Some(file) = &self.inner.record_file {
             use std::io::Write;
@@ -151,11 +140,7 @@ impl MockState {
                 tracing::error!(error = %e, "veil-mock: cannot append to the record file");
             }
         }
-        let entry = Received {
-            path: uri.path().to_owned(),
-            headers,
-            body,
-        };
+        let entry = Received { path: uri.path().to_owned(), headers, body };
         self.log().push(entry);
     }
 }
@@ -173,11 +158,7 @@ pub fn router(state: MockState) -> Router {
 
 /// Serve the mock on `listener` (with TCP_NODELAY, so that small SSE frames are not held
 /// back by Nagle's algorithm) until `shutdown` completes; open connections then finish.
-pub async fn serve<F>(
-    listener: tokio::net::TcpListener,
-    state: MockState,
-    shutdown: F,
-) -> std::io::Result<()>
+pub async fn serve<F>(listener: tokio::net::TcpListener, state: MockState, shutdown: F) -> std::io::Result<()>
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
@@ -186,9 +167,7 @@ where
             tracing::debug!(error = %e, "mock provider: cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
 
 /// A mock provider serving on 127.0.0.1 in a background task; stopped on drop.
@@ -208,9 +187,7 @@ impl MockProvider {
     /// Start on a free port of 127.0.0.1 with the given options.
     pub async fn start_with(options: MockOptions) -> MockProvider {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        Self::start_on_with(addr, options)
-            .await
-            .expect("cannot bind a free port on 127.0.0.1 for the mock provider")
+        Self::start_on_with(addr, options).await.expect("cannot bind a free port on 127.0.0.1 for the mock provider")
     }
 
     /// Start on `addr`, recording requests.
@@ -219,10 +196,7 @@ impl MockProvider {
     }
 
     /// Start on `addr` with the given options.
-    pub async fn start_on_with(
-        addr: SocketAddr,
-        options: MockOptions,
-    ) -> std::io::Result<MockProvider> {
+    pub async fn start_on_with(addr: SocketAddr, options: MockOptions) -> std::io::Result<MockProvider> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = MockState::new(options);
@@ -237,12 +211,7 @@ impl MockProvider {
                 tracing::warn!(error = %e, "mock provider stopped");
             }
         });
-        Ok(MockProvider {
-            addr,
-            state,
-            stop: Some(stop),
-            task,
-        })
+        Ok(MockProvider { addr, state, stop: Some(stop), task })
     }
 
     /// Base URL for an OpenAI client: `http://127.0.0.1:PORT/v1`.
@@ -324,11 +293,7 @@ impl Behavior {
                 ("echo", _) => b.kind = Kind::Echo,
                 ("tool", _) => b.kind = Kind::Tool,
                 ("bench", _) => b.kind = Kind::Bench,
-                ("error", Some(n)) => {
-                    b.error = u16::try_from(n)
-                        .ok()
-                        .and_then(|n| StatusCode::from_u16(n).ok())
-                }
+                ("error", Some(n)) => b.error = u16::try_from(n).ok().and_then(|n| StatusCode::from_u16(n).ok()),
                 ("slow", Some(n)) => b.slow_ms = Some(n),
                 ("midstream", Some(n)) => b.midstream = usize::try_from(n).ok(),
                 ("delta", Some(n)) if n > 0 => b.delta = usize::try_from(n).unwrap_or(usize::MAX),
@@ -384,10 +349,7 @@ struct Answer {
 
 impl Answer {
     fn completion_tokens(&self) -> u64 {
-        let args = self
-            .tool_input
-            .as_ref()
-            .map_or(0, |v| v.to_string().chars().count());
+        let args = self.tool_input.as_ref().map_or(0, |v| v.to_string().chars().count());
         approx_tokens(self.text.chars().count() + args)
     }
 }
@@ -400,21 +362,11 @@ fn approx_tokens(chars: usize) -> u64 {
 // Handlers
 // ---------------------------------------------------------------------------------------
 
-async fn openai_chat(
-    State(state): State<MockState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn openai_chat(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     handle(state, Api::OpenAi, uri, headers, body).await
 }
 
-async fn anthropic_messages(
-    State(state): State<MockState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn anthropic_messages(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     handle(state, Api::Anthropic, uri, headers, body).await
 }
 
@@ -441,25 +393,15 @@ async fn not_found(State(state): State<MockState>, uri: Uri, headers: HeaderMap)
 
 async fn handle(state: MockState, api: Api, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let head: Option<Head> = serde_json::from_slice(&body).ok();
-    let model = head
-        .as_ref()
-        .and_then(|h| h.model.clone())
-        .unwrap_or_default();
+    let model = head.as_ref().and_then(|h| h.model.clone()).unwrap_or_default();
     let behavior = Behavior::parse(&model);
     let stream = head.as_ref().and_then(|h| h.stream).unwrap_or(false);
-    let include_usage = head
-        .as_ref()
-        .and_then(|h| h.stream_options.as_ref())
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false);
+    let include_usage =
+        head.as_ref().and_then(|h| h.stream_options.as_ref()).and_then(|o| o.include_usage).unwrap_or(false);
 
     // The full JSON tree is only needed to record the request or to echo it.
     let needs_value = state.inner.record || behavior.kind != Kind::Bench;
-    let value = if needs_value {
-        serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)
-    } else {
-        Value::Null
-    };
+    let value = if needs_value { serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null) } else { Value::Null };
     if state.inner.record {
         state.record(&uri, &headers, value.clone());
     }
@@ -484,9 +426,7 @@ async fn handle(state: MockState, api: Api, uri: Uri, headers: HeaderMap, body: 
             (Api::OpenAi, true, true) => bench.openai_stream_usage.clone(),
             (Api::Anthropic, true, _) => bench.anthropic_stream.clone(),
         };
-        return sse_response(Body::from_stream(stream::once(async move {
-            Ok::<_, std::io::Error>(bytes)
-        })));
+        return sse_response(Body::from_stream(stream::once(async move { Ok::<_, std::io::Error>(bytes) })));
     }
 
     let answer = make_answer(api, &behavior, stream, model, &value, body.len());
@@ -506,32 +446,18 @@ async fn handle(state: MockState, api: Api, uri: Uri, headers: HeaderMap, body: 
     }
 }
 
-fn make_answer(
-    api: Api,
-    b: &Behavior,
-    stream: bool,
-    model: String,
-    req: &Value,
-    body_len: usize,
-) -> Answer {
+fn make_answer(api: Api, b: &Behavior, stream: bool, model: String, req: &Value, body_len: usize) -> Answer {
     let prompt_tokens = approx_tokens(body_len);
     match b.kind {
         Kind::Bench => Answer {
             model,
-            text: bench_text(if stream {
-                BENCH_STREAM_CHARS
-            } else {
-                BENCH_PLAIN_CHARS
-            }),
+            text: bench_text(if stream { BENCH_STREAM_CHARS } else { BENCH_PLAIN_CHARS }),
             tool_input: None,
             prompt_tokens,
         },
-        Kind::Echo => Answer {
-            model,
-            text: format!("You said: {}", last_user_text(api, req)),
-            tool_input: None,
-            prompt_tokens,
-        },
+        Kind::Echo => {
+            Answer { model, text: format!("You said: {}", last_user_text(api, req)), tool_input: None, prompt_tokens }
+        }
         Kind::Tool => {
             let t = last_user_text(api, req);
             Answer {
@@ -545,39 +471,19 @@ fn make_answer(
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body)
-        .expect("serializing a serde_json::Value cannot fail; this is a bug");
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        bytes,
-    )
-        .into_response()
+    let bytes = serde_json::to_vec(body).expect("serializing a serde_json::Value cannot fail; this is a bug");
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
 }
 
 fn prebuilt_json(bytes: Bytes) -> Response {
-    (
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        bytes,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
 }
 
 fn sse_response(body: Body) -> Response {
     (
         StatusCode::OK,
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/event-stream"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         body,
@@ -652,15 +558,9 @@ fn last_user_text(api: Api, req: &Value) -> String {
         // A trailing tool result counts as the last thing the "user" side said.
         Api::OpenAi => match messages.last() {
             Some(m) if role_of(m).as_deref() == Some("tool") => Some(m),
-            _ => messages
-                .iter()
-                .rev()
-                .find(|m| role_of(m).as_deref() == Some("user")),
+            _ => messages.iter().rev().find(|m| role_of(m).as_deref() == Some("user")),
         },
-        Api::Anthropic => messages
-            .iter()
-            .rev()
-            .find(|m| role_of(m).as_deref() == Some("user")),
+        Api::Anthropic => messages.iter().rev().find(|m| role_of(m).as_deref() == Some("user")),
     };
     let mut parts = Vec::new();
     if let Some(content) = pick.and_then(|m| m.get("content")) {
@@ -683,11 +583,7 @@ impl Ids {
     fn new() -> Ids {
         let u = uuid::Uuid::new_v4().simple().to_string();
         let t = uuid::Uuid::new_v4().simple().to_string();
-        Ids {
-            message: u[..24].to_owned(),
-            tool: t[..24].to_owned(),
-            created: chrono::Utc::now().timestamp(),
-        }
+        Ids { message: u[..24].to_owned(), tool: t[..24].to_owned(), created: chrono::Utc::now().timestamp() }
     }
 
     fn fixed() -> Ids {
@@ -702,10 +598,7 @@ impl Ids {
 fn openai_plain(a: &Answer, ids: &Ids) -> Value {
     let completion = a.completion_tokens();
     let (message, finish) = match &a.tool_input {
-        None => (
-            json!({"role": "assistant", "content": a.text, "refusal": null}),
-            "stop",
-        ),
+        None => (json!({"role": "assistant", "content": a.text, "refusal": null}), "stop"),
         Some(input) => (
             json!({"role": "assistant", "content": a.text, "refusal": null, "tool_calls": [{
                 "id": format!("call_{}", ids.tool), "type": "function",
@@ -730,10 +623,8 @@ fn anthropic_plain(a: &Answer, ids: &Ids) -> Value {
     let stop = match &a.tool_input {
         None => "end_turn",
         Some(input) => {
-            content.push(
-                json!({"type": "tool_use", "id": format!("toolu_{}", ids.tool),
-                "name": "lookup", "input": input}),
-            );
+            content.push(json!({"type": "tool_use", "id": format!("toolu_{}", ids.tool),
+                "name": "lookup", "input": input}));
             "tool_use"
         }
     };
@@ -794,13 +685,11 @@ fn openai_events(a: &Answer, ids: &Ids, delta: usize, include_usage: bool) -> Ve
         }
         c
     };
-    let choice = |delta: Value, finish: Value| json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]);
+    let choice =
+        |delta: Value, finish: Value| json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]);
     let mut evs = vec![Ev {
         kind: EvKind::Framing,
-        bytes: openai_data(&chunk(choice(
-            json!({"role": "assistant", "content": "", "refusal": null}),
-            Value::Null,
-        ))),
+        bytes: openai_data(&chunk(choice(json!({"role": "assistant", "content": "", "refusal": null}), Value::Null))),
     }];
     for piece in char_chunks(&a.text, delta) {
         evs.push(Ev {
@@ -813,37 +702,22 @@ fn openai_events(a: &Answer, ids: &Ids, delta: usize, include_usage: bool) -> Ve
         finish = "tool_calls";
         let start = json!({"tool_calls": [{"index": 0, "id": format!("call_{}", ids.tool),
             "type": "function", "function": {"name": "lookup", "arguments": ""}}]});
-        evs.push(Ev {
-            kind: EvKind::Framing,
-            bytes: openai_data(&chunk(choice(start, Value::Null))),
-        });
+        evs.push(Ev { kind: EvKind::Framing, bytes: openai_data(&chunk(choice(start, Value::Null))) });
         let args = input.to_string();
         for piece in char_chunks(&args, delta) {
             let d = json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]});
-            evs.push(Ev {
-                kind: EvKind::Delta,
-                bytes: openai_data(&chunk(choice(d, Value::Null))),
-            });
+            evs.push(Ev { kind: EvKind::Delta, bytes: openai_data(&chunk(choice(d, Value::Null))) });
         }
     }
-    evs.push(Ev {
-        kind: EvKind::Terminal,
-        bytes: openai_data(&chunk(choice(json!({}), json!(finish)))),
-    });
+    evs.push(Ev { kind: EvKind::Terminal, bytes: openai_data(&chunk(choice(json!({}), json!(finish)))) });
     if include_usage {
         let completion = a.completion_tokens();
         let mut c = chunk(json!([]));
         c["usage"] = json!({"prompt_tokens": a.prompt_tokens, "completion_tokens": completion,
             "total_tokens": a.prompt_tokens + completion});
-        evs.push(Ev {
-            kind: EvKind::Terminal,
-            bytes: openai_data(&c),
-        });
+        evs.push(Ev { kind: EvKind::Terminal, bytes: openai_data(&c) });
     }
-    evs.push(Ev {
-        kind: EvKind::Terminal,
-        bytes: Bytes::from_static(b"data: [DONE]\n\n"),
-    });
+    evs.push(Ev { kind: EvKind::Terminal, bytes: Bytes::from_static(b"data: [DONE]\n\n") });
     evs
 }
 
@@ -853,10 +727,7 @@ fn anthropic_event(v: &Value) -> Bytes {
 }
 
 fn anthropic_events(a: &Answer, ids: &Ids, delta: usize) -> Vec<Ev> {
-    let ev = |kind, v: Value| Ev {
-        kind,
-        bytes: anthropic_event(&v),
-    };
+    let ev = |kind, v: Value| Ev { kind, bytes: anthropic_event(&v) };
     let mut evs = vec![
         ev(
             EvKind::Framing,
@@ -879,10 +750,7 @@ fn anthropic_events(a: &Answer, ids: &Ids, delta: usize) -> Vec<Ev> {
                 "delta": {"type": "text_delta", "text": piece}}),
         ));
     }
-    evs.push(ev(
-        EvKind::Framing,
-        json!({"type": "content_block_stop", "index": 0}),
-    ));
+    evs.push(ev(EvKind::Framing, json!({"type": "content_block_stop", "index": 0})));
     let mut stop = "end_turn";
     if let Some(input) = &a.tool_input {
         stop = "tool_use";
@@ -899,10 +767,7 @@ fn anthropic_events(a: &Answer, ids: &Ids, delta: usize) -> Vec<Ev> {
                     "delta": {"type": "input_json_delta", "partial_json": piece}}),
             ));
         }
-        evs.push(ev(
-            EvKind::Framing,
-            json!({"type": "content_block_stop", "index": 1}),
-        ));
+        evs.push(ev(EvKind::Framing, json!({"type": "content_block_stop", "index": 1})));
     }
     evs.push(ev(
         EvKind::Terminal,
@@ -934,10 +799,7 @@ fn stream_body(events: Vec<Ev>, b: &Behavior) -> Body {
         None => kept,
         Some(n) => {
             let all = Bytes::from(kept.concat());
-            (0..all.len())
-                .step_by(n)
-                .map(|i| all.slice(i..(i + n).min(all.len())))
-                .collect()
+            (0..all.len()).step_by(n).map(|i| all.slice(i..(i + n).min(all.len()))).collect()
         }
     };
     let body = stream::iter(frames.into_iter().map(Ok::<_, std::io::Error>));
@@ -945,10 +807,7 @@ fn stream_body(events: Vec<Ev>, b: &Behavior) -> Body {
         let abort = stream::once(async {
             // Give the server time to flush what was sent before the connection is dropped.
             tokio::time::sleep(Duration::from_millis(30)).await;
-            Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "mock: midstream abort",
-            ))
+            Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "mock: midstream abort"))
         });
         Body::from_stream(body.chain(abort))
     } else {
@@ -983,27 +842,14 @@ struct BenchBodies {
 impl BenchBodies {
     fn build() -> BenchBodies {
         let ids = Ids::fixed();
-        let answer = |chars| Answer {
-            model: "bench".to_owned(),
-            text: bench_text(chars),
-            tool_input: None,
-            prompt_tokens: 256,
-        };
+        let answer =
+            |chars| Answer { model: "bench".to_owned(), text: bench_text(chars), tool_input: None, prompt_tokens: 256 };
         let plain = answer(BENCH_PLAIN_CHARS);
         let streamed = answer(BENCH_STREAM_CHARS);
-        let concat = |evs: Vec<Ev>| -> Bytes {
-            Bytes::from(
-                evs.into_iter()
-                    .map(|e| e.bytes)
-                    .collect::<Vec<_>>()
-                    .concat(),
-            )
-        };
+        let concat =
+            |evs: Vec<Ev>| -> Bytes { Bytes::from(evs.into_iter().map(|e| e.bytes).collect::<Vec<_>>().concat()) };
         let to_bytes = |v: &Value| {
-            Bytes::from(
-                serde_json::to_vec(v)
-                    .expect("serializing a serde_json::Value cannot fail; this is a bug"),
-            )
+            Bytes::from(serde_json::to_vec(v).expect("serializing a serde_json::Value cannot fail; this is a bug"))
         };
         BenchBodies {
             openai_plain: to_bytes(&openai_plain(&plain, &ids)),
@@ -1035,13 +881,7 @@ mod tests {
     }
 
     async fn post(url: String, body: &Value) -> reqwest::Response {
-        client()
-            .post(url)
-            .header("authorization", "Bearer test")
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        client().post(url).header("authorization", "Bearer test").json(body).send().await.unwrap()
     }
 
     async fn post_openai(m: &MockProvider, body: &Value) -> reqwest::Response {
@@ -1072,10 +912,7 @@ mod tests {
             while let Some(pos) = self.buf.windows(2).position(|w| w == b"\n\n") {
                 let frame: Vec<u8> = self.buf.drain(..pos + 2).collect();
                 let frame = String::from_utf8(frame).expect("frames are UTF-8");
-                let mut ev = SseEvent {
-                    event: None,
-                    data: String::new(),
-                };
+                let mut ev = SseEvent { event: None, data: String::new() };
                 for line in frame.lines() {
                     if let Some(v) = line.strip_prefix("event: ") {
                         ev.event = Some(v.to_owned());
@@ -1091,10 +928,7 @@ mod tests {
 
     /// Read the whole stream; returns the events, the largest body chunk and whether it ended in error.
     async fn read_sse(resp: reqwest::Response) -> (Vec<SseEvent>, usize, bool) {
-        assert_eq!(
-            resp.headers()["content-type"].to_str().unwrap(),
-            "text/event-stream"
-        );
+        assert_eq!(resp.headers()["content-type"].to_str().unwrap(), "text/event-stream");
         let mut s = resp.bytes_stream();
         let mut sp = SseSplitter::default();
         let mut events = Vec::new();
@@ -1178,10 +1012,7 @@ mod tests {
         assert_eq!(v["object"], "chat.completion");
         assert_eq!(v["model"], "echo");
         assert!(v["id"].as_str().unwrap().starts_with("chatcmpl-"));
-        assert_eq!(
-            v["choices"][0]["message"]["content"],
-            format!("You said: {PII}")
-        );
+        assert_eq!(v["choices"][0]["message"]["content"], format!("You said: {PII}"));
         assert_eq!(v["choices"][0]["finish_reason"], "stop");
         let u = &v["usage"];
         assert_eq!(
@@ -1207,10 +1038,7 @@ mod tests {
             {"role": "assistant", "content": null, "tool_calls": []},
             {"role": "tool", "tool_call_id": "call_1", "content": "result [EMAIL_1]"}]});
         let v: Value = post_openai(&m, &body).await.json().await.unwrap();
-        assert_eq!(
-            v["choices"][0]["message"]["content"],
-            "You said: result [EMAIL_1]"
-        );
+        assert_eq!(v["choices"][0]["message"]["content"], "You said: result [EMAIL_1]");
         assert_eq!(m.received().len(), 2);
     }
 
@@ -1270,14 +1098,8 @@ mod tests {
         let (events, _, failed) = read_sse(resp).await;
         assert!(!failed);
         let kinds: Vec<&str> = events.iter().filter_map(|e| e.event.as_deref()).collect();
-        assert_eq!(
-            &kinds[..3],
-            &["message_start", "content_block_start", "ping"]
-        );
-        assert_eq!(
-            &kinds[kinds.len() - 3..],
-            &["content_block_stop", "message_delta", "message_stop"]
-        );
+        assert_eq!(&kinds[..3], &["message_start", "content_block_start", "ping"]);
+        assert_eq!(&kinds[kinds.len() - 3..], &["content_block_stop", "message_delta", "message_stop"]);
         assert_eq!(anthropic_text(&events).0, format!("You said: {PII}"));
         let delta: Value = serde_json::from_str(&events[events.len() - 2].data).unwrap();
         assert_eq!(delta["delta"]["stop_reason"], "end_turn");
@@ -1307,34 +1129,19 @@ mod tests {
         let m = MockProvider::start().await;
         let want = json!({"query": "call [PERSON_1]", "note": "see call [PERSON_1]"});
 
-        let v: Value = post_openai(&m, &openai_req("tool", "call [PERSON_1]", false))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v: Value = post_openai(&m, &openai_req("tool", "call [PERSON_1]", false)).await.json().await.unwrap();
         let msg = &v["choices"][0]["message"];
         assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
         assert_eq!(msg["content"], "Let me look that up.");
         assert_eq!(msg["tool_calls"][0]["function"]["name"], "lookup");
-        let args: Value = serde_json::from_str(
-            msg["tool_calls"][0]["function"]["arguments"]
-                .as_str()
-                .unwrap(),
-        )
-        .unwrap();
+        let args: Value =
+            serde_json::from_str(msg["tool_calls"][0]["function"]["arguments"].as_str().unwrap()).unwrap();
         assert_eq!(args, want);
 
-        let v: Value = post_anthropic(&m, &anthropic_req("tool", "call [PERSON_1]", false))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v: Value = post_anthropic(&m, &anthropic_req("tool", "call [PERSON_1]", false)).await.json().await.unwrap();
         assert_eq!(v["stop_reason"], "tool_use");
         assert_eq!(v["content"][1]["type"], "tool_use");
-        assert!(v["content"][1]["id"]
-            .as_str()
-            .unwrap()
-            .starts_with("toolu_"));
+        assert!(v["content"][1]["id"].as_str().unwrap().starts_with("toolu_"));
         assert_eq!(v["content"][1]["input"], want);
 
         let resp = post_openai(&m, &openai_req("tool+delta=2", "call [PERSON_1]", true)).await;
@@ -1374,11 +1181,7 @@ mod tests {
         let v: Value = resp.json().await.unwrap();
         assert_eq!(v["error"]["type"], "overloaded_error");
 
-        let resp = post(
-            format!("{}/chat/completions", m.openai_base_url()),
-            &json!("not an object"),
-        )
-        .await;
+        let resp = post(format!("{}/chat/completions", m.openai_base_url()), &json!("not an object")).await;
         assert_eq!(resp.status(), 400);
     }
 
@@ -1396,9 +1199,7 @@ mod tests {
         let (events, _, failed) = read_sse(resp).await;
         assert!(failed);
         assert_eq!(anthropic_text(&events).0, "You ");
-        assert!(events
-            .iter()
-            .all(|e| e.event.as_deref() != Some("message_stop")));
+        assert!(events.iter().all(|e| e.event.as_deref() != Some("message_stop")));
     }
 
     #[tokio::test]
@@ -1418,53 +1219,24 @@ mod tests {
             .iter()
             .filter(|e| e.data != "[DONE]")
             .map(|e| serde_json::from_str::<Value>(&e.data).unwrap())
-            .filter(|v| {
-                v["choices"][0]["delta"]["content"]
-                    .as_str()
-                    .is_some_and(|s| !s.is_empty())
-            })
+            .filter(|v| v["choices"][0]["delta"]["content"].as_str().is_some_and(|s| !s.is_empty()))
             .count();
         assert_eq!(content, 344);
         // The prebuilt bytes are what the general path would produce for "bench".
-        let (dynamic, _, _) =
-            read_sse(post_openai(&m, &openai_req("bench+echo+bench", "x", true)).await).await;
+        let (dynamic, _, _) = read_sse(post_openai(&m, &openai_req("bench+echo+bench", "x", true)).await).await;
         assert_eq!(openai_text(&events), openai_text(&dynamic));
 
-        let (events, _, _) =
-            read_sse(post_anthropic(&m, &anthropic_req("bench", "x", true)).await).await;
-        let deltas = events
-            .iter()
-            .filter(|e| e.event.as_deref() == Some("content_block_delta"))
-            .count();
+        let (events, _, _) = read_sse(post_anthropic(&m, &anthropic_req("bench", "x", true)).await).await;
+        let deltas = events.iter().filter(|e| e.event.as_deref() == Some("content_block_delta")).count();
         assert_eq!(deltas, 344);
 
-        let v: Value = post_openai(&m, &openai_req("bench", "x", false))
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(
-            v["choices"][0]["message"]["content"]
-                .as_str()
-                .unwrap()
-                .len(),
-            1024
-        );
-        let v: Value = post_anthropic(&m, &anthropic_req("bench", "x", false))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v: Value = post_openai(&m, &openai_req("bench", "x", false)).await.json().await.unwrap();
+        assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap().len(), 1024);
+        let v: Value = post_anthropic(&m, &anthropic_req("bench", "x", false)).await.json().await.unwrap();
         assert_eq!(v["content"][0]["text"].as_str().unwrap().len(), 1024);
 
-        let v: Value = client()
-            .get(format!("{}/models", m.openai_base_url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value =
+            client().get(format!("{}/models", m.openai_base_url())).send().await.unwrap().json().await.unwrap();
         assert_eq!(v["object"], "list");
         assert!(m.received().is_empty());
         m.shutdown();

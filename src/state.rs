@@ -82,9 +82,7 @@ pub fn build_detectors(config: &Config) -> anyhow::Result<Vec<Arc<dyn Detector>>
     let mut detectors: Vec<Arc<dyn Detector>> = vec![Arc::new(patterns)];
     match &config.detect.model {
         crate::config::ModelSetting::None => {}
-        other => anyhow::bail!(
-            "detect.model: {other:?}: this build runs pattern detection only; set model = \"none\""
-        ),
+        other => anyhow::bail!("detect.model: {other:?}: this build runs pattern detection only; set model = \"none\""),
     }
     detectors.shrink_to_fit();
     Ok(detectors)

@@ -55,23 +55,16 @@ pub fn parse_key(value: &str) -> Vec<u8> {
 
 /// The key from `env` (non-empty variable `key_env`), if set.
 pub(crate) fn key_from_env(key_env: &str, env: &dyn Env) -> Option<Vec<u8>> {
-    env.get(key_env)
-        .filter(|v| !v.is_empty())
-        .map(|v| parse_key(&v))
+    env.get(key_env).filter(|v| !v.is_empty()).map(|v| parse_key(&v))
 }
 
 /// Reads a key file: hex, surrounding whitespace ignored.
 pub(crate) fn read_key_file(path: &Path) -> Result<Vec<u8>, AuditError> {
-    let text = std::fs::read_to_string(path).map_err(|e| AuditError::KeyFile {
-        path: path.to_path_buf(),
-        reason: format!("cannot read: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| AuditError::KeyFile { path: path.to_path_buf(), reason: format!("cannot read: {e}") })?;
     match hex::decode(text.trim()) {
         Ok(bytes) if !bytes.is_empty() => Ok(bytes),
-        _ => Err(AuditError::KeyFile {
-            path: path.to_path_buf(),
-            reason: "does not hold a hex key".to_string(),
-        }),
+        _ => Err(AuditError::KeyFile { path: path.to_path_buf(), reason: "does not hold a hex key".to_string() }),
     }
 }
 
@@ -136,24 +129,14 @@ fn create_key_file(path: &Path) -> Result<Option<Vec<u8>>, AuditError> {
     let mut file = match opts.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
-        Err(e) => {
-            return Err(AuditError::KeyFile {
-                path: path.to_path_buf(),
-                reason: format!("cannot create: {e}"),
-            })
-        }
+        Err(e) => return Err(AuditError::KeyFile { path: path.to_path_buf(), reason: format!("cannot create: {e}") }),
     };
     let key = random_key();
-    let written = file
-        .write_all(format!("{}\n", hex::encode(&key)).as_bytes())
-        .and_then(|()| file.sync_all());
+    let written = file.write_all(format!("{}\n", hex::encode(&key)).as_bytes()).and_then(|()| file.sync_all());
     if let Err(e) = written {
         // Do not leave a half-written key behind for the next start to trust.
         let _ = std::fs::remove_file(path);
-        return Err(AuditError::KeyFile {
-            path: path.to_path_buf(),
-            reason: format!("cannot write: {e}"),
-        });
+        return Err(AuditError::KeyFile { path: path.to_path_buf(), reason: format!("cannot write: {e}") });
     }
     sync_parent_dir(path);
     tracing::info!(key_file = %path.display(), "created a new audit key file");
@@ -196,10 +179,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(path: Option<PathBuf>) -> AuditConfig {
-        AuditConfig {
-            path,
-            key_env: "VEIL_AUDIT_KEY".to_string(),
-        }
+        AuditConfig { path, key_env: "VEIL_AUDIT_KEY".to_string() }
     }
 
     #[test]
@@ -207,14 +187,8 @@ mod tests {
         let c = cfg(None);
         let env = HashMap::from([("VEIL_AUDIT_KEY".to_string(), "00ff".repeat(8))]);
         assert_eq!(load_or_create_key(&c, &env).unwrap(), [0u8, 255].repeat(8));
-        let env = HashMap::from([(
-            "VEIL_AUDIT_KEY".to_string(),
-            "correct horse battery staple".to_string(),
-        )]);
-        assert_eq!(
-            load_or_create_key(&c, &env).unwrap(),
-            b"correct horse battery staple"
-        );
+        let env = HashMap::from([("VEIL_AUDIT_KEY".to_string(), "correct horse battery staple".to_string())]);
+        assert_eq!(load_or_create_key(&c, &env).unwrap(), b"correct horse battery staple");
         assert_eq!(parse_key("abc"), b"abc");
         assert_eq!(parse_key(" 0a0b\n"), [10, 11]);
     }
@@ -229,17 +203,11 @@ mod tests {
         assert_eq!(k1.len(), 32);
         let kf = dir.path().join("veil-audit.jsonl.key");
         assert_eq!(key_file_path(&log), kf);
-        assert_eq!(
-            std::fs::read_to_string(&kf).unwrap().trim(),
-            hex::encode(&k1)
-        );
+        assert_eq!(std::fs::read_to_string(&kf).unwrap().trim(), hex::encode(&k1));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777, 0o600);
         }
         let k2 = load_or_create_key(&c, &env).unwrap();
         assert_eq!(k1, k2);
@@ -262,9 +230,6 @@ mod tests {
 
     #[test]
     fn debug_hides_the_key() {
-        assert_eq!(
-            format!("{:?}", AuditKey::new(b"secret".to_vec())),
-            "AuditKey(..)"
-        );
+        assert_eq!(format!("{:?}", AuditKey::new(b"secret".to_vec())), "AuditKey(..)");
     }
 }

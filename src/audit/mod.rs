@@ -187,11 +187,7 @@ pub struct PlaceholderCounts {
 impl AuditRecord {
     /// A record for a request that just arrived: time is now, outcome `error` and status 0
     /// until the caller fills them in, everything else empty.
-    pub fn new(
-        request_id: impl Into<String>,
-        route: impl Into<String>,
-        client_api: ApiKind,
-    ) -> Self {
+    pub fn new(request_id: impl Into<String>, route: impl Into<String>, client_api: ApiKind) -> Self {
         AuditRecord {
             time: now_rfc3339(),
             request_id: request_id.into(),
@@ -221,17 +217,12 @@ impl AuditRecord {
             let per_action = self.entities.entry(label.as_str().to_string()).or_default();
             *per_action.entry(action.as_str().to_string()).or_insert(0) += n;
         }
-        self.findings
-            .extend(report.findings.iter().map(AuditFinding::from));
+        self.findings.extend(report.findings.iter().map(AuditFinding::from));
     }
 
     /// Number of entities found, all labels and actions.
     pub fn entity_count(&self) -> u64 {
-        self.entities
-            .values()
-            .flat_map(|m| m.values())
-            .map(|&n| u64::from(n))
-            .sum()
+        self.entities.values().flat_map(|m| m.values()).map(|&n| u64::from(n)).sum()
     }
 }
 
@@ -289,9 +280,7 @@ pub(crate) fn mac_matches(key: &[u8], hash: &str, mac_hex: &str) -> bool {
 }
 
 pub(crate) fn is_hex64(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Splits a line (without its `\n`) into canonical bytes, `hash` and `mac`, if it ends
@@ -323,29 +312,13 @@ pub(crate) mod tests {
         r.key_id = Some("team-a".into());
         r.provider = Some(if i.is_multiple_of(3) { "anthropic" } else { "openai" }.into());
         r.model = Some("gpt-4o".into());
-        r.outcome = if i.is_multiple_of(5) {
-            outcome::UPSTREAM_ERROR
-        } else {
-            outcome::OK
-        }
-        .into();
+        r.outcome = if i.is_multiple_of(5) { outcome::UPSTREAM_ERROR } else { outcome::OK }.into();
         r.status = if i.is_multiple_of(5) { 502 } else { 200 };
         r.upstream_status = Some(r.status);
         r.detectors = vec!["pattern/1".into()];
-        r.entities
-            .entry("EMAIL".into())
-            .or_default()
-            .insert("mask".into(), 1);
-        r.latency_ms = Latency {
-            mask: 0.25,
-            upstream: 100.0 + i as f64,
-            restore: 0.1,
-            total: 101.0 + i as f64,
-        };
-        r.usage = Some(Usage {
-            input_tokens: 10,
-            output_tokens: 5,
-        });
+        r.entities.entry("EMAIL".into()).or_default().insert("mask".into(), 1);
+        r.latency_ms = Latency { mask: 0.25, upstream: 100.0 + i as f64, restore: 0.1, total: 101.0 + i as f64 };
+        r.usage = Some(Usage { input_tokens: 10, output_tokens: 5 });
         r
     }
 

@@ -28,11 +28,7 @@ impl Percentiles {
             let i = (p * values.len() as f64).ceil() as usize;
             values[i.clamp(1, values.len()) - 1]
         };
-        Some(Percentiles {
-            p50: rank(0.50),
-            p90: rank(0.90),
-            p99: rank(0.99),
-        })
+        Some(Percentiles { p50: rank(0.50), p90: rank(0.90), p99: rank(0.99) })
     }
 }
 
@@ -75,10 +71,7 @@ impl StatsReport {
                 *per_action.entry(action).or_insert(0) += u64::from(n);
             }
         }
-        *self
-            .providers
-            .entry(r.provider.unwrap_or_else(|| "none".to_string()))
-            .or_insert(0) += 1;
+        *self.providers.entry(r.provider.unwrap_or_else(|| "none".to_string())).or_insert(0) += 1;
         *self.outcomes.entry(r.outcome).or_insert(0) += 1;
         *self.statuses.entry(r.status).or_insert(0) += 1;
         if let Some(u) = r.usage {
@@ -110,11 +103,7 @@ pub fn stats(path: &Path) -> Result<StatsReport, VerifyError> {
     Ok(report)
 }
 
-fn counts<K: fmt::Display>(
-    f: &mut fmt::Formatter<'_>,
-    title: &str,
-    m: &BTreeMap<K, u64>,
-) -> fmt::Result {
+fn counts<K: fmt::Display>(f: &mut fmt::Formatter<'_>, title: &str, m: &BTreeMap<K, u64>) -> fmt::Result {
     writeln!(f, "{title}:")?;
     if m.is_empty() {
         return writeln!(f, "  (none)");
@@ -128,22 +117,14 @@ fn counts<K: fmt::Display>(
 
 fn latency(f: &mut fmt::Formatter<'_>, name: &str, p: &Option<Percentiles>) -> fmt::Result {
     match p {
-        Some(p) => writeln!(
-            f,
-            "  {name:<9} p50 {:.1}  p90 {:.1}  p99 {:.1}",
-            p.p50, p.p90, p.p99
-        ),
+        Some(p) => writeln!(f, "  {name:<9} p50 {:.1}  p90 {:.1}  p99 {:.1}", p.p50, p.p90, p.p99),
         None => writeln!(f, "  {name:<9} (no data)"),
     }
 }
 
 impl fmt::Display for StatsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "requests: {} ({} streamed)",
-            self.requests, self.streamed
-        )?;
+        writeln!(f, "requests: {} ({} streamed)", self.requests, self.streamed)?;
         if let (Some(a), Some(b)) = (&self.first_time, &self.last_time) {
             writeln!(f, "period: {a} .. {b}")?;
         }
@@ -169,11 +150,7 @@ impl fmt::Display for StatsReport {
             self.input_tokens, self.output_tokens, self.with_usage, self.requests
         )?;
         if self.malformed_lines > 0 {
-            write!(
-                f,
-                "\nskipped {} lines that are not records (run `veil audit verify`)",
-                self.malformed_lines
-            )?;
+            write!(f, "\nskipped {} lines that are not records (run `veil audit verify`)", self.malformed_lines)?;
         }
         Ok(())
     }
@@ -207,19 +184,13 @@ mod tests {
             r.latency_ms.mask = i as f64 / 10.0;
             r.stream = i % 2 == 0;
             if i == 1 {
-                r.entities
-                    .entry("US_SSN".into())
-                    .or_default()
-                    .insert("block".into(), 2);
+                r.entities.entry("US_SSN".into()).or_default().insert("block".into(), 2);
                 r.provider = None;
                 r.usage = None;
                 r.outcome = "blocked".into();
             }
             if i == 2 {
-                r.usage = Some(Usage {
-                    input_tokens: 1000,
-                    output_tokens: 1,
-                });
+                r.usage = Some(Usage { input_tokens: 1000, output_tokens: 1 });
             }
             prev = encode_line(i as u64, &prev, &r, b"k", &mut out).unwrap();
         }
@@ -247,14 +218,7 @@ mod tests {
         assert_eq!(s.with_usage, 99);
         assert_eq!(s.input_tokens, 98 * 10 + 1000);
         let text = s.to_string();
-        for want in [
-            "requests: 100 (50 streamed)",
-            "US_SSN",
-            "block 2",
-            "p50 50.0",
-            "p99 9.9",
-            "skipped 1",
-        ] {
+        for want in ["requests: 100 (50 streamed)", "US_SSN", "block 2", "p50 50.0", "p99 9.9", "skipped 1"] {
             assert!(text.contains(want), "{want:?} not in:\n{text}");
         }
     }

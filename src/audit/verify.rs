@@ -48,12 +48,7 @@ pub enum VerifyError {
     },
     /// The log is broken or was tampered with (exit status 1); `line` is 1-based.
     #[error("audit log {path} is broken at line {line} (seq {}): {reason}", seq.map_or_else(|| "unknown".to_string(), |s| s.to_string()))]
-    Broken {
-        path: PathBuf,
-        line: usize,
-        seq: Option<u64>,
-        reason: String,
-    },
+    Broken { path: PathBuf, line: usize, seq: Option<u64>, reason: String },
 }
 
 impl VerifyError {
@@ -94,10 +89,7 @@ pub(crate) fn for_each_line(
     path: &Path,
     mut f: impl FnMut(usize, &[u8], bool) -> Result<(), VerifyError>,
 ) -> Result<(), VerifyError> {
-    let unreadable = |source| VerifyError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    };
+    let unreadable = |source| VerifyError::Unreadable { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut reader = std::io::BufReader::with_capacity(256 * 1024, file);
     let mut buf = Vec::new();
@@ -158,25 +150,16 @@ pub fn verify(path: &Path, key: Option<&[u8]>) -> Result<VerifyReport, VerifyErr
         serde_json::from_str::<AuditRecord>(text)
             .map_err(|e| broken(seq, format!("not a valid record: {}", strip_position(&e))))?;
         if !is_hex64(&chain.prev_hash) {
-            return Err(broken(
-                seq,
-                "prev_hash is not 64 lowercase hex digits".to_string(),
-            ));
+            return Err(broken(seq, "prev_hash is not 64 lowercase hex digits".to_string()));
         }
         let Some((canonical, hash, mac)) = split_line(text) else {
-            return Err(broken(
-                seq,
-                "the line does not end with \"hash\" and \"mac\" as veil writes them".to_string(),
-            ));
+            return Err(broken(seq, "the line does not end with \"hash\" and \"mac\" as veil writes them".to_string()));
         };
         if hash != chain.hash || mac != chain.mac {
             return Err(broken(seq, "duplicate hash or mac fields".to_string()));
         }
         if chain_hash(&chain.prev_hash, &canonical) != hash {
-            return Err(broken(
-                seq,
-                "hash does not match the record's content: the record was edited".to_string(),
-            ));
+            return Err(broken(seq, "hash does not match the record's content: the record was edited".to_string()));
         }
         if let Some(k) = key {
             if !mac_matches(k, hash, mac) {
@@ -190,10 +173,7 @@ pub fn verify(path: &Path, key: Option<&[u8]>) -> Result<VerifyReport, VerifyErr
         if chain.seq != expected {
             return Err(broken(
                 seq,
-                format!(
-                    "seq is {}, expected {expected}: records were deleted, inserted or reordered",
-                    chain.seq
-                ),
+                format!("seq is {}, expected {expected}: records were deleted, inserted or reordered", chain.seq),
             ));
         }
         if chain.prev_hash != prev_hash {
@@ -256,9 +236,7 @@ mod tests {
     fn broken_at(lines: &[String], key: Option<&[u8]>) -> (usize, Option<u64>, String) {
         let (_d, path) = write(lines);
         match verify(&path, key) {
-            Err(VerifyError::Broken {
-                line, seq, reason, ..
-            }) => (line, seq, reason),
+            Err(VerifyError::Broken { line, seq, reason, .. }) => (line, seq, reason),
             other => panic!("expected broken, got {other:?}"),
         }
     }
@@ -320,10 +298,8 @@ mod tests {
         // recomputing every hash, but can only guess the macs.
         let good = chain(6);
         let mut forged = good[..3].to_vec();
-        let mut prev = serde_json::from_str::<serde_json::Value>(&good[2]).unwrap()["hash"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let mut prev =
+            serde_json::from_str::<serde_json::Value>(&good[2]).unwrap()["hash"].as_str().unwrap().to_string();
         for i in 4..=7 {
             let mut out = Vec::new();
             prev = encode_line(i, &prev, &sample(i as usize + 50), b"guess", &mut out).unwrap();
@@ -417,9 +393,6 @@ mod tests {
         std::fs::write(key_file_path(&path), format!("{}\n", hex::encode(KEY))).unwrap();
         assert_eq!(verify_key_for(&path, "K", &none).as_deref(), Some(KEY));
         let env = HashMap::from([("K".to_string(), "raw key".to_string())]);
-        assert_eq!(
-            verify_key_for(&path, "K", &env).as_deref(),
-            Some(&b"raw key"[..])
-        );
+        assert_eq!(verify_key_for(&path, "K", &env).as_deref(), Some(&b"raw key"[..]));
     }
 }

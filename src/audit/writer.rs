@@ -3,9 +3,7 @@
 //! assigns `seq`, chains the hashes, appends whole lines in batches and fsyncs.
 
 use super::key::{sync_parent_dir, AuditKey};
-use super::{
-    chain_hash, chain_mac, is_hex64, mac_matches, split_line, AuditError, AuditRecord, ZERO_HASH,
-};
+use super::{chain_hash, chain_mac, is_hex64, mac_matches, split_line, AuditError, AuditRecord, ZERO_HASH};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -98,36 +96,21 @@ impl AuditHandle {
     /// Opens (creating, mode 0600) the log at `path`, takes an exclusive advisory lock on
     /// it, recovers `seq` and `prev_hash` from the last complete line (a torn last line left
     /// by a crash is cut off with a warning) and spawns the writer task.
-    pub async fn open(
-        path: &Path,
-        key: &[u8],
-    ) -> Result<(AuditHandle, AuditWriterTask), AuditError> {
+    pub async fn open(path: &Path, key: &[u8]) -> Result<(AuditHandle, AuditWriterTask), AuditError> {
         let owned = path.to_path_buf();
         let key = AuditKey::new(key);
         let writer = tokio::task::spawn_blocking(move || Writer::open(owned, key))
             .await
-            .map_err(|e| AuditError::Io {
-                path: path.to_path_buf(),
-                op: "open",
-                source: std::io::Error::other(e),
-            })??;
-        let drops = Arc::new(Drops {
-            path: path.to_path_buf(),
-            unlogged: AtomicU64::new(0),
-            last_log: Mutex::new(None),
-        });
+            .map_err(|e| AuditError::Io { path: path.to_path_buf(), op: "open", source: std::io::Error::other(e) })??;
+        let drops =
+            Arc::new(Drops { path: path.to_path_buf(), unlogged: AtomicU64::new(0), last_log: Mutex::new(None) });
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let (stop_tx, stop_rx) = oneshot::channel();
         let progress = Arc::new(Progress::default());
         let join = tokio::spawn(run(writer, rx, stop_rx, drops.clone(), progress.clone()));
         Ok((
-            AuditHandle {
-                inner: Some(Arc::new(Inner { tx, drops, progress })),
-            },
-            AuditWriterTask {
-                join,
-                stop: stop_tx,
-            },
+            AuditHandle { inner: Some(Arc::new(Inner { tx, drops, progress })) },
+            AuditWriterTask { join, stop: stop_tx },
         ))
     }
 
@@ -159,12 +142,8 @@ impl AuditHandle {
             Ok(()) => {
                 inner.progress.sent.fetch_add(1, Ordering::AcqRel);
             }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                inner.drops.dropped(1, "the audit queue is full")
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                inner.drops.dropped(1, "the audit writer has stopped")
-            }
+            Err(mpsc::error::TrySendError::Full(_)) => inner.drops.dropped(1, "the audit queue is full"),
+            Err(mpsc::error::TrySendError::Closed(_)) => inner.drops.dropped(1, "the audit writer has stopped"),
         }
     }
 }
@@ -273,14 +252,7 @@ pub(crate) fn encode_line(
     out: &mut Vec<u8>,
 ) -> Result<String, serde_json::Error> {
     let start = out.len();
-    if let Err(e) = serde_json::to_writer(
-        &mut *out,
-        &Head {
-            seq,
-            record: rec,
-            prev_hash,
-        },
-    ) {
+    if let Err(e) = serde_json::to_writer(&mut *out, &Head { seq, record: rec, prev_hash }) {
         out.truncate(start);
         return Err(e);
     }
@@ -297,17 +269,10 @@ pub(crate) fn encode_line(
 
 /// Latencies in whole microseconds (shorter lines); non-finite values become 0.
 fn tidy(rec: &mut AuditRecord) {
-    for v in [
-        &mut rec.latency_ms.mask,
-        &mut rec.latency_ms.upstream,
-        &mut rec.latency_ms.restore,
-        &mut rec.latency_ms.total,
-    ] {
-        *v = if v.is_finite() {
-            (*v * 1000.0).round() / 1000.0
-        } else {
-            0.0
-        };
+    for v in
+        [&mut rec.latency_ms.mask, &mut rec.latency_ms.upstream, &mut rec.latency_ms.restore, &mut rec.latency_ms.total]
+    {
+        *v = if v.is_finite() { (*v * 1000.0).round() / 1000.0 } else { 0.0 };
     }
 }
 
@@ -402,13 +367,7 @@ impl Writer {
         let mut lines = 0u64;
         for mut rec in recs.drain(..) {
             tidy(&mut rec);
-            match encode_line(
-                self.seq + 1,
-                &self.prev_hash,
-                &rec,
-                self.key.as_bytes(),
-                &mut self.buf,
-            ) {
+            match encode_line(self.seq + 1, &self.prev_hash, &rec, self.key.as_bytes(), &mut self.buf) {
                 Ok(hash) => {
                     self.seq += 1;
                     self.prev_hash = hash;
@@ -423,11 +382,7 @@ impl Writer {
         if self.buf.is_empty() {
             return recs;
         }
-        match self
-            .file
-            .write_all(&self.buf)
-            .and_then(|()| self.file.flush())
-        {
+        match self.file.write_all(&self.buf).and_then(|()| self.file.flush()) {
             Ok(()) => self.len += self.buf.len() as u64,
             Err(e) => {
                 tracing::error!(audit_log = %self.path.display(), "cannot append to the audit log: {e}");
@@ -485,13 +440,9 @@ fn find_tail(file: &mut File) -> std::io::Result<(u64, Option<Vec<u8>>)> {
 /// be checked alone. Warns (and continues) when its hash or mac does not check out:
 /// `veil audit verify` reports the line.
 fn check_tail(path: &Path, line: &[u8], key: &[u8]) -> Result<(u64, String), AuditError> {
-    let corrupt = |reason: String| AuditError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let corrupt = |reason: String| AuditError::Corrupt { path: path.to_path_buf(), reason };
     let text = std::str::from_utf8(line).map_err(|_| corrupt("not UTF-8".to_string()))?;
-    let tail: Tail =
-        serde_json::from_str(text).map_err(|e| corrupt(format!("not a record: {e}")))?;
+    let tail: Tail = serde_json::from_str(text).map_err(|e| corrupt(format!("not a record: {e}")))?;
     if !is_hex64(&tail.hash) {
         return Err(corrupt("its hash is not 64 hex digits".to_string()));
     }
@@ -519,11 +470,7 @@ mod tests {
     const KEY: &[u8] = b"test key";
 
     fn lines(path: &Path) -> Vec<String> {
-        std::fs::read_to_string(path)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect()
+        std::fs::read_to_string(path).unwrap().lines().map(str::to_string).collect()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -595,11 +542,7 @@ mod tests {
         assert!(e.to_string().contains("line 11"), "{e}");
 
         let (h, task) = AuditHandle::open(&path, KEY).await.unwrap();
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            before,
-            "only the torn line is cut off"
-        );
+        assert_eq!(std::fs::read(&path).unwrap(), before, "only the torn line is cut off");
         for i in 0..3 {
             h.record(sample(100 + i));
         }
@@ -643,10 +586,7 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let (_h, task) = AuditHandle::open(&path, KEY).await.unwrap();
         let e = AuditHandle::open(&path, KEY).await.unwrap_err();
-        assert!(
-            e.to_string().contains("is in use by another veil process"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("is in use by another veil process"), "{e}");
         assert!(e.to_string().contains("audit.jsonl"), "{e}");
         task.shutdown().await;
         let (_h, task) = AuditHandle::open(&path, KEY).await.unwrap();
@@ -698,18 +638,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_drops_without_blocking_and_counts() {
         let (tx, _rx) = mpsc::channel(2);
-        let drops = Arc::new(Drops {
-            path: "q".into(),
-            unlogged: AtomicU64::new(0),
-            last_log: Mutex::new(None),
-        });
-        let h = AuditHandle {
-            inner: Some(Arc::new(Inner {
-                tx,
-                drops: drops.clone(),
-                progress: Arc::default(),
-            })),
-        };
+        let drops = Arc::new(Drops { path: "q".into(), unlogged: AtomicU64::new(0), last_log: Mutex::new(None) });
+        let h = AuditHandle { inner: Some(Arc::new(Inner { tx, drops: drops.clone(), progress: Arc::default() })) };
         for i in 0..5 {
             h.record(sample(i));
         }

@@ -66,10 +66,7 @@ pub trait Detector: Send + Sync {
 pub fn merge(text: &str, mut found: Vec<(u8, Entity)>) -> Vec<Entity> {
     // Strongest first.
     found.sort_by(|(pa, a), (pb, b)| {
-        pb.cmp(pa)
-            .then(b.len().cmp(&a.len()))
-            .then(b.score.total_cmp(&a.score))
-            .then(a.start.cmp(&b.start))
+        pb.cmp(pa).then(b.len().cmp(&a.len())).then(b.score.total_cmp(&a.score)).then(a.start.cmp(&b.start))
     });
     let mut kept: Vec<Entity> = Vec::with_capacity(found.len());
     for (_, e) in found {
@@ -118,10 +115,10 @@ mod tests {
 
     #[test]
     fn patterns_win_over_model_on_overlap() {
-        let out = merge(&"x".repeat(40), vec![
-            (10, ent(0, 12, Label::Person, "ner")),
-            (100, ent(0, 12, Label::Email, "pattern")),
-        ]);
+        let out = merge(
+            &"x".repeat(40),
+            vec![(10, ent(0, 12, Label::Person, "ner")), (100, ent(0, 12, Label::Email, "pattern"))],
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].label, Label::Email);
     }
@@ -129,28 +126,26 @@ mod tests {
     #[test]
     fn weaker_span_sticking_out_keeps_its_outer_parts() {
         let text = "John Smith john@example.com ok";
-        let out = merge(
-            text,
-            vec![(10, ent(0, 15, Label::Person, "ner")), (100, ent(11, 27, Label::Email, "pattern"))],
-        );
+        let out =
+            merge(text, vec![(10, ent(0, 15, Label::Person, "ner")), (100, ent(11, 27, Label::Email, "pattern"))]);
         assert_eq!(out, vec![ent(0, 10, Label::Person, "ner"), ent(11, 27, Label::Email, "pattern")]);
     }
 
     #[test]
     fn disjoint_spans_are_sorted() {
-        let out = merge(&"x".repeat(40), vec![
-            (10, ent(20, 25, Label::Person, "ner")),
-            (100, ent(0, 5, Label::Email, "pattern")),
-        ]);
+        let out = merge(
+            &"x".repeat(40),
+            vec![(10, ent(20, 25, Label::Person, "ner")), (100, ent(0, 5, Label::Email, "pattern"))],
+        );
         assert_eq!(out.iter().map(|e| e.start).collect::<Vec<_>>(), vec![0, 20]);
     }
 
     #[test]
     fn longer_wins_at_equal_priority() {
-        let out = merge(&"x".repeat(40), vec![
-            (10, ent(0, 5, Label::Person, "ner")),
-            (10, ent(0, 9, Label::Organization, "ner")),
-        ]);
+        let out = merge(
+            &"x".repeat(40),
+            vec![(10, ent(0, 5, Label::Person, "ner")), (10, ent(0, 9, Label::Organization, "ner"))],
+        );
         assert_eq!(out, vec![ent(0, 9, Label::Organization, "ner")]);
     }
 }

@@ -292,7 +292,11 @@ pub(crate) mod tests {
 
     fn masker(policy: &[(Label, Action)]) -> Masker {
         Masker::new(
-            vec![Arc::new(Words(vec![("Ann", Label::Person), ("123-45-6789", Label::UsSsn), ("Acme", Label::Organization)]))],
+            vec![Arc::new(Words(vec![
+                ("Ann", Label::Person),
+                ("123-45-6789", Label::UsSsn),
+                ("Acme", Label::Organization),
+            ]))],
             policy.iter().copied().collect(),
             &["acme".to_string()],
             ValueHasher::new(b"k"),

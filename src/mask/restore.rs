@@ -221,10 +221,7 @@ fn count_unknown(text: &str) -> u64 {
         let Some(close) = b[s..].iter().take(24).position(|&x| x == b']') else { continue };
         let inner = &text[s..s + close];
         if let Some((label, digits)) = inner.rsplit_once('_') {
-            if !digits.is_empty()
-                && digits.bytes().all(|d| d.is_ascii_digit())
-                && label.parse::<Label>().is_ok()
-            {
+            if !digits.is_empty() && digits.bytes().all(|d| d.is_ascii_digit()) && label.parse::<Label>().is_ok() {
                 n += 1;
             }
         }
@@ -352,11 +349,7 @@ mod tests {
     }
 
     fn split_points(s: &str, cuts: &[usize]) -> Vec<String> {
-        let mut idx: Vec<usize> = cuts
-            .iter()
-            .map(|c| c % (s.len() + 1))
-            .filter(|&c| s.is_char_boundary(c))
-            .collect();
+        let mut idx: Vec<usize> = cuts.iter().map(|c| c % (s.len() + 1)).filter(|&c| s.is_char_boundary(c)).collect();
         idx.sort_unstable();
         idx.dedup();
         let mut out = Vec::new();

@@ -8,7 +8,7 @@ mod stream;
 use crate::config::{parse_target, ProviderConfig, Target};
 use crate::error::ApiError;
 use crate::http::auth::{presented_key, Caller};
-use crate::mask::{Escape, MaskReport, Masker, PlaceholderMap, Restorer, RestoreStats};
+use crate::mask::{Escape, MaskReport, Masker, PlaceholderMap, RestoreStats, Restorer};
 use crate::providers::{anthropic, openai, translate, ApiKind, TextRef};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
@@ -31,11 +31,8 @@ pub async fn run(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request_id = headers
-        .get(crate::http::X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let request_id =
+        headers.get(crate::http::X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let mut fin = Finisher::new(state.clone(), api, request_id, caller.key_id().map(str::to_string));
     match run_inner(&state, api, &caller, &headers, body, &mut fin).await {
         Ok(Reply::Json(value)) => {
@@ -239,7 +236,13 @@ pub fn restore_body(api: ApiKind, body: &mut Value, restorer: &Restorer) -> Rest
 }
 
 /// Builds the upstream body for `target` from the masked client body.
-fn upstream_body(api: ApiKind, provider: &ProviderConfig, target: &Target, body: &Value, stream: bool) -> Result<(Value, bool), ApiError> {
+fn upstream_body(
+    api: ApiKind,
+    provider: &ProviderConfig,
+    target: &Target,
+    body: &Value,
+    stream: bool,
+) -> Result<(Value, bool), ApiError> {
     let unsupported = |e: translate::TranslateError| ApiError::Unsupported(e.to_string());
     let mut strip_usage = false;
     let out = match (api, provider.kind) {
@@ -313,7 +316,9 @@ async fn send(
     let own_key = provider.api_key.as_ref().map(|k| k.expose_secret().to_string());
     let key = match own_key {
         Some(k) => Some(k),
-        None if state.config.keys.is_empty() && api == provider.kind => presented_key(client_headers).map(str::to_string),
+        None if state.config.keys.is_empty() && api == provider.kind => {
+            presented_key(client_headers).map(str::to_string)
+        }
         None => None,
     };
     match (&key, &provider.api_key_env) {

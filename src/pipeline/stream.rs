@@ -383,9 +383,8 @@ impl ClientRestore {
                                 let cur = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
                                 delta["content"] = Value::String(cur + &rest);
                             } else {
-                                let calls = delta
-                                    .as_object_mut()
-                                    .map(|o| o.entry("tool_calls").or_insert_with(|| json!([])));
+                                let calls =
+                                    delta.as_object_mut().map(|o| o.entry("tool_calls").or_insert_with(|| json!([])));
                                 if let Some(Value::Array(calls)) = calls {
                                     calls.push(json!({"index": k.sub - 1, "function": {"arguments": rest}}));
                                 }

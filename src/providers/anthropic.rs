@@ -88,11 +88,7 @@ pub fn event_texts(event: &mut Value) -> Vec<TextRef<'_>> {
                 _ => return out,
             };
             if let Some(Value::String(s)) = delta.get_mut(field) {
-                out.push(if json {
-                    TextRef::JsonText(s)
-                } else {
-                    TextRef::Plain(s)
-                });
+                out.push(if json { TextRef::JsonText(s) } else { TextRef::Plain(s) });
             }
         }
         _ => {}
@@ -115,11 +111,7 @@ fn content_texts<'a>(content: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
 
 fn block_texts<'a>(block: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
     let Value::Object(map) = block else { return };
-    let kind = map
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    let kind = map.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
     match kind.as_str() {
         "text" => {
             let mut text = None;
@@ -196,9 +188,7 @@ fn string_leaves<'a>(v: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
 /// `max_tokens` (Anthropic requires it) and an array `messages` whose items are objects
 /// with `role` `"user"` or `"assistant"`. The error names the field.
 pub fn validate_request(body: &Value) -> Result<(), String> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| "body: expected a JSON object".to_owned())?;
+    let obj = body.as_object().ok_or_else(|| "body: expected a JSON object".to_owned())?;
     match obj.get("model") {
         Some(Value::String(_)) => {}
         None => return Err("model: missing".to_owned()),
@@ -215,17 +205,11 @@ pub fn validate_request(body: &Value) -> Result<(), String> {
         Some(_) => return Err("messages: expected an array".to_owned()),
     };
     for (i, msg) in messages.iter().enumerate() {
-        let msg = msg
-            .as_object()
-            .ok_or_else(|| format!("messages[{i}]: expected an object"))?;
+        let msg = msg.as_object().ok_or_else(|| format!("messages[{i}]: expected an object"))?;
         match msg.get("role") {
             Some(Value::String(r)) if r == "user" || r == "assistant" => {}
             None => return Err(format!("messages[{i}].role: missing")),
-            Some(_) => {
-                return Err(format!(
-                    "messages[{i}].role: expected \"user\" or \"assistant\""
-                ))
-            }
+            Some(_) => return Err(format!("messages[{i}].role: expected \"user\" or \"assistant\"")),
         }
     }
     Ok(())
@@ -249,9 +233,7 @@ pub fn error_body(message: &str, error_type: &str) -> Value {
 /// missing one counts as 0). Input tokens include `cache_creation_input_tokens` and
 /// `cache_read_input_tokens`: the whole prompt the provider processed.
 pub fn usage(body: &Value) -> Option<(u64, u64)> {
-    let usage = body
-        .get("usage")
-        .or_else(|| body.get("message").and_then(|m| m.get("usage")))?;
+    let usage = body.get("usage").or_else(|| body.get("message").and_then(|m| m.get("usage")))?;
     let tokens = UsageTokens::from_value(usage)?;
     Some((tokens.prompt_tokens(), tokens.output))
 }
@@ -393,14 +375,8 @@ mod tests {
             }
         }
         let input = &body["messages"][2]["content"][3]["input"];
-        assert_eq!(
-            input,
-            &json!({"name": "X", "filters": {"emails": ["X", "X"], "limit": 3, "active": true}})
-        );
-        assert_eq!(
-            body["messages"][2]["content"][0]["thinking"],
-            "Alice wants..."
-        );
+        assert_eq!(input, &json!({"name": "X", "filters": {"emails": ["X", "X"], "limit": 3, "active": true}}));
+        assert_eq!(body["messages"][2]["content"][0]["thinking"], "Alice wants...");
     }
 
     #[test]
@@ -415,22 +391,22 @@ mod tests {
             "stop_reason": "tool_use", "stop_sequence": null,
             "usage": {"input_tokens": 10, "cache_creation_input_tokens": 2, "cache_read_input_tokens": 3, "output_tokens": 7}
         });
-        assert_eq!(
-            texts(&response_texts(&mut body)),
-            vec!["P:Hello Alice", "P:Alice Smith", "P:Alice"]
-        );
+        assert_eq!(texts(&response_texts(&mut body)), vec!["P:Hello Alice", "P:Alice Smith", "P:Alice"]);
         assert_eq!(usage(&body), Some((15, 7)));
     }
 
     #[test]
     fn event_texts_reads_stream_events() {
-        let mut text = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}});
+        let mut text =
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}});
         assert_eq!(texts(&event_texts(&mut text)), vec!["P:Hi"]);
         let mut json_delta = json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"a\":"}});
         assert_eq!(texts(&event_texts(&mut json_delta)), vec!["J:{\"a\":"]);
-        let mut thinking = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "x"}});
+        let mut thinking =
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "x"}});
         assert!(event_texts(&mut thinking).is_empty());
-        let mut start = json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "pre"}});
+        let mut start =
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "pre"}});
         assert_eq!(texts(&event_texts(&mut start)), vec!["P:pre"]);
         let mut ping = json!({"type": "ping"});
         assert!(event_texts(&mut ping).is_empty());
@@ -438,9 +414,11 @@ mod tests {
 
     #[test]
     fn usage_from_stream_events() {
-        let start = json!({"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 25, "output_tokens": 1}}});
+        let start =
+            json!({"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 25, "output_tokens": 1}}});
         assert_eq!(usage(&start), Some((25, 1)));
-        let delta = json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 15}});
+        let delta =
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 15}});
         assert_eq!(usage(&delta), Some((0, 15)));
         assert_eq!(usage(&json!({"type": "ping"})), None);
     }
@@ -455,31 +433,16 @@ mod tests {
             }
             b
         };
-        assert_eq!(
-            validate_request(&base(json!({"model": null}))).unwrap_err(),
-            "model: expected a string"
-        );
+        assert_eq!(validate_request(&base(json!({"model": null}))).unwrap_err(), "model: expected a string");
         let mut no_max = base(json!({}));
         no_max.as_object_mut().unwrap().remove("max_tokens");
+        assert_eq!(validate_request(&no_max).unwrap_err(), "max_tokens: missing");
+        assert_eq!(validate_request(&base(json!({"max_tokens": "10"}))).unwrap_err(), "max_tokens: expected a number");
         assert_eq!(
-            validate_request(&no_max).unwrap_err(),
-            "max_tokens: missing"
-        );
-        assert_eq!(
-            validate_request(&base(json!({"max_tokens": "10"}))).unwrap_err(),
-            "max_tokens: expected a number"
-        );
-        assert_eq!(
-            validate_request(&base(
-                json!({"messages": [{"role": "user"}, {"role": "system"}]})
-            ))
-            .unwrap_err(),
+            validate_request(&base(json!({"messages": [{"role": "user"}, {"role": "system"}]}))).unwrap_err(),
             "messages[1].role: expected \"user\" or \"assistant\""
         );
-        assert_eq!(
-            validate_request(&base(json!({"messages": "hi"}))).unwrap_err(),
-            "messages: expected an array"
-        );
+        assert_eq!(validate_request(&base(json!({"messages": "hi"}))).unwrap_err(), "messages: expected an array");
     }
 
     #[test]
@@ -489,10 +452,7 @@ mod tests {
             json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
         );
         let upstream = br#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: Field required"},"request_id":"req_1"}"#;
-        assert_eq!(
-            upstream_error_message(upstream).as_deref(),
-            Some("max_tokens: Field required")
-        );
+        assert_eq!(upstream_error_message(upstream).as_deref(), Some("max_tokens: Field required"));
         assert!(is_stream(&json!({"stream": true})));
         assert!(!is_stream(&json!({})));
     }

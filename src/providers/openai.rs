@@ -76,10 +76,7 @@ fn message_texts<'a>(msg: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
     }
     if let Some(Value::Array(calls)) = tool_calls {
         for call in calls {
-            if let Some(Value::String(s)) = call
-                .get_mut("function")
-                .and_then(|f| f.get_mut("arguments"))
-            {
+            if let Some(Value::String(s)) = call.get_mut("function").and_then(|f| f.get_mut("arguments")) {
                 out.push(TextRef::JsonText(s));
             }
         }
@@ -111,9 +108,7 @@ fn content_texts<'a>(content: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
 /// Checks the minimum request shape: an object with a string `model` and an array
 /// `messages` whose items are objects with a string `role`. The error names the field.
 pub fn validate_request(body: &Value) -> Result<(), String> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| "body: expected a JSON object".to_owned())?;
+    let obj = body.as_object().ok_or_else(|| "body: expected a JSON object".to_owned())?;
     match obj.get("model") {
         Some(Value::String(_)) => {}
         None => return Err("model: missing".to_owned()),
@@ -125,9 +120,7 @@ pub fn validate_request(body: &Value) -> Result<(), String> {
         Some(_) => return Err("messages: expected an array".to_owned()),
     };
     for (i, msg) in messages.iter().enumerate() {
-        let msg = msg
-            .as_object()
-            .ok_or_else(|| format!("messages[{i}]: expected an object"))?;
+        let msg = msg.as_object().ok_or_else(|| format!("messages[{i}]: expected an object"))?;
         match msg.get("role") {
             Some(Value::String(_)) => {}
             None => return Err(format!("messages[{i}].role: missing")),
@@ -145,10 +138,7 @@ pub fn is_stream(body: &Value) -> bool {
 /// Whether a streaming request asked for the final usage chunk
 /// (`stream_options.include_usage: true`).
 pub fn include_usage(body: &Value) -> bool {
-    body.get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
+    body.get("stream_options").and_then(|o| o.get("include_usage")).and_then(Value::as_bool).unwrap_or(false)
 }
 
 /// An OpenAI error body: `{"error": {"message", "type", "param": null, "code"}}`.
@@ -298,20 +288,11 @@ mod tests {
                 TextRef::Plain(s) | TextRef::JsonText(s) => *s = s.replace("alice", "[E1]"),
             }
         }
-        assert_eq!(
-            body["messages"][2]["content"][0]["text"],
-            "My email is [E1]@example.com"
-        );
-        assert_eq!(
-            body["messages"][3]["tool_calls"][0]["function"]["arguments"],
-            "{\"email\":\"[E1]@example.com\"}"
-        );
+        assert_eq!(body["messages"][2]["content"][0]["text"], "My email is [E1]@example.com");
+        assert_eq!(body["messages"][3]["tool_calls"][0]["function"]["arguments"], "{\"email\":\"[E1]@example.com\"}");
         assert_eq!(body["messages"][2]["name"], "alice");
         assert_eq!(body["x_future_field"], json!({"kept": true}));
-        assert_eq!(
-            body["messages"][2]["content"][1]["image_url"]["url"],
-            "data:image/png;base64,AAAA"
-        );
+        assert_eq!(body["messages"][2]["content"][1]["image_url"]["url"], "data:image/png;base64,AAAA");
     }
 
     #[test]
@@ -329,10 +310,7 @@ mod tests {
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
         });
         let refs = response_texts(&mut body);
-        assert_eq!(
-            texts(&refs),
-            vec!["P:Hi Alice", "J:{\"a\":\"Alice\"}", "P:part", "J:{}"]
-        );
+        assert_eq!(texts(&refs), vec!["P:Hi Alice", "J:{\"a\":\"Alice\"}", "P:part", "J:{}"]);
         assert_eq!(usage(&body), Some((10, 5)));
     }
 
@@ -351,18 +329,9 @@ mod tests {
     #[test]
     fn validate_names_the_field() {
         assert!(validate_request(&sample_request()).is_ok());
-        assert_eq!(
-            validate_request(&json!([])).unwrap_err(),
-            "body: expected a JSON object"
-        );
-        assert_eq!(
-            validate_request(&json!({"messages": []})).unwrap_err(),
-            "model: missing"
-        );
-        assert_eq!(
-            validate_request(&json!({"model": 1, "messages": []})).unwrap_err(),
-            "model: expected a string"
-        );
+        assert_eq!(validate_request(&json!([])).unwrap_err(), "body: expected a JSON object");
+        assert_eq!(validate_request(&json!({"messages": []})).unwrap_err(), "model: missing");
+        assert_eq!(validate_request(&json!({"model": 1, "messages": []})).unwrap_err(), "model: expected a string");
         assert_eq!(
             validate_request(&json!({"model": "m", "messages": {}})).unwrap_err(),
             "messages: expected an array"
@@ -407,22 +376,10 @@ mod tests {
     #[test]
     fn upstream_error_messages() {
         let openai = br#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#;
-        assert_eq!(
-            upstream_error_message(openai).as_deref(),
-            Some("Incorrect API key provided")
-        );
-        assert_eq!(
-            upstream_error_message(br#"{"error":"model not found"}"#).as_deref(),
-            Some("model not found")
-        );
-        assert_eq!(
-            upstream_error_message(br#"{"detail":"Not Found"}"#).as_deref(),
-            Some("Not Found")
-        );
-        assert_eq!(
-            upstream_error_message(b"  502 Bad Gateway\n").as_deref(),
-            Some("502 Bad Gateway")
-        );
+        assert_eq!(upstream_error_message(openai).as_deref(), Some("Incorrect API key provided"));
+        assert_eq!(upstream_error_message(br#"{"error":"model not found"}"#).as_deref(), Some("model not found"));
+        assert_eq!(upstream_error_message(br#"{"detail":"Not Found"}"#).as_deref(), Some("Not Found"));
+        assert_eq!(upstream_error_message(b"  502 Bad Gateway\n").as_deref(), Some("502 Bad Gateway"));
         assert_eq!(upstream_error_message(b"{}"), None);
         assert_eq!(upstream_error_message(b""), None);
         let long = "é".repeat(400);

@@ -27,20 +27,12 @@ pub struct SseEvent {
 impl SseEvent {
     /// An event with only `data` (the OpenAI stream style).
     pub fn data(data: impl Into<String>) -> Self {
-        SseEvent {
-            event: None,
-            data: data.into(),
-            id: None,
-        }
+        SseEvent { event: None, data: data.into(), id: None }
     }
 
     /// An event with a name and `data` (the Anthropic stream style).
     pub fn named(event: impl Into<String>, data: impl Into<String>) -> Self {
-        SseEvent {
-            event: Some(event.into()),
-            data: data.into(),
-            id: None,
-        }
+        SseEvent { event: Some(event.into()), data: data.into(), id: None }
     }
 }
 
@@ -156,11 +148,7 @@ impl SseDecoder {
             return None;
         }
         self.has_data = false;
-        Some(SseEvent {
-            event,
-            data: std::mem::take(&mut self.data),
-            id,
-        })
+        Some(SseEvent { event, data: std::mem::take(&mut self.data), id })
     }
 }
 
@@ -249,16 +237,9 @@ mod tests {
 
     fn sample_expected() -> Vec<SseEvent> {
         vec![
-            SseEvent::named(
-                "message_start",
-                "{\"type\":\"message_start\",\"text\":\"héllo 🌍 ünïcode\"}",
-            ),
+            SseEvent::named("message_start", "{\"type\":\"message_start\",\"text\":\"héllo 🌍 ünïcode\"}"),
             SseEvent::named("ping", "{\"type\": \"ping\"}"),
-            SseEvent {
-                event: None,
-                data: "line one\nline two\n".into(),
-                id: Some("7".into()),
-            },
+            SseEvent { event: None, data: "line one\nline two\n".into(), id: Some("7".into()) },
             SseEvent::data("last 中文"),
         ]
     }
@@ -319,40 +300,24 @@ mod tests {
     #[test]
     fn openai_done_stream() {
         let got = decode_all(&[b"data: {\"a\":1}\n\ndata: [DONE]\n\n"]);
-        assert_eq!(
-            got,
-            vec![SseEvent::data("{\"a\":1}"), SseEvent::data("[DONE]")]
-        );
+        assert_eq!(got, vec![SseEvent::data("{\"a\":1}"), SseEvent::data("[DONE]")]);
     }
 
     #[test]
     fn encode_formats() {
         assert_eq!(
-            encode(&SseEvent::named(
-                "message_stop",
-                "{\"type\":\"message_stop\"}"
-            )),
+            encode(&SseEvent::named("message_stop", "{\"type\":\"message_stop\"}")),
             Bytes::from_static(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
         );
-        assert_eq!(
-            encode(&SseEvent::data("a\nb\r\nc")),
-            Bytes::from_static(b"data: a\ndata: b\ndata: c\n\n")
-        );
-        assert_eq!(
-            encode(&SseEvent::data("")),
-            Bytes::from_static(b"data: \n\n")
-        );
+        assert_eq!(encode(&SseEvent::data("a\nb\r\nc")), Bytes::from_static(b"data: a\ndata: b\ndata: c\n\n"));
+        assert_eq!(encode(&SseEvent::data("")), Bytes::from_static(b"data: \n\n"));
     }
 
     #[test]
     fn encode_decode_round_trip() {
         let events = vec![
             SseEvent::named("x", " leading space\n\ntwo blank"),
-            SseEvent {
-                event: None,
-                data: String::new(),
-                id: Some("42".into()),
-            },
+            SseEvent { event: None, data: String::new(), id: Some("42".into()) },
             SseEvent::data("ünï 🌍"),
         ];
         let mut wire = Vec::new();

@@ -40,20 +40,14 @@ pub const DEFAULT_MAX_TOKENS: u64 = 4096;
 /// consecutive turns of the same role are merged (Anthropic wants alternating turns), with
 /// tool results first in their turn. `temperature` is clamped to Anthropic's 0..=1.
 pub fn openai_to_anthropic_request(body: &Value, model: &str) -> Result<Value, TranslateError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| Invalid("body: expected a JSON object".into()))?;
+    let obj = body.as_object().ok_or_else(|| Invalid("body: expected a JSON object".into()))?;
     if let Some(n) = obj.get("n").and_then(Value::as_u64) {
         if n > 1 {
-            return Err(Unsupported(
-                "n > 1 is not supported by anthropic providers".into(),
-            ));
+            return Err(Unsupported("n > 1 is not supported by anthropic providers".into()));
         }
     }
-    let messages = obj
-        .get("messages")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Invalid("messages: expected an array".into()))?;
+    let messages =
+        obj.get("messages").and_then(Value::as_array).ok_or_else(|| Invalid("messages: expected an array".into()))?;
 
     let mut system: Vec<String> = Vec::new();
     let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
@@ -96,11 +90,9 @@ pub fn openai_to_anthropic_request(body: &Value, model: &str) -> Result<Value, T
                 push_turn(&mut turns, "user", vec![block]);
             }
             "function" => {
-                let id = last_function_call_id.clone().ok_or_else(|| {
-                    Invalid(format!(
-                        "{path}: function message without a preceding function_call"
-                    ))
-                })?;
+                let id = last_function_call_id
+                    .clone()
+                    .ok_or_else(|| Invalid(format!("{path}: function message without a preceding function_call")))?;
                 let content = openai_text(msg.get("content"), &format!("{path}.content"), "\n")?;
                 let block = json!({"type": "tool_result", "tool_use_id": id, "content": content});
                 push_turn(&mut turns, "user", vec![block]);
@@ -121,8 +113,7 @@ pub fn openai_to_anthropic_request(body: &Value, model: &str) -> Result<Value, T
         .map(|(role, mut blocks)| {
             if role == "user" {
                 // Anthropic wants tool results before any other block of the turn.
-                blocks
-                    .sort_by_key(|b| b.get("type").and_then(Value::as_str) != Some("tool_result"));
+                blocks.sort_by_key(|b| b.get("type").and_then(Value::as_str) != Some("tool_result"));
             }
             json!({"role": role, "content": blocks})
         })
@@ -192,9 +183,7 @@ fn openai_text(content: Option<&Value>, path: &str, sep: &str) -> Result<String,
                     "text" => "text",
                     "refusal" => "refusal",
                     other => {
-                        return Err(Unsupported(format!(
-                            "{path}[{j}].type: {other:?} parts are not supported here"
-                        )))
+                        return Err(Unsupported(format!("{path}[{j}].type: {other:?} parts are not supported here")))
                     }
                 };
                 let text = part
@@ -215,10 +204,7 @@ fn text_block(text: &str) -> Value {
 
 /// User content as Anthropic blocks: text, images (data URL -> base64, http -> url),
 /// PDF files given as data URLs -> documents.
-fn openai_user_blocks(
-    content: Option<&Value>,
-    msg_path: &str,
-) -> Result<Vec<Value>, TranslateError> {
+fn openai_user_blocks(content: Option<&Value>, msg_path: &str) -> Result<Vec<Value>, TranslateError> {
     let path = format!("{msg_path}.content");
     let parts = match content {
         None | Some(Value::Null) => return Ok(Vec::new()),
@@ -249,24 +235,19 @@ fn openai_user_blocks(
                 }
                 .ok_or_else(|| Invalid(format!("{ppath}.image_url.url: expected a string")))?;
                 let source = if url.starts_with("data:") {
-                    let (media_type, data) = parse_data_url(url).ok_or_else(|| {
-                        Invalid(format!("{ppath}.image_url.url: expected a base64 data URL"))
-                    })?;
+                    let (media_type, data) = parse_data_url(url)
+                        .ok_or_else(|| Invalid(format!("{ppath}.image_url.url: expected a base64 data URL")))?;
                     json!({"type": "base64", "media_type": media_type, "data": data})
                 } else if url.starts_with("https://") || url.starts_with("http://") {
                     json!({"type": "url", "url": url})
                 } else {
-                    return Err(Invalid(format!(
-                        "{ppath}.image_url.url: expected a data: or http(s) URL"
-                    )));
+                    return Err(Invalid(format!("{ppath}.image_url.url: expected a data: or http(s) URL")));
                 };
                 blocks.push(json!({"type": "image", "source": source}));
             }
             "file" => {
                 let file = part.get("file");
-                let data_url = file
-                    .and_then(|f| f.get("file_data"))
-                    .and_then(Value::as_str);
+                let data_url = file.and_then(|f| f.get("file_data")).and_then(Value::as_str);
                 let Some((media_type, data)) = data_url.and_then(parse_data_url) else {
                     return Err(Unsupported(format!(
                         "{ppath}.file: only file_data as a base64 data URL is supported by anthropic providers"
@@ -304,20 +285,14 @@ fn parse_data_url(url: &str) -> Option<(&str, &str)> {
 
 /// Assistant message as Anthropic blocks: its text, then one `tool_use` per tool call
 /// (and for a legacy `function_call`, whose synthesized id is returned).
-fn openai_assistant_blocks(
-    msg: &Value,
-    path: &str,
-    i: usize,
-) -> Result<(Vec<Value>, Option<String>), TranslateError> {
+fn openai_assistant_blocks(msg: &Value, path: &str, i: usize) -> Result<(Vec<Value>, Option<String>), TranslateError> {
     let mut blocks = Vec::new();
     let text = openai_text(msg.get("content"), &format!("{path}.content"), "")?;
     if !text.is_empty() {
         blocks.push(text_block(&text));
     }
     if let Some(calls) = msg.get("tool_calls").filter(|v| !v.is_null()) {
-        let calls = calls
-            .as_array()
-            .ok_or_else(|| Invalid(format!("{path}.tool_calls: expected an array")))?;
+        let calls = calls.as_array().ok_or_else(|| Invalid(format!("{path}.tool_calls: expected an array")))?;
         for (j, call) in calls.iter().enumerate() {
             let cpath = format!("{path}.tool_calls[{j}]");
             let id = call
@@ -329,10 +304,8 @@ fn openai_assistant_blocks(
                 .and_then(|f| f.get("name"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| Invalid(format!("{cpath}.function.name: expected a string")))?;
-            let input = parse_arguments(
-                function.and_then(|f| f.get("arguments")),
-                &format!("{cpath}.function.arguments"),
-            )?;
+            let input =
+                parse_arguments(function.and_then(|f| f.get("arguments")), &format!("{cpath}.function.arguments"))?;
             blocks.push(json!({"type": "tool_use", "id": anthropic_tool_id(id), "name": name, "input": input}));
         }
     }
@@ -342,10 +315,7 @@ fn openai_assistant_blocks(
             .get("name")
             .and_then(Value::as_str)
             .ok_or_else(|| Invalid(format!("{path}.function_call.name: expected a string")))?;
-        let input = parse_arguments(
-            fc.get("arguments"),
-            &format!("{path}.function_call.arguments"),
-        )?;
+        let input = parse_arguments(fc.get("arguments"), &format!("{path}.function_call.arguments"))?;
         let id = format!("call_fc_{i}");
         blocks.push(json!({"type": "tool_use", "id": id, "name": name, "input": input}));
         fc_id = Some(id);
@@ -375,15 +345,7 @@ fn anthropic_tool_id(id: &str) -> String {
     if id.is_empty() {
         return "call_".to_owned();
     }
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
 }
 
 fn openai_tools_to_anthropic(tools: Option<&Value>) -> Result<Vec<Value>, TranslateError> {
@@ -394,18 +356,13 @@ fn openai_tools_to_anthropic(tools: Option<&Value>) -> Result<Vec<Value>, Transl
     };
     let mut out = Vec::new();
     for (j, tool) in tools.iter().enumerate() {
-        let kind = tool
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("function");
+        let kind = tool.get("type").and_then(Value::as_str).unwrap_or("function");
         if kind != "function" {
             return Err(Unsupported(format!(
                 "tools[{j}].type: {kind:?} tools are not supported by anthropic providers"
             )));
         }
-        let function = tool
-            .get("function")
-            .ok_or_else(|| Invalid(format!("tools[{j}].function: missing")))?;
+        let function = tool.get("function").ok_or_else(|| Invalid(format!("tools[{j}].function: missing")))?;
         let name = function
             .get("name")
             .and_then(Value::as_str)
@@ -415,11 +372,8 @@ fn openai_tools_to_anthropic(tools: Option<&Value>) -> Result<Vec<Value>, Transl
         if let Some(d) = function.get("description").and_then(Value::as_str) {
             t.insert("description".into(), json!(d));
         }
-        let schema = function
-            .get("parameters")
-            .filter(|p| p.is_object())
-            .cloned()
-            .unwrap_or_else(|| json!({"type": "object"}));
+        let schema =
+            function.get("parameters").filter(|p| p.is_object()).cloned().unwrap_or_else(|| json!({"type": "object"}));
         t.insert("input_schema".into(), schema);
         out.push(Value::Object(t));
     }
@@ -430,34 +384,34 @@ fn openai_tool_choice_to_anthropic(
     choice: Option<&Value>,
     parallel: Option<bool>,
 ) -> Result<Option<Value>, TranslateError> {
-    let mut out = match choice {
-        None | Some(Value::Null) => {
-            if parallel == Some(false) {
-                json!({"type": "auto"})
-            } else {
-                return Ok(None);
+    let mut out =
+        match choice {
+            None | Some(Value::Null) => {
+                if parallel == Some(false) {
+                    json!({"type": "auto"})
+                } else {
+                    return Ok(None);
+                }
             }
-        }
-        Some(Value::String(s)) => match s.as_str() {
-            "auto" => json!({"type": "auto"}),
-            "none" => json!({"type": "none"}),
-            "required" => json!({"type": "any"}),
-            other => return Err(Invalid(format!("tool_choice: unknown value {other:?}"))),
-        },
-        Some(obj) if obj.get("type").and_then(Value::as_str) == Some("function") => {
-            let name = obj
-                .get("function")
-                .and_then(|f| f.get("name"))
-                .and_then(Value::as_str)
-                .ok_or_else(|| Invalid("tool_choice.function.name: expected a string".into()))?;
-            json!({"type": "tool", "name": name})
-        }
-        Some(_) => {
-            return Err(Unsupported(
-                "tool_choice: only \"auto\", \"none\", \"required\" or a function are supported by anthropic providers".into(),
-            ))
-        }
-    };
+            Some(Value::String(s)) => match s.as_str() {
+                "auto" => json!({"type": "auto"}),
+                "none" => json!({"type": "none"}),
+                "required" => json!({"type": "any"}),
+                other => return Err(Invalid(format!("tool_choice: unknown value {other:?}"))),
+            },
+            Some(obj) if obj.get("type").and_then(Value::as_str) == Some("function") => {
+                let name = obj
+                    .get("function")
+                    .and_then(|f| f.get("name"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| Invalid("tool_choice.function.name: expected a string".into()))?;
+                json!({"type": "tool", "name": name})
+            }
+            Some(_) => return Err(Unsupported(
+                "tool_choice: only \"auto\", \"none\", \"required\" or a function are supported by anthropic providers"
+                    .into(),
+            )),
+        };
     if parallel == Some(false) && out["type"] != "none" {
         out["disable_parallel_tool_use"] = json!(true);
     }
@@ -475,13 +429,9 @@ fn openai_tool_choice_to_anthropic(
 /// before the rest of their user turn; thinking blocks are dropped. A stream asks for the
 /// usage chunk (`stream_options.include_usage`), so the Anthropic client gets its counts.
 pub fn anthropic_to_openai_request(body: &Value, model: &str) -> Result<Value, TranslateError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| Invalid("body: expected a JSON object".into()))?;
-    let messages = obj
-        .get("messages")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Invalid("messages: expected an array".into()))?;
+    let obj = body.as_object().ok_or_else(|| Invalid("body: expected a JSON object".into()))?;
+    let messages =
+        obj.get("messages").and_then(Value::as_array).ok_or_else(|| Invalid("messages: expected an array".into()))?;
     let mut out_msgs = Vec::new();
     match obj.get("system") {
         None | Some(Value::Null) => {}
@@ -507,15 +457,9 @@ pub fn anthropic_to_openai_request(body: &Value, model: &str) -> Result<Value, T
                 out_msgs.push(anthropic_assistant_to_openai(blocks, &path)?);
             }
             (Some("user" | "assistant"), _) => {
-                return Err(Invalid(format!(
-                    "{path}.content: expected a string or an array"
-                )));
+                return Err(Invalid(format!("{path}.content: expected a string or an array")));
             }
-            _ => {
-                return Err(Invalid(format!(
-                    "{path}.role: expected \"user\" or \"assistant\""
-                )))
-            }
+            _ => return Err(Invalid(format!("{path}.role: expected \"user\" or \"assistant\""))),
         }
     }
 
@@ -543,10 +487,7 @@ pub fn anthropic_to_openai_request(body: &Value, model: &str) -> Result<Value, T
     if !tools.is_empty() {
         out.insert("tools".into(), Value::Array(tools));
         if let Some(choice) = obj.get("tool_choice").filter(|v| !v.is_null()) {
-            let kind = choice
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let kind = choice.get("type").and_then(Value::as_str).unwrap_or_default();
             let mapped = match kind {
                 "auto" => json!("auto"),
                 "any" => json!("required"),
@@ -558,27 +499,15 @@ pub fn anthropic_to_openai_request(body: &Value, model: &str) -> Result<Value, T
                         .ok_or_else(|| Invalid("tool_choice.name: expected a string".into()))?;
                     json!({"type": "function", "function": {"name": name}})
                 }
-                other => {
-                    return Err(Invalid(format!(
-                        "tool_choice.type: unknown value {other:?}"
-                    )))
-                }
+                other => return Err(Invalid(format!("tool_choice.type: unknown value {other:?}"))),
             };
             out.insert("tool_choice".into(), mapped);
-            if choice
-                .get("disable_parallel_tool_use")
-                .and_then(Value::as_bool)
-                == Some(true)
-            {
+            if choice.get("disable_parallel_tool_use").and_then(Value::as_bool) == Some(true) {
                 out.insert("parallel_tool_calls".into(), json!(false));
             }
         }
     }
-    if let Some(user) = obj
-        .get("metadata")
-        .and_then(|m| m.get("user_id"))
-        .and_then(Value::as_str)
-    {
+    if let Some(user) = obj.get("metadata").and_then(|m| m.get("user_id")).and_then(Value::as_str) {
         out.insert("user".into(), json!(user));
     }
     Ok(Value::Object(out))
@@ -615,18 +544,11 @@ fn anthropic_text(content: &Value, path: &str, sep: &str) -> Result<String, Tran
 
 /// A user turn: `tool` messages for its tool results first, then one user message with
 /// the rest (a plain string when it is a single text).
-fn anthropic_user_to_openai(
-    blocks: &[Value],
-    path: &str,
-    out: &mut Vec<Value>,
-) -> Result<(), TranslateError> {
+fn anthropic_user_to_openai(blocks: &[Value], path: &str, out: &mut Vec<Value>) -> Result<(), TranslateError> {
     let mut parts = Vec::new();
     for (j, block) in blocks.iter().enumerate() {
         let bpath = format!("{path}.content[{j}]");
-        let kind = block
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let kind = block.get("type").and_then(Value::as_str).unwrap_or_default();
         match kind {
             "text" => {
                 let text = block
@@ -666,9 +588,10 @@ fn anthropic_user_to_openai(
                 let source = block.get("source").cloned().unwrap_or(Value::Null);
                 match source.get("type").and_then(Value::as_str) {
                     Some("text") => {
-                        let data = source.get("data").and_then(Value::as_str).ok_or_else(|| {
-                            Invalid(format!("{bpath}.source.data: expected a string"))
-                        })?;
+                        let data = source
+                            .get("data")
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| Invalid(format!("{bpath}.source.data: expected a string")))?;
                         parts.push(json!({"type": "text", "text": data}));
                     }
                     Some("content") => {
@@ -679,27 +602,20 @@ fn anthropic_user_to_openai(
                         )?;
                         parts.push(json!({"type": "text", "text": text}));
                     }
-                    Some("base64")
-                        if source.get("media_type").and_then(Value::as_str)
-                            == Some("application/pdf") =>
-                    {
-                        let data = source.get("data").and_then(Value::as_str).ok_or_else(|| {
-                            Invalid(format!("{bpath}.source.data: expected a string"))
-                        })?;
-                        let filename = block
-                            .get("title")
+                    Some("base64") if source.get("media_type").and_then(Value::as_str) == Some("application/pdf") => {
+                        let data = source
+                            .get("data")
                             .and_then(Value::as_str)
-                            .unwrap_or("document.pdf");
+                            .ok_or_else(|| Invalid(format!("{bpath}.source.data: expected a string")))?;
+                        let filename = block.get("title").and_then(Value::as_str).unwrap_or("document.pdf");
                         parts.push(json!({"type": "file", "file": {
                             "filename": filename,
                             "file_data": format!("data:application/pdf;base64,{data}"),
                         }}));
                     }
-                    _ => {
-                        return Err(Unsupported(format!(
-                            "{bpath}.source: only text, content and base64 PDF documents are supported by openai providers"
-                        )))
-                    }
+                    _ => return Err(Unsupported(format!(
+                        "{bpath}.source: only text, content and base64 PDF documents are supported by openai providers"
+                    ))),
                 }
             }
             "tool_result" => {
@@ -707,11 +623,8 @@ fn anthropic_user_to_openai(
                     .get("tool_use_id")
                     .and_then(Value::as_str)
                     .ok_or_else(|| Invalid(format!("{bpath}.tool_use_id: expected a string")))?;
-                let content = anthropic_text(
-                    block.get("content").unwrap_or(&Value::Null),
-                    &format!("{bpath}.content"),
-                    "\n",
-                )?;
+                let content =
+                    anthropic_text(block.get("content").unwrap_or(&Value::Null), &format!("{bpath}.content"), "\n")?;
                 out.push(json!({"role": "tool", "tool_call_id": id, "content": content}));
             }
             other => {
@@ -737,11 +650,7 @@ fn anthropic_assistant_to_openai(blocks: &[Value], path: &str) -> Result<Value, 
     let mut calls = Vec::new();
     for (j, block) in blocks.iter().enumerate() {
         let bpath = format!("{path}.content[{j}]");
-        match block
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-        {
+        match block.get("type").and_then(Value::as_str).unwrap_or_default() {
             "text" => text.push_str(
                 block
                     .get("text")
@@ -758,11 +667,7 @@ fn anthropic_assistant_to_openai(blocks: &[Value], path: &str) -> Result<Value, 
         }
     }
     let mut msg = json!({"role": "assistant"});
-    msg["content"] = if text.is_empty() && !calls.is_empty() {
-        Value::Null
-    } else {
-        json!(text)
-    };
+    msg["content"] = if text.is_empty() && !calls.is_empty() { Value::Null } else { json!(text) };
     if !calls.is_empty() {
         msg["tool_calls"] = Value::Array(calls);
     }
@@ -771,18 +676,11 @@ fn anthropic_assistant_to_openai(blocks: &[Value], path: &str) -> Result<Value, 
 
 /// An Anthropic `tool_use` block as an OpenAI tool call (input serialized as JSON text).
 fn tool_use_to_call(block: &Value, path: &str) -> Result<Value, TranslateError> {
-    let id = block
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Invalid(format!("{path}.id: expected a string")))?;
-    let name = block
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Invalid(format!("{path}.name: expected a string")))?;
+    let id = block.get("id").and_then(Value::as_str).ok_or_else(|| Invalid(format!("{path}.id: expected a string")))?;
+    let name =
+        block.get("name").and_then(Value::as_str).ok_or_else(|| Invalid(format!("{path}.name: expected a string")))?;
     let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
-    Ok(
-        json!({"id": id, "type": "function", "function": {"name": name, "arguments": input.to_string()}}),
-    )
+    Ok(json!({"id": id, "type": "function", "function": {"name": name, "arguments": input.to_string()}}))
 }
 
 fn anthropic_tools_to_openai(tools: Option<&Value>) -> Result<Vec<Value>, TranslateError> {
@@ -811,9 +709,7 @@ fn anthropic_tools_to_openai(tools: Option<&Value>) -> Result<Vec<Value>, Transl
         }
         function.insert(
             "parameters".into(),
-            tool.get("input_schema")
-                .cloned()
-                .unwrap_or_else(|| json!({"type": "object"})),
+            tool.get("input_schema").cloned().unwrap_or_else(|| json!({"type": "object"})),
         );
         out.push(json!({"type": "function", "function": function}));
     }
@@ -864,12 +760,7 @@ fn openai_usage(tokens: &UsageTokens) -> Value {
 /// OpenAI `usage` -> Anthropic `usage`: cached prompt tokens are reported apart, as
 /// Anthropic's `input_tokens` excludes cache reads.
 fn anthropic_usage(usage: Option<&Value>) -> Value {
-    let get = |k: &str| {
-        usage
-            .and_then(|u| u.get(k))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    };
+    let get = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0);
     let prompt = get("prompt_tokens");
     let cached = usage
         .and_then(|u| u.get("prompt_tokens_details"))
@@ -877,8 +768,7 @@ fn anthropic_usage(usage: Option<&Value>) -> Value {
         .and_then(Value::as_u64)
         .unwrap_or(0)
         .min(prompt);
-    let mut out =
-        json!({"input_tokens": prompt - cached, "output_tokens": get("completion_tokens")});
+    let mut out = json!({"input_tokens": prompt - cached, "output_tokens": get("completion_tokens")});
     if cached > 0 {
         out["cache_read_input_tokens"] = json!(cached);
     }
@@ -887,14 +777,8 @@ fn anthropic_usage(usage: Option<&Value>) -> Value {
 
 /// Anthropic error object -> OpenAI error body (the type string is kept).
 fn anthropic_error_to_openai(error: Option<&Value>) -> Value {
-    let message = error
-        .and_then(|e| e.get("message"))
-        .and_then(Value::as_str)
-        .unwrap_or("upstream error");
-    let kind = error
-        .and_then(|e| e.get("type"))
-        .and_then(Value::as_str)
-        .unwrap_or("api_error");
+    let message = error.and_then(|e| e.get("message")).and_then(Value::as_str).unwrap_or("upstream error");
+    let kind = error.and_then(|e| e.get("type")).and_then(Value::as_str).unwrap_or("api_error");
     super::openai::error_body(message, kind, None)
 }
 
@@ -902,16 +786,10 @@ fn anthropic_error_to_openai(error: Option<&Value>) -> Value {
 fn openai_error_to_anthropic(error: Option<&Value>) -> Value {
     let message = match error {
         Some(Value::String(s)) => s.as_str(),
-        Some(e) => e
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("upstream error"),
+        Some(e) => e.get("message").and_then(Value::as_str).unwrap_or("upstream error"),
         None => "upstream error",
     };
-    let kind = error
-        .and_then(|e| e.get("type"))
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let kind = error.and_then(|e| e.get("type")).and_then(Value::as_str).unwrap_or_default();
     let kind = match kind {
         "invalid_request_error"
         | "authentication_error"
@@ -936,12 +814,7 @@ pub fn anthropic_to_openai_response(body: &Value, model: &str) -> Value {
     if let Some(Value::Array(blocks)) = body.get("content") {
         for (j, block) in blocks.iter().enumerate() {
             match block.get("type").and_then(Value::as_str) {
-                Some("text") => text.push_str(
-                    block
-                        .get("text")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default(),
-                ),
+                Some("text") => text.push_str(block.get("text").and_then(Value::as_str).unwrap_or_default()),
                 Some("tool_use") => {
                     if let Ok(call) = tool_use_to_call(block, &format!("content[{j}]")) {
                         calls.push(call);
@@ -959,14 +832,8 @@ pub fn anthropic_to_openai_response(body: &Value, model: &str) -> Value {
     if !calls.is_empty() {
         message["tool_calls"] = Value::Array(calls);
     }
-    let finish_reason = body
-        .get("stop_reason")
-        .and_then(Value::as_str)
-        .map(finish_reason_for);
-    let tokens = body
-        .get("usage")
-        .and_then(UsageTokens::from_value)
-        .unwrap_or_default();
+    let finish_reason = body.get("stop_reason").and_then(Value::as_str).map(finish_reason_for);
+    let tokens = body.get("usage").and_then(UsageTokens::from_value).unwrap_or_default();
     json!({
         "id": body.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(new_chat_id),
         "object": "chat.completion",
@@ -989,18 +856,11 @@ pub fn openai_to_anthropic_response(body: &Value, model: &str) -> Value {
     if let Some(error) = body.get("error").filter(|e| !e.is_null()) {
         return openai_error_to_anthropic(Some(error));
     }
-    let choice = body
-        .get("choices")
-        .and_then(Value::as_array)
-        .and_then(|c| c.first());
+    let choice = body.get("choices").and_then(Value::as_array).and_then(|c| c.first());
     let message = choice.and_then(|c| c.get("message"));
     let mut content = Vec::new();
-    let text =
-        openai_text(message.and_then(|m| m.get("content")), "content", "").unwrap_or_default();
-    let refusal = message
-        .and_then(|m| m.get("refusal"))
-        .and_then(Value::as_str)
-        .filter(|r| !r.is_empty());
+    let text = openai_text(message.and_then(|m| m.get("content")), "content", "").unwrap_or_default();
+    let refusal = message.and_then(|m| m.get("refusal")).and_then(Value::as_str).filter(|r| !r.is_empty());
     if !text.is_empty() {
         content.push(text_block(&text));
     } else if let Some(r) = refusal {
@@ -1011,9 +871,7 @@ pub fn openai_to_anthropic_response(body: &Value, model: &str) -> Value {
         .and_then(Value::as_array)
         .map(|a| a.iter().collect())
         .unwrap_or_default();
-    let legacy = message
-        .and_then(|m| m.get("function_call"))
-        .filter(|f| f.is_object());
+    let legacy = message.and_then(|m| m.get("function_call")).filter(|f| f.is_object());
     let legacy_call;
     if let Some(fc) = legacy {
         legacy_call = json!({"id": new_call_id(), "function": fc});
@@ -1031,10 +889,7 @@ pub fn openai_to_anthropic_response(body: &Value, model: &str) -> Value {
             "input": input,
         }));
     }
-    let mut stop_reason = choice
-        .and_then(|c| c.get("finish_reason"))
-        .and_then(Value::as_str)
-        .map(stop_reason_for);
+    let mut stop_reason = choice.and_then(|c| c.get("finish_reason")).and_then(Value::as_str).map(stop_reason_for);
     if text.is_empty() && refusal.is_some() {
         stop_reason = Some("refusal");
     }
@@ -1137,11 +992,7 @@ impl AnthropicToOpenAiStream {
         let Ok(data) = serde_json::from_str::<Value>(&ev.data) else {
             return Vec::new();
         };
-        let kind = data
-            .get("type")
-            .and_then(Value::as_str)
-            .or(ev.event.as_deref())
-            .unwrap_or_default();
+        let kind = data.get("type").and_then(Value::as_str).or(ev.event.as_deref()).unwrap_or_default();
         match kind {
             "message_start" => {
                 let message = data.get("message");
@@ -1161,28 +1012,20 @@ impl AnthropicToOpenAiStream {
                         let k = self.next_tool;
                         self.next_tool += 1;
                         self.tool_blocks.insert(index, k);
-                        let id = block
-                            .and_then(|b| b.get("id"))
-                            .cloned()
-                            .unwrap_or(Value::Null);
-                        let name = block
-                            .and_then(|b| b.get("name"))
-                            .cloned()
-                            .unwrap_or(Value::Null);
+                        let id = block.and_then(|b| b.get("id")).cloned().unwrap_or(Value::Null);
+                        let name = block.and_then(|b| b.get("name")).cloned().unwrap_or(Value::Null);
                         vec![self.chunk(
                             json!({"tool_calls": [{"index": k, "id": id, "type": "function",
                                 "function": {"name": name, "arguments": ""}}]}),
                             None,
                         )]
                     }
-                    Some("text") => {
-                        match block.and_then(|b| b.get("text")).and_then(Value::as_str) {
-                            Some(t) if !t.is_empty() => {
-                                vec![self.chunk(json!({"content": t}), None)]
-                            }
-                            _ => Vec::new(),
+                    Some("text") => match block.and_then(|b| b.get("text")).and_then(Value::as_str) {
+                        Some(t) if !t.is_empty() => {
+                            vec![self.chunk(json!({"content": t}), None)]
                         }
-                    }
+                        _ => Vec::new(),
+                    },
                     _ => Vec::new(),
                 }
             }
@@ -1190,19 +1033,15 @@ impl AnthropicToOpenAiStream {
                 let index = data.get("index").and_then(Value::as_u64).unwrap_or(0);
                 let delta = data.get("delta");
                 match delta.and_then(|d| d.get("type")).and_then(Value::as_str) {
-                    Some("text_delta") => {
-                        match delta.and_then(|d| d.get("text")).and_then(Value::as_str) {
-                            Some(t) if !t.is_empty() => {
-                                vec![self.chunk(json!({"content": t}), None)]
-                            }
-                            _ => Vec::new(),
+                    Some("text_delta") => match delta.and_then(|d| d.get("text")).and_then(Value::as_str) {
+                        Some(t) if !t.is_empty() => {
+                            vec![self.chunk(json!({"content": t}), None)]
                         }
-                    }
+                        _ => Vec::new(),
+                    },
                     Some("input_json_delta") => {
-                        let partial = delta
-                            .and_then(|d| d.get("partial_json"))
-                            .and_then(Value::as_str)
-                            .unwrap_or_default();
+                        let partial =
+                            delta.and_then(|d| d.get("partial_json")).and_then(Value::as_str).unwrap_or_default();
                         match self.tool_blocks.get(&index) {
                             Some(&k) if !partial.is_empty() => vec![self.chunk(
                                 json!({"tool_calls": [{"index": k, "function": {"arguments": partial}}]}),
@@ -1218,11 +1057,7 @@ impl AnthropicToOpenAiStream {
                 if let Some(u) = data.get("usage") {
                     merge_usage(&mut self.usage, u);
                 }
-                match data
-                    .get("delta")
-                    .and_then(|d| d.get("stop_reason"))
-                    .and_then(Value::as_str)
-                {
+                match data.get("delta").and_then(|d| d.get("stop_reason")).and_then(Value::as_str) {
                     Some(stop) => vec![self.chunk(json!({}), Some(finish_reason_for(stop)))],
                     None => Vec::new(),
                 }
@@ -1307,11 +1142,7 @@ impl OpenAiToAnthropicStream {
     }
 
     fn event(data: Value) -> SseEvent {
-        let kind = data
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let kind = data.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
         SseEvent::named(kind, data.to_string())
     }
 
@@ -1341,9 +1172,7 @@ impl OpenAiToAnthropicStream {
             let index = match open {
                 OpenBlock::Text(i) | OpenBlock::Tool(i, _) => i,
             };
-            out.push(Self::event(
-                json!({"type": "content_block_stop", "index": index}),
-            ));
+            out.push(Self::event(json!({"type": "content_block_stop", "index": index})));
         }
     }
 
@@ -1355,17 +1184,13 @@ impl OpenAiToAnthropicStream {
                 let i = self.next_block;
                 self.next_block += 1;
                 self.open = Some(OpenBlock::Text(i));
-                out.push(Self::event(
-                    json!({"type": "content_block_start", "index": i,
-                    "content_block": {"type": "text", "text": ""}}),
-                ));
+                out.push(Self::event(json!({"type": "content_block_start", "index": i,
+                    "content_block": {"type": "text", "text": ""}})));
                 i
             }
         };
-        out.push(Self::event(
-            json!({"type": "content_block_delta", "index": index,
-            "delta": {"type": "text_delta", "text": text}}),
-        ));
+        out.push(Self::event(json!({"type": "content_block_delta", "index": index,
+            "delta": {"type": "text_delta", "text": text}})));
     }
 
     /// One tool call delta (`id` and `name` come with its first piece).
@@ -1377,30 +1202,16 @@ impl OpenAiToAnthropicStream {
             self.next_block += 1;
             self.tools.insert(key, i);
             self.open = Some(OpenBlock::Tool(i, key));
-            let id = call
-                .get("id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .unwrap_or_else(new_call_id);
-            let name = function
-                .and_then(|f| f.get("name"))
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            out.push(Self::event(
-                json!({"type": "content_block_start", "index": i,
-                "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
-            ));
+            let id = call.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(new_call_id);
+            let name = function.and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or_default();
+            out.push(Self::event(json!({"type": "content_block_start", "index": i,
+                "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}})));
         }
-        let args = function
-            .and_then(|f| f.get("arguments"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let args = function.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or_default();
         if let (false, Some(OpenBlock::Tool(i, open_key))) = (args.is_empty(), self.open) {
             if open_key == key {
-                out.push(Self::event(
-                    json!({"type": "content_block_delta", "index": i,
-                    "delta": {"type": "input_json_delta", "partial_json": args}}),
-                ));
+                out.push(Self::event(json!({"type": "content_block_delta", "index": i,
+                    "delta": {"type": "input_json_delta", "partial_json": args}})));
             }
         }
     }
@@ -1426,28 +1237,17 @@ impl OpenAiToAnthropicStream {
         let choice = chunk
             .get("choices")
             .and_then(Value::as_array)
-            .and_then(|choices| {
-                choices
-                    .iter()
-                    .find(|c| c.get("index").and_then(Value::as_u64).unwrap_or(0) == 0)
-            });
+            .and_then(|choices| choices.iter().find(|c| c.get("index").and_then(Value::as_u64).unwrap_or(0) == 0));
         if let Some(choice) = choice {
             if let Some(delta) = choice.get("delta") {
                 for field in ["content", "refusal"] {
-                    if let Some(t) = delta
-                        .get(field)
-                        .and_then(Value::as_str)
-                        .filter(|t| !t.is_empty())
-                    {
+                    if let Some(t) = delta.get(field).and_then(Value::as_str).filter(|t| !t.is_empty()) {
                         self.text(t, &mut out);
                     }
                 }
                 if let Some(Value::Array(calls)) = delta.get("tool_calls") {
                     for (pos, call) in calls.iter().enumerate() {
-                        let key = call
-                            .get("index")
-                            .and_then(Value::as_u64)
-                            .unwrap_or(pos as u64);
+                        let key = call.get("index").and_then(Value::as_u64).unwrap_or(pos as u64);
                         self.tool(key, call, &mut out);
                     }
                 }
@@ -1455,11 +1255,7 @@ impl OpenAiToAnthropicStream {
                     let call = json!({"function": fc});
                     self.tool(LEGACY_FUNCTION_CALL, &call, &mut out);
                 }
-                if delta
-                    .get("refusal")
-                    .and_then(Value::as_str)
-                    .is_some_and(|r| !r.is_empty())
-                {
+                if delta.get("refusal").and_then(Value::as_str).is_some_and(|r| !r.is_empty()) {
                     self.stop_reason = Some("refusal");
                 }
             }
@@ -1635,32 +1431,22 @@ mod tests {
         body["n"] = json!(2);
         let err = openai_to_anthropic_request(&body, "m").unwrap_err();
         assert!(matches!(err, TranslateError::Unsupported(_)));
-        assert_eq!(
-            err.to_string(),
-            "n > 1 is not supported by anthropic providers"
-        );
+        assert_eq!(err.to_string(), "n > 1 is not supported by anthropic providers");
 
         let mut body = openai_request();
         body["messages"][3]["tool_calls"][1]["function"]["arguments"] = json!("{not json");
         let err = openai_to_anthropic_request(&body, "m").unwrap_err();
         assert!(matches!(err, TranslateError::Invalid(_)));
-        assert!(err
-            .to_string()
-            .starts_with("messages[3].tool_calls[1].function.arguments: not valid JSON"));
+        assert!(err.to_string().starts_with("messages[3].tool_calls[1].function.arguments: not valid JSON"));
 
         let body = json!({"model": "m", "messages": [{"role": "user", "content": [
             {"type": "input_audio", "input_audio": {"data": "x", "format": "wav"}}]}]});
         let err = openai_to_anthropic_request(&body, "m").unwrap_err();
-        assert!(
-            err.to_string().starts_with("messages[0].content[0].type:"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("messages[0].content[0].type:"), "{err}");
 
         let body = json!({"model": "m", "messages": [{"role": "wizard", "content": "x"}]});
         assert_eq!(
-            openai_to_anthropic_request(&body, "m")
-                .unwrap_err()
-                .to_string(),
+            openai_to_anthropic_request(&body, "m").unwrap_err().to_string(),
             "messages[0].role: unknown role \"wizard\""
         );
     }
@@ -1673,10 +1459,7 @@ mod tests {
             (json!("auto"), json!({"type": "auto"})),
             (json!("none"), json!({"type": "none"})),
             (json!("required"), json!({"type": "any"})),
-            (
-                json!({"type": "function", "function": {"name": "f"}}),
-                json!({"type": "tool", "name": "f"}),
-            ),
+            (json!({"type": "function", "function": {"name": "f"}}), json!({"type": "tool", "name": "f"})),
         ] {
             body["tool_choice"] = choice;
             let out = openai_to_anthropic_request(&body, "m").unwrap();
@@ -1685,10 +1468,7 @@ mod tests {
         body.as_object_mut().unwrap().remove("tool_choice");
         body["parallel_tool_calls"] = json!(false);
         let out = openai_to_anthropic_request(&body, "m").unwrap();
-        assert_eq!(
-            out["tool_choice"],
-            json!({"type": "auto", "disable_parallel_tool_use": true})
-        );
+        assert_eq!(out["tool_choice"], json!({"type": "auto", "disable_parallel_tool_use": true}));
     }
 
     fn anthropic_request() -> Value {
@@ -1768,17 +1548,11 @@ mod tests {
         let body = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": "t", "content": [{"type": "image", "source": {"type": "url", "url": "https://x"}}]}]}]});
         let err = anthropic_to_openai_request(&body, "m").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("messages[0].content[0].content[0].type:"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("messages[0].content[0].content[0].type:"), "{err}");
 
         let body = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "system", "content": "x"}]});
         assert_eq!(
-            anthropic_to_openai_request(&body, "m")
-                .unwrap_err()
-                .to_string(),
+            anthropic_to_openai_request(&body, "m").unwrap_err().to_string(),
             "messages[0].role: expected \"user\" or \"assistant\""
         );
     }
@@ -1803,11 +1577,7 @@ mod tests {
             if let Some(Value::Array(calls)) = m.get_mut("tool_calls") {
                 for c in calls {
                     let args = c["function"]["arguments"].as_str().unwrap_or("");
-                    let parsed: Value = if args.is_empty() {
-                        json!({})
-                    } else {
-                        serde_json::from_str(args).unwrap()
-                    };
+                    let parsed: Value = if args.is_empty() { json!({}) } else { serde_json::from_str(args).unwrap() };
                     c["function"]["arguments"] = parsed;
                 }
             }
@@ -1827,10 +1597,7 @@ mod tests {
         let back = anthropic_to_openai_request(&anthropic, "gpt").unwrap();
         // Anthropic images have no `detail`: the one field expected to be lost.
         let mut expected = original["messages"].clone();
-        expected[2]["content"][1]["image_url"]
-            .as_object_mut()
-            .unwrap()
-            .remove("detail");
+        expected[2]["content"][1]["image_url"].as_object_mut().unwrap().remove("detail");
         assert_eq!(normalize(&back["messages"]), normalize(&expected));
         assert_eq!(back["tools"][0], original["tools"][0]);
         assert_eq!(back["tool_choice"], "required");
@@ -1844,10 +1611,7 @@ mod tests {
     fn round_trip_anthropic_openai_anthropic_keeps_messages() {
         let mut original = anthropic_request();
         // Thinking blocks cannot cross to OpenAI; compare without them.
-        original["messages"][1]["content"]
-            .as_array_mut()
-            .unwrap()
-            .remove(0);
+        original["messages"][1]["content"].as_array_mut().unwrap().remove(0);
         let openai = anthropic_to_openai_request(&original, "gpt").unwrap();
         let back = openai_to_anthropic_request(&openai, "claude").unwrap();
         assert_eq!(back["system"], "You are a CRM assistant.\nBe brief.");
@@ -1859,10 +1623,7 @@ mod tests {
             json!([{"type": "tool_result", "tool_use_id": "toolu_01", "content": "Alice Smith"},
                    {"type": "text", "text": "And her city?"}])
         );
-        assert_eq!(
-            back["tool_choice"],
-            json!({"type": "any", "disable_parallel_tool_use": true})
-        );
+        assert_eq!(back["tool_choice"], json!({"type": "any", "disable_parallel_tool_use": true}));
     }
 
     #[test]
@@ -1892,12 +1653,9 @@ mod tests {
             out["usage"],
             json!({"prompt_tokens": 150, "completion_tokens": 40, "total_tokens": 190, "prompt_tokens_details": {"cached_tokens": 30}})
         );
-        for (stop, finish) in [
-            ("end_turn", "stop"),
-            ("stop_sequence", "stop"),
-            ("max_tokens", "length"),
-            ("refusal", "content_filter"),
-        ] {
+        for (stop, finish) in
+            [("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"), ("refusal", "content_filter")]
+        {
             let b = json!({"id": "m", "content": [], "stop_reason": stop, "usage": {"input_tokens": 1, "output_tokens": 2}});
             let out = anthropic_to_openai_response(&b, "x");
             assert_eq!(out["choices"][0]["finish_reason"], finish);
@@ -1943,10 +1701,7 @@ mod tests {
         }
         let refusal = json!({"id": "c", "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "refusal": "I can't help."}, "finish_reason": "stop"}]});
         let out = openai_to_anthropic_response(&refusal, "m");
-        assert_eq!(
-            out["content"],
-            json!([{"type": "text", "text": "I can't help."}])
-        );
+        assert_eq!(out["content"], json!([{"type": "text", "text": "I can't help."}]));
         assert_eq!(out["stop_reason"], "refusal");
     }
 
@@ -1973,10 +1728,7 @@ mod tests {
     }
 
     fn datas(events: &[SseEvent]) -> Vec<Value> {
-        events
-            .iter()
-            .map(|e| serde_json::from_str(&e.data).unwrap_or_else(|_| json!(e.data)))
-            .collect()
+        events.iter().map(|e| serde_json::from_str(&e.data).unwrap_or_else(|_| json!(e.data))).collect()
     }
 
     const ANTHROPIC_STREAM: &str = r#"event: message_start
@@ -2186,14 +1938,8 @@ data: [DONE]
             d[1],
             json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
         );
-        assert_eq!(
-            d[2]["delta"],
-            json!({"type": "text_delta", "text": "Let me"})
-        );
-        assert_eq!(
-            d[3]["delta"],
-            json!({"type": "text_delta", "text": " check."})
-        );
+        assert_eq!(d[2]["delta"], json!({"type": "text_delta", "text": "Let me"}));
+        assert_eq!(d[3]["delta"], json!({"type": "text_delta", "text": " check."}));
         assert_eq!(d[4], json!({"type": "content_block_stop", "index": 0}));
         assert_eq!(
             d[5],

@@ -23,7 +23,8 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 /// Installs the global recorder once per process and returns the render handle.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
-        let latency = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+        let latency =
+            [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
         let fast = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), &latency)
@@ -49,7 +50,10 @@ fn describe() {
     describe_histogram!(UPSTREAM_DURATION, Unit::Seconds, "Time from sending upstream to the end of its answer");
     describe_histogram!(RESTORE_DURATION, Unit::Seconds, "Time spent restoring placeholders per request");
     describe_counter!(PLACEHOLDERS_RESTORED, "Placeholders restored in answers, by form (exact or mutated)");
-    describe_counter!(PLACEHOLDERS_UNRESTORED, "Placeholder-shaped tokens in answers that matched no value of the request");
+    describe_counter!(
+        PLACEHOLDERS_UNRESTORED,
+        "Placeholder-shaped tokens in answers that matched no value of the request"
+    );
     describe_counter!(UPSTREAM_ERRORS, "Upstream failures by provider and kind");
     describe_counter!(FALLBACKS_TOTAL, "Alias targets skipped after a failure, by provider");
     describe_gauge!(IN_FLIGHT, "Requests being handled");

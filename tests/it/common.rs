@@ -76,16 +76,7 @@ path = "{}"
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    Gateway {
-        addr,
-        mock,
-        state,
-        audit_path,
-        _writer: writer,
-        client: reqwest::Client::new(),
-        _dir: dir,
-        server,
-    }
+    Gateway { addr, mock, state, audit_path, _writer: writer, client: reqwest::Client::new(), _dir: dir, server }
 }
 
 impl Gateway {

@@ -24,13 +24,34 @@ async fn bad_requests_get_errors_in_the_callers_shape() {
         ("/v1/chat/completions", json!({"model": "mock/echo"}).to_string(), 400),
         ("/v1/chat/completions", json!({"model": "mock/echo", "messages": "hi"}).to_string(), 400),
         ("/v1/chat/completions", json!({"model": 5, "messages": []}).to_string(), 400),
-        ("/v1/chat/completions", json!({"model": "nosuch/x", "messages": [{"role":"user","content":"hi"}]}).to_string(), 404),
-        ("/v1/chat/completions", json!({"model": "noslash", "messages": [{"role":"user","content":"hi"}]}).to_string(), 404),
-        ("/v1/chat/completions", json!({"model": "mock/echo", "messages": [{"role":"user","content":"x".repeat(5000)}]}).to_string(), 413),
+        (
+            "/v1/chat/completions",
+            json!({"model": "nosuch/x", "messages": [{"role":"user","content":"hi"}]}).to_string(),
+            404,
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "noslash", "messages": [{"role":"user","content":"hi"}]}).to_string(),
+            404,
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "mock/echo", "messages": [{"role":"user","content":"x".repeat(5000)}]}).to_string(),
+            413,
+        ),
         ("/v1/messages", "[]".into(), 400),
         ("/v1/messages", json!({"model": "mocka/echo", "messages": [{"role":"user","content":"hi"}]}).to_string(), 400),
-        ("/v1/messages", json!({"model": "nosuch/x", "max_tokens": 5, "messages": [{"role":"user","content":"hi"}]}).to_string(), 404),
-        ("/v1/messages", json!({"model": "mocka/echo", "max_tokens": 5, "messages": [{"role":"user","content":"x".repeat(5000)}]}).to_string(), 413),
+        (
+            "/v1/messages",
+            json!({"model": "nosuch/x", "max_tokens": 5, "messages": [{"role":"user","content":"hi"}]}).to_string(),
+            404,
+        ),
+        (
+            "/v1/messages",
+            json!({"model": "mocka/echo", "max_tokens": 5, "messages": [{"role":"user","content":"x".repeat(5000)}]})
+                .to_string(),
+            413,
+        ),
     ];
     for (route, body, want) in cases {
         let (status, v) = gw.post_raw(route, &body).await;
@@ -49,8 +70,20 @@ async fn bad_requests_get_errors_in_the_callers_shape() {
 #[tokio::test]
 async fn upstream_errors_map_to_fitting_statuses() {
     let gw = gateway("").await;
-    for (model, want) in [("error=500", 502), ("error=401", 502), ("error=403", 502), ("error=429", 429), ("error=400", 400), ("error=529", 503)] {
-        for (route, provider) in [("/v1/chat/completions", "mock"), ("/v1/messages", "mocka"), ("/v1/chat/completions", "mocka"), ("/v1/messages", "mock")] {
+    for (model, want) in [
+        ("error=500", 502),
+        ("error=401", 502),
+        ("error=403", 502),
+        ("error=429", 429),
+        ("error=400", 400),
+        ("error=529", 503),
+    ] {
+        for (route, provider) in [
+            ("/v1/chat/completions", "mock"),
+            ("/v1/messages", "mocka"),
+            ("/v1/chat/completions", "mocka"),
+            ("/v1/messages", "mock"),
+        ] {
             let body = if route == "/v1/messages" {
                 anthropic_body(&format!("{provider}/{model}"), "hi", false)
             } else {

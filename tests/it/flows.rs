@@ -103,7 +103,8 @@ async fn tool_call_arguments_are_restored_plain_and_streaming() {
                         let a = v["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"].as_str().unwrap();
                         serde_json::from_str(a).unwrap()
                     } else {
-                        v["content"].as_array().unwrap().iter().find(|b| b["type"] == "tool_use").unwrap()["input"].clone()
+                        v["content"].as_array().unwrap().iter().find(|b| b["type"] == "tool_use").unwrap()["input"]
+                            .clone()
                     }
                 };
                 assert_eq!(args["query"], PROMPT, "{client}->{provider} stream={stream}");
@@ -160,7 +161,12 @@ async fn models_health_and_metrics() {
     let (s, _) = gw.post("/v1/chat/completions", &openai_body("fast", PROMPT, false)).await;
     assert_eq!(s, 200);
     let m = gw.client.get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    for name in ["gateway_requests_total", "gateway_entities_total", "gateway_mask_duration_seconds", "gateway_placeholders_restored_total"] {
+    for name in [
+        "gateway_requests_total",
+        "gateway_entities_total",
+        "gateway_mask_duration_seconds",
+        "gateway_placeholders_restored_total",
+    ] {
         assert!(m.contains(name), "{name} missing from /metrics");
     }
     for value in VALUES {

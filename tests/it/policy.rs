@@ -50,10 +50,7 @@ fn sha(s: &str) -> String {
 
 #[tokio::test]
 async fn api_keys_models_and_rate_limits() {
-    let toml = format!(
-        "[[keys]]\nid = \"team-a\"\nsha256 = \"{}\"\nmodels = [\"mock/*\"]\nrpm = 3\n",
-        sha("secret-a")
-    );
+    let toml = format!("[[keys]]\nid = \"team-a\"\nsha256 = \"{}\"\nmodels = [\"mock/*\"]\nrpm = 3\n", sha("secret-a"));
     let gw = gateway(&toml).await;
     let url = gw.url("/v1/chat/completions");
     let body = openai_body("mock/echo", "hi", false);
@@ -99,7 +96,9 @@ async fn audit_chain_verifies_after_concurrent_requests() {
         } else {
             anthropic_body("mocka/echo", PROMPT, i % 3 == 0)
         };
-        tasks.push(tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().text().await.unwrap() }));
+        tasks.push(tokio::spawn(
+            async move { client.post(url).json(&body).send().await.unwrap().text().await.unwrap() },
+        ));
     }
     for t in tasks {
         t.await.unwrap();

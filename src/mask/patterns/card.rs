@@ -13,18 +13,14 @@ pub(super) struct Cards {
 
 impl Cards {
     pub(super) fn new() -> Self {
-        let run =
-            Regex::new(r"[0-9](?:[ \-]?[0-9]){12,}").expect("card regex is valid; this is a bug");
+        let run = Regex::new(r"[0-9](?:[ \-]?[0-9]){12,}").expect("card regex is valid; this is a bug");
         Cards { run }
     }
 
     /// `out` already holds earlier findings; digits inside an IBAN are not a card.
     pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
-        let ibans: Vec<(usize, usize)> = out
-            .iter()
-            .filter(|e| e.label == Label::Iban)
-            .map(|e| (e.start, e.end))
-            .collect();
+        let ibans: Vec<(usize, usize)> =
+            out.iter().filter(|e| e.label == Label::Iban).map(|e| (e.start, e.end)).collect();
         for m in self.run.find_iter(text) {
             if m.end() - m.start() < 13 {
                 continue;
@@ -49,11 +45,7 @@ impl Cards {
                 for last in ends.into_iter().rev() {
                     let (start, end) = (groups[g].0, groups[last].1);
                     let free = !ibans.iter().any(|(s, e)| *s < end && start < *e);
-                    if free
-                        && number_start(text, start)
-                        && number_end(text, end)
-                        && is_card(&text[start..end])
-                    {
+                    if free && number_start(text, start) && number_end(text, end) && is_card(&text[start..end]) {
                         hit = Some((start, end, last));
                         break;
                     }
@@ -105,7 +97,7 @@ pub(super) fn luhn(s: &str) -> bool {
         sum += d;
         double = !double;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// True when the digits of `s` are a Luhn-valid number of a known issuer at a valid length.
@@ -120,10 +112,7 @@ pub(super) fn is_card(s: &str) -> bool {
 
 /// The number formed by the first `k` digits.
 fn prefix(digits: &[u8], k: usize) -> u32 {
-    digits
-        .iter()
-        .take(k)
-        .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+    digits.iter().take(k).fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
 }
 
 fn issuer_length_ok(digits: &[u8]) -> bool {
@@ -170,24 +159,14 @@ mod tests {
             ("jcb 3530 1113 3330 0000", "3530 1113 3330 0000"),
             ("unionpay 6200000000000005", "6200000000000005"),
         ] {
-            assert_eq!(
-                found_label(text, Label::CreditCard),
-                vec![want.to_string()],
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::CreditCard), vec![want.to_string()], "{text}");
         }
     }
 
     #[test]
     fn splits_adjacent_cards() {
         let got = found_label("4111 1111 1111 1111 5500 0000 0000 0004", Label::CreditCard);
-        assert_eq!(
-            got,
-            vec![
-                "4111 1111 1111 1111".to_string(),
-                "5500 0000 0000 0004".to_string()
-            ]
-        );
+        assert_eq!(got, vec!["4111 1111 1111 1111".to_string(), "5500 0000 0000 0004".to_string()]);
     }
 
     #[test]
@@ -203,11 +182,7 @@ mod tests {
             "x4111111111111111",
             "4111  1111  1111  1111", // double spaces are not one number
         ] {
-            assert_eq!(
-                found_label(text, Label::CreditCard),
-                Vec::<String>::new(),
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::CreditCard), Vec::<String>::new(), "{text}");
         }
     }
 

@@ -17,8 +17,7 @@ pub(super) struct Cryptos {
 impl Cryptos {
     pub(super) fn new() -> Self {
         Cryptos {
-            base58: Regex::new(r"[13][1-9A-HJ-NP-Za-km-z]{25,34}")
-                .expect("base58 regex is valid; this is a bug"),
+            base58: Regex::new(r"[13][1-9A-HJ-NP-Za-km-z]{25,34}").expect("base58 regex is valid; this is a bug"),
             bech32: Regex::new(r"(?:bc1|BC1)[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}")
                 .expect("bech32 regex is valid; this is a bug"),
             eth: Regex::new(r"0[xX][0-9a-fA-F]{40}").expect("eth regex is valid; this is a bug"),
@@ -113,11 +112,7 @@ mod tests {
     fn finds_addresses() {
         for a in GOOD {
             let text = format!("send to {a}, thanks");
-            assert_eq!(
-                found_label(&text, Label::CryptoAddress),
-                vec![a.to_string()],
-                "{text}"
-            );
+            assert_eq!(found_label(&text, Label::CryptoAddress), vec![a.to_string()], "{text}");
         }
     }
 
@@ -126,19 +121,15 @@ mod tests {
         for text in [
             "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb", // one char changed
             "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLz",
-            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5", // bad checksum
-            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7KV8F3T4", // mixed case
-            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", // bad EIP-55
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5",   // bad checksum
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7KV8F3T4",   // mixed case
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD",   // bad EIP-55
             "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed00", // too long
-            "0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea",   // too short
+            "0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea",     // too short
             "tx 0xdeadbeef",
             "x1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
         ] {
-            assert_eq!(
-                found_label(text, Label::CryptoAddress),
-                Vec::<String>::new(),
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::CryptoAddress), Vec::<String>::new(), "{text}");
         }
     }
 

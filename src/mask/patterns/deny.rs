@@ -27,10 +27,7 @@ impl DenyLists {
     pub(super) fn new(deny: &BTreeMap<Label, Vec<String>>) -> Result<Self, PatternError> {
         let mut lists = Vec::with_capacity(deny.len());
         for (label, terms) in deny {
-            let err = |reason: String| PatternError::Deny {
-                label: *label,
-                reason,
-            };
+            let err = |reason: String| PatternError::Deny { label: *label, reason };
             let terms: Vec<&str> = terms.iter().map(|t| t.trim()).collect();
             if terms.iter().any(|t| t.is_empty()) {
                 return Err(err("terms must not be empty".to_string()));
@@ -45,18 +42,9 @@ impl DenyLists {
                 .map_err(|e| err(e.to_string()))?;
             let edges = terms
                 .iter()
-                .map(|t| {
-                    (
-                        t.chars().next().is_some_and(is_word),
-                        t.chars().next_back().is_some_and(is_word),
-                    )
-                })
+                .map(|t| (t.chars().next().is_some_and(is_word), t.chars().next_back().is_some_and(is_word)))
                 .collect();
-            lists.push(DenyList {
-                label: *label,
-                automaton,
-                edges,
-            });
+            lists.push(DenyList { label: *label, automaton, edges });
         }
         Ok(DenyLists { lists })
     }
@@ -70,11 +58,7 @@ impl DenyLists {
             let mut hits: Vec<(usize, usize)> = Vec::new();
             for m in list.automaton.find_overlapping_iter(text) {
                 let (s, e) = (m.start(), m.end());
-                let (need_start, need_end) = list
-                    .edges
-                    .get(m.pattern().as_usize())
-                    .copied()
-                    .unwrap_or((true, true));
+                let (need_start, need_end) = list.edges.get(m.pattern().as_usize()).copied().unwrap_or((true, true));
                 let start_ok = !need_start || !super::char_before(text, s).is_some_and(is_word);
                 let end_ok = !need_end || !super::char_at(text, e).is_some_and(is_word);
                 if start_ok && end_ok && text.is_char_boundary(s) && text.is_char_boundary(e) {
@@ -89,13 +73,7 @@ impl DenyLists {
                     continue;
                 }
                 reach = e;
-                out.push(Entity {
-                    start: s,
-                    end: e,
-                    label: list.label,
-                    score: 1.0,
-                    detector: DENYLIST_DETECTOR,
-                });
+                out.push(Entity { start: s, end: e, label: list.label, score: 1.0, detector: DENYLIST_DETECTOR });
             }
         }
     }
@@ -107,10 +85,7 @@ mod tests {
     use super::*;
 
     fn deny(pairs: &[(Label, &[&str])]) -> PatternDetector {
-        let map = pairs
-            .iter()
-            .map(|(l, ts)| (*l, ts.iter().map(|t| t.to_string()).collect()))
-            .collect();
+        let map = pairs.iter().map(|(l, ts)| (*l, ts.iter().map(|t| t.to_string()).collect())).collect();
         PatternDetector::new(&map).expect("builds")
     }
 
@@ -124,11 +99,9 @@ mod tests {
 
     #[test]
     fn whole_words_case_insensitive() {
-        let d = deny(&[
-            (Label::Organization, &["Acme Corp", "Acme"]),
-            (Label::Person, &["Zoë", "bob"]),
-        ]);
-        let got = hits(&d, "ACME CORP hired Bob; acmeish and bobby are fine. Acme. Zoë too, ZOË not (only ASCII folds)");
+        let d = deny(&[(Label::Organization, &["Acme Corp", "Acme"]), (Label::Person, &["Zoë", "bob"])]);
+        let got =
+            hits(&d, "ACME CORP hired Bob; acmeish and bobby are fine. Acme. Zoë too, ZOË not (only ASCII folds)");
         assert_eq!(
             got,
             vec![
@@ -144,33 +117,21 @@ mod tests {
     fn overlapping_terms_keep_a_whole_word_hit() {
         // The longest candidate fails the boundary check; the shorter whole word still counts.
         let d = deny(&[(Label::Location, &["York", "Yorkshire"])]);
-        assert_eq!(
-            hits(&d, "Yorkshires and York"),
-            vec![(Label::Location, "York".to_string(), "denylist")]
-        );
+        assert_eq!(hits(&d, "Yorkshires and York"), vec![(Label::Location, "York".to_string(), "denylist")]);
         let d = deny(&[(Label::Location, &["New York", "York"])]);
-        assert_eq!(
-            hits(&d, "in new york."),
-            vec![(Label::Location, "new york".to_string(), "denylist")]
-        );
+        assert_eq!(hits(&d, "in new york."), vec![(Label::Location, "new york".to_string(), "denylist")]);
     }
 
     #[test]
     fn punctuation_edges_need_no_boundary() {
         let d = deny(&[(Label::OtherId, &["#proj-x"])]);
-        assert_eq!(
-            hits(&d, "tag a#proj-x!"),
-            vec![(Label::OtherId, "#proj-x".to_string(), "denylist")]
-        );
+        assert_eq!(hits(&d, "tag a#proj-x!"), vec![(Label::OtherId, "#proj-x".to_string(), "denylist")]);
     }
 
     #[test]
     fn empty_term_is_an_error_naming_the_key() {
         let map = BTreeMap::from([(Label::Person, vec!["ok".to_string(), "  ".to_string()])]);
         let err = PatternDetector::new(&map).expect_err("rejects");
-        assert_eq!(
-            err.to_string(),
-            "detect.deny.PERSON: terms must not be empty"
-        );
+        assert_eq!(err.to_string(), "detect.deny.PERSON: terms must not be empty");
     }
 }

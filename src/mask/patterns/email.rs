@@ -15,18 +15,11 @@ impl Emails {
     pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
         let b = text.as_bytes();
         for at in memchr::memchr_iter(b'@', b) {
-            let start = text[..at]
-                .char_indices()
-                .rev()
-                .take_while(|(_, c)| local_char(*c))
-                .last()
-                .map_or(at, |(i, _)| i);
+            let start =
+                text[..at].char_indices().rev().take_while(|(_, c)| local_char(*c)).last().map_or(at, |(i, _)| i);
             let after = &text[at + 1..];
-            let domain_len = after
-                .char_indices()
-                .take_while(|(_, c)| domain_char(*c))
-                .last()
-                .map_or(0, |(i, c)| i + c.len_utf8());
+            let domain_len =
+                after.char_indices().take_while(|(_, c)| domain_char(*c)).last().map_or(0, |(i, c)| i + c.len_utf8());
             // Trailing `.` ends the sentence; a trailing `-` means it runs on (`a.com-x`).
             let domain = after[..domain_len].trim_end_matches('.');
             let end = at + 1 + domain.len();
@@ -62,8 +55,7 @@ fn valid_domain(domain: &str) -> bool {
     let Some(tld) = labels.next_back() else {
         return false;
     };
-    let tld_ok =
-        tld.chars().count() >= 2 && tld.len() <= 63 && tld.chars().all(char::is_alphabetic);
+    let tld_ok = tld.chars().count() >= 2 && tld.len() <= 63 && tld.chars().all(char::is_alphabetic);
     let mut n = 0;
     let rest_ok = labels.all(|l| {
         n += 1;
@@ -86,11 +78,7 @@ mod tests {
             ("josé@exämple.de", "josé@exämple.de"),
             ("\"first-last@sub.domain.io\"", "first-last@sub.domain.io"),
         ] {
-            assert_eq!(
-                found_label(text, Label::Email),
-                vec![want.to_string()],
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::Email), vec![want.to_string()], "{text}");
         }
     }
 
@@ -109,11 +97,7 @@ mod tests {
             "a@-example.com",
             "x@y@z.com",
         ] {
-            assert_eq!(
-                found_label(text, Label::Email),
-                Vec::<String>::new(),
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::Email), Vec::<String>::new(), "{text}");
         }
     }
 }

@@ -198,17 +198,10 @@ mod tests {
             "NO93 8601 1117 947",
         ] {
             let text = format!("Pay to {iban}, thanks");
-            assert_eq!(
-                found_label(&text, Label::Iban),
-                vec![iban.to_string()],
-                "{text}"
-            );
+            assert_eq!(found_label(&text, Label::Iban), vec![iban.to_string()], "{text}");
         }
         // A following word is not swallowed.
-        assert_eq!(
-            found_label("BE68 5390 0754 7034 SENT", Label::Iban),
-            vec!["BE68 5390 0754 7034".to_string()]
-        );
+        assert_eq!(found_label("BE68 5390 0754 7034 SENT", Label::Iban), vec!["BE68 5390 0754 7034".to_string()]);
     }
 
     #[test]
@@ -222,11 +215,7 @@ mod tests {
             "ABDE89370400440532013000",     // inside a word
             "AB12 CD34",
         ] {
-            assert_eq!(
-                found_label(text, Label::Iban),
-                Vec::<String>::new(),
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::Iban), Vec::<String>::new(), "{text}");
         }
     }
 }

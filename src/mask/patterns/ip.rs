@@ -28,9 +28,7 @@ impl Ips {
                 s -= 1;
             }
             let mut e = p;
-            while e < b.len()
-                && (hex_or_colon(b[e])
-                    || (b[e] == b'.' && b.get(e + 1).is_some_and(u8::is_ascii_digit)))
+            while e < b.len() && (hex_or_colon(b[e]) || (b[e] == b'.' && b.get(e + 1).is_some_and(u8::is_ascii_digit)))
             {
                 e += 1;
             }
@@ -40,10 +38,7 @@ impl Ips {
                 e -= 1;
             }
             let cand = &text[s..e];
-            if cand.bytes().filter(|c| *c == b':').count() < 2
-                || !word_start(text, s)
-                || !word_end(text, e)
-            {
+            if cand.bytes().filter(|c| *c == b':').count() < 2 || !word_start(text, s) || !word_end(text, e) {
                 continue;
             }
             // `.` and a word char right after: code like `a::b.c`, not an address.
@@ -58,11 +53,7 @@ impl Ips {
         let digit_dot = |c: u8| c.is_ascii_digit() || c == b'.';
         let mut done = 0;
         for p in memchr::memchr_iter(b'.', b) {
-            if p < done
-                || p == 0
-                || !b[p - 1].is_ascii_digit()
-                || !b.get(p + 1).is_some_and(u8::is_ascii_digit)
-            {
+            if p < done || p == 0 || !b[p - 1].is_ascii_digit() || !b.get(p + 1).is_some_and(u8::is_ascii_digit) {
                 continue;
             }
             let mut s = p;
@@ -81,10 +72,8 @@ impl Ips {
                 e -= 1;
             }
             // Exactly four parts (not a longer dotted number such as 1.2.3.4.5), not in a word.
-            let before_ok = word_start(text, s)
-                && !(s >= 2 && b[s - 1] == b'.' && b[s - 2].is_ascii_alphanumeric());
-            let after_ok = word_end(text, e)
-                && !(e + 1 < b.len() && b[e] == b'.' && b[e + 1].is_ascii_alphanumeric());
+            let before_ok = word_start(text, s) && !(s >= 2 && b[s - 1] == b'.' && b[s - 2].is_ascii_alphanumeric());
+            let after_ok = word_end(text, e) && !(e + 1 < b.len() && b[e] == b'.' && b[e + 1].is_ascii_alphanumeric());
             let inside_v6 = v6_spans.iter().any(|(vs, ve)| *vs <= s && e <= *ve);
             let cand = &text[s..e];
             if !inside_v6 && before_ok && after_ok && cand.parse::<Ipv4Addr>().is_ok() {
@@ -116,23 +105,13 @@ mod tests {
             ("(10.0.0.1)", "10.0.0.1"),
             ("ends with 8.8.8.8.", "8.8.8.8"),
             ("255.255.255.255:80", "255.255.255.255"),
-            (
-                "v6 2001:0db8:85a3:0000:0000:8a2e:0370:7334 ok",
-                "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
-            ),
-            (
-                "compressed 2001:db8::8a2e:370:7334",
-                "2001:db8::8a2e:370:7334",
-            ),
+            ("v6 2001:0db8:85a3:0000:0000:8a2e:0370:7334 ok", "2001:0db8:85a3:0000:0000:8a2e:0370:7334"),
+            ("compressed 2001:db8::8a2e:370:7334", "2001:db8::8a2e:370:7334"),
             ("loopback ::1", "::1"),
             ("link fe80::1: down", "fe80::1"),
             ("mapped ::ffff:192.0.2.128 here", "::ffff:192.0.2.128"),
         ] {
-            assert_eq!(
-                found_label(text, Label::IpAddress),
-                vec![want.to_string()],
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::IpAddress), vec![want.to_string()], "{text}");
         }
     }
 
@@ -152,11 +131,7 @@ mod tests {
             "1..2.3.4",
             "a::b.c",
         ] {
-            assert_eq!(
-                found_label(text, Label::IpAddress),
-                Vec::<String>::new(),
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::IpAddress), Vec::<String>::new(), "{text}");
         }
     }
 }

@@ -48,9 +48,7 @@ pub struct PatternDetector {
 
 impl std::fmt::Debug for PatternDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PatternDetector")
-            .field("deny_labels", &self.deny.labels())
-            .finish()
+        f.debug_struct("PatternDetector").field("deny_labels", &self.deny.labels()).finish()
     }
 }
 
@@ -95,9 +93,7 @@ impl PatternDetector {
             self.ip.find(text, &mut out);
         }
         self.deny.find(text, &mut out);
-        out.retain(|e| {
-            e.start < e.end && text.is_char_boundary(e.start) && text.is_char_boundary(e.end)
-        });
+        out.retain(|e| e.start < e.end && text.is_char_boundary(e.start) && text.is_char_boundary(e.end));
         out.sort_by_key(|e| (e.start, e.end, e.label));
         out.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.label == b.label);
         out
@@ -117,23 +113,14 @@ impl Detector for PatternDetector {
         100
     }
 
-    fn detect<'a>(
-        &'a self,
-        texts: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<Vec<Vec<Entity>>, DetectError>> {
+    fn detect<'a>(&'a self, texts: &'a [&'a str]) -> BoxFuture<'a, Result<Vec<Vec<Entity>>, DetectError>> {
         Box::pin(async move { Ok(texts.iter().map(|t| self.find(t)).collect()) })
     }
 }
 
 /// A span found by a validated pattern.
 fn entity(start: usize, end: usize, label: Label, score: f32) -> Entity {
-    Entity {
-        start,
-        end,
-        label,
-        score,
-        detector: PATTERN_DETECTOR,
-    }
+    Entity { start, end, label, score, detector: PATTERN_DETECTOR }
 }
 
 /// The character just before byte `i`, if any.
@@ -192,19 +179,11 @@ mod tests {
 
     /// `(label, matched text)` for every finding.
     pub(super) fn found(text: &str) -> Vec<(Label, String)> {
-        detector()
-            .find(text)
-            .into_iter()
-            .map(|e| (e.label, text[e.start..e.end].to_string()))
-            .collect()
+        detector().find(text).into_iter().map(|e| (e.label, text[e.start..e.end].to_string())).collect()
     }
 
     pub(super) fn found_label(text: &str, label: Label) -> Vec<String> {
-        found(text)
-            .into_iter()
-            .filter(|(l, _)| *l == label)
-            .map(|(_, s)| s)
-            .collect()
+        found(text).into_iter().filter(|(l, _)| *l == label).map(|(_, s)| s).collect()
     }
 
     #[test]
@@ -237,10 +216,7 @@ mod tests {
                 for sep in ["", " ", "é", "\n"] {
                     let text = format!("{a}{sep}{b}{sep}{a}");
                     for e in d.find(&text) {
-                        assert!(
-                            text.is_char_boundary(e.start) && text.is_char_boundary(e.end),
-                            "{text:?} {e:?}"
-                        );
+                        assert!(text.is_char_boundary(e.start) && text.is_char_boundary(e.end), "{text:?} {e:?}");
                         assert!(e.start < e.end && e.end <= text.len());
                     }
                 }
@@ -250,8 +226,7 @@ mod tests {
 
     #[test]
     fn finds_each_kind_in_one_prompt() {
-        let text =
-            "Hi, I'm at john.doe@example.com or +44 20 7946 0958. Card 4111 1111 1111 1111, \
+        let text = "Hi, I'm at john.doe@example.com or +44 20 7946 0958. Card 4111 1111 1111 1111, \
                     IBAN DE89 3704 0044 0532 0130 00, SSN 078-05-1121, server 192.168.1.10, \
                     see https://example.org/x, key sk-proj-abcdefghijklmnopqrstuvwxyz012345.";
         let got: Vec<Label> = found(text).into_iter().map(|(l, _)| l).collect();
@@ -271,8 +246,7 @@ mod tests {
 
     #[test]
     fn plain_text_has_no_findings() {
-        let text =
-            "Version 1.2.3.4.5 shipped on 2023-01-15 at 12:30:45; order #123456, total $1,234.56. \
+        let text = "Version 1.2.3.4.5 shipped on 2023-01-15 at 12:30:45; order #123456, total $1,234.56. \
                     Open report.pdf and main.rs, then config.json. Meeting in room 4021 at 10.30.";
         assert_eq!(found(text), vec![]);
     }
@@ -281,9 +255,7 @@ mod tests {
     fn output_is_sorted() {
         let text = "b@example.com a@example.com 192.168.0.1 10.0.0.1";
         let ents = detector().find(text);
-        assert!(ents
-            .windows(2)
-            .all(|w| (w[0].start, w[0].end) <= (w[1].start, w[1].end)));
+        assert!(ents.windows(2).all(|w| (w[0].start, w[0].end) <= (w[1].start, w[1].end)));
         assert_eq!(ents.len(), 4);
     }
 

@@ -14,18 +14,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// Regions tried for national numbers written with a trunk `0`.
-const TRUNK_REGIONS: &[Id] = &[
-    Id::GB,
-    Id::DE,
-    Id::FR,
-    Id::IT,
-    Id::NL,
-    Id::AT,
-    Id::CH,
-    Id::BE,
-    Id::IN,
-    Id::AU,
-];
+const TRUNK_REGIONS: &[Id] = &[Id::GB, Id::DE, Id::FR, Id::IT, Id::NL, Id::AT, Id::CH, Id::BE, Id::IN, Id::AU];
 
 /// At most this many digit groups in one number.
 const MAX_GROUPS: usize = 8;
@@ -46,8 +35,7 @@ impl Phones {
         // now rather than inside the first request.
         let _ = phonenumber::parse(None, "+14155552671").map(|n| phonenumber::is_valid(&n));
         Phones {
-            run: Regex::new(r"[+(]?[0-9](?:[()\-. /]{0,3}[0-9]){6,}")
-                .expect("phone regex is valid; this is a bug"),
+            run: Regex::new(r"[+(]?[0-9](?:[()\-. /]{0,3}[0-9]){6,}").expect("phone regex is valid; this is a bug"),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -76,13 +64,7 @@ impl Phones {
         v
     }
 
-    fn find_in_run(
-        &self,
-        text: &str,
-        (start, end): (usize, usize),
-        taken: &[(usize, usize)],
-        out: &mut Vec<Entity>,
-    ) {
+    fn find_in_run(&self, text: &str, (start, end): (usize, usize), taken: &[(usize, usize)], out: &mut Vec<Entity>) {
         let b = text.as_bytes();
         let groups = super::card::digit_groups(text, start, end);
         // Separator text before group i (between group i-1 and i); can a number span it?
@@ -96,8 +78,7 @@ impl Phones {
             })
             .collect();
         // Can a number start at group i / end after group i?
-        let can_start =
-            |i: usize| i == 0 || !joins[i] || text[groups[i - 1].1..groups[i].0].contains(' ');
+        let can_start = |i: usize| i == 0 || !joins[i] || text[groups[i - 1].1..groups[i].0].contains(' ');
         let can_end = |i: usize| i + 1 == groups.len() || can_start(i + 1);
         let mut g = 0;
         while g < groups.len() {
@@ -123,11 +104,7 @@ impl Phones {
             for &last in ends.iter().rev() {
                 let e = groups[last].1;
                 let free = !taken.iter().any(|(ts, te)| *ts < e && s < *te);
-                if free
-                    && number_start(text, s)
-                    && number_end(text, e)
-                    && self.valid(&text[s..e], &groups[g..=last])
-                {
+                if free && number_start(text, s) && number_end(text, e) && self.valid(&text[s..e], &groups[g..=last]) {
                     hit = Some((last, e));
                     break;
                 }
@@ -152,16 +129,12 @@ impl Phones {
 fn extension_len(rest: &str) -> Option<usize> {
     let b = rest.as_bytes();
     let mut i = usize::from(b.first() == Some(&b' '));
-    let word = ["extension", "ext.", "ext", "x"].into_iter().find(|w| {
-        b.get(i..i + w.len())
-            .is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
-    })?;
+    let word = ["extension", "ext.", "ext", "x"]
+        .into_iter()
+        .find(|w| b.get(i..i + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes())))?;
     i += word.len();
     i += usize::from(b.get(i) == Some(&b' '));
-    let digits = b[i.min(b.len())..]
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
+    let digits = b[i.min(b.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
     (1..=6).contains(&digits).then_some(i + digits)
 }
 
@@ -229,11 +202,7 @@ fn nanp_shape(lens: &[usize], digits: &str) -> bool {
         [3, 3, 3, 4] if digits.starts_with("001") => &digits[3..],
         _ => return false,
     };
-    national.len() == 10
-        && national
-            .as_bytes()
-            .first()
-            .is_some_and(|d| (b'2'..=b'9').contains(d))
+    national.len() == 10 && national.as_bytes().first().is_some_and(|d| (b'2'..=b'9').contains(d))
 }
 
 /// Shapes that are something else: dates, IPs, versions, card numbers, SSNs, amounts.
@@ -287,21 +256,14 @@ mod tests {
             ("es 612 345 678", "612 345 678"),
             ("in 98765 43210", "98765 43210"),
         ] {
-            assert_eq!(
-                found_label(text, Label::Phone),
-                vec![want.to_string()],
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::Phone), vec![want.to_string()], "{text}");
         }
     }
 
     #[test]
     fn splits_adjacent_numbers() {
         let got = found_label("555-123-4567 555-987-6543", Label::Phone);
-        assert_eq!(
-            got,
-            vec!["555-123-4567".to_string(), "555-987-6543".to_string()]
-        );
+        assert_eq!(got, vec!["555-123-4567".to_string(), "555-987-6543".to_string()]);
     }
 
     #[test]
@@ -324,11 +286,7 @@ mod tests {
             "iban DE89 3704 0044 0532 0130 00",
             "twice 2023-01-15 2023-01-16",
         ] {
-            assert_eq!(
-                found_label(text, Label::Phone),
-                Vec::<String>::new(),
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::Phone), Vec::<String>::new(), "{text}");
         }
     }
 }

@@ -114,21 +114,10 @@ impl Secrets {
                 Body::Pem => pem_end(text, body_start).map(|e| (s, e)),
                 Body::Jwt => jwt_end(text, s).map(|e| (s, e)),
                 Body::Bearer => bearer_token(text, body_start),
-                other => body_end(b, body_start, *other)
-                    .filter(|e| word_end(text, *e))
-                    .map(|e| (s, e)),
+                other => body_end(b, body_start, *other).filter(|e| word_end(text, *e)).map(|e| (s, e)),
             };
             if let Some((start, end)) = found {
-                out.push(entity(
-                    start,
-                    end,
-                    Label::ApiKey,
-                    if matches!(body, Body::Bearer) {
-                        0.9
-                    } else {
-                        1.0
-                    },
-                ));
+                out.push(entity(start, end, Label::ApiKey, if matches!(body, Body::Bearer) { 0.9 } else { 1.0 }));
                 from = end;
             }
         }
@@ -140,20 +129,11 @@ impl Secrets {
             if let Some(v) = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)) {
                 // `password: "` with nothing useful, or a placeholder like `***`.
                 let value = v.as_str().trim();
-                if value.is_empty()
-                    || value
-                        .chars()
-                        .all(|ch| ch == '*' || ch == '.' || ch == 'x' || ch == '•')
-                {
+                if value.is_empty() || value.chars().all(|ch| ch == '*' || ch == '.' || ch == 'x' || ch == '•') {
                     continue;
                 }
                 let lead = v.as_str().len() - v.as_str().trim_start().len();
-                out.push(entity(
-                    v.start() + lead,
-                    v.start() + lead + value.len(),
-                    Label::Password,
-                    0.9,
-                ));
+                out.push(entity(v.start() + lead, v.start() + lead + value.len(), Label::Password, 0.9));
             }
         }
     }
@@ -173,14 +153,10 @@ fn body_end(b: &[u8], i: usize, body: Body) -> Option<usize> {
     let n = match body {
         Body::Dashed { min } => Some(run(b, i, dashed)).filter(|n| *n >= min),
         Body::Alnum { min } => Some(run(b, i, |c| c.is_ascii_alphanumeric())).filter(|n| *n >= min),
-        Body::Upper { n } => {
-            Some(run(b, i, |c| c.is_ascii_uppercase() || c.is_ascii_digit())).filter(|k| *k == n)
-        }
+        Body::Upper { n } => Some(run(b, i, |c| c.is_ascii_uppercase() || c.is_ascii_digit())).filter(|k| *k == n),
         Body::DashedExact { n } => Some(run(b, i, dashed)).filter(|k| *k == n),
         Body::Hex { n } => Some(run(b, i, |c| c.is_ascii_hexdigit())).filter(|k| *k == n),
-        Body::Slack => {
-            Some(run(b, i, |c| c.is_ascii_alphanumeric() || c == b'-')).filter(|n| *n >= 10)
-        }
+        Body::Slack => Some(run(b, i, |c| c.is_ascii_alphanumeric() || c == b'-')).filter(|n| *n >= 10),
         Body::SendGrid => {
             let first = run(b, i, dashed);
             if first < 16 || b.get(i + first) != Some(&b'.') {
@@ -200,8 +176,7 @@ fn pem_end(text: &str, i: usize) -> Option<usize> {
     let b = text.as_bytes();
     let label_len = run(b, i, |c| c.is_ascii_uppercase() || c == b' ');
     let label = &text[i..i + label_len];
-    if !label.ends_with("PRIVATE KEY") || b.get(i + label_len..i + label_len + 5) != Some(b"-----")
-    {
+    if !label.ends_with("PRIVATE KEY") || b.get(i + label_len..i + label_len + 5) != Some(b"-----") {
         return None;
     }
     let body = i + label_len + 5;
@@ -217,9 +192,7 @@ fn pem_end(text: &str, i: usize) -> Option<usize> {
     let mut at = body;
     for line in text[body..].split_inclusive('\n') {
         let l = line.trim();
-        let b64 = l
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='));
+        let b64 = l.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='));
         let header = l.contains(": ") && l.bytes().next().is_some_and(|c| c.is_ascii_uppercase());
         if (l.is_empty() && at > body) || !(l.is_empty() || b64 || header) {
             break;
@@ -235,11 +208,7 @@ fn pem_end(text: &str, i: usize) -> Option<usize> {
 /// End of a JWT at `s` (`eyJ…`): three base64url segments, the header JSON with `alg`.
 fn jwt_end(text: &str, s: usize) -> Option<usize> {
     let b = text.as_bytes();
-    let seg = |i: usize| {
-        run(b, i, |c| {
-            c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
-        })
-    };
+    let seg = |i: usize| run(b, i, |c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
     let h = seg(s);
     if b.get(s + h) != Some(&b'.') {
         return None;
@@ -263,14 +232,11 @@ fn jwt_end(text: &str, s: usize) -> Option<usize> {
 fn bearer_token(text: &str, i: usize) -> Option<(usize, usize)> {
     let b = text.as_bytes();
     let start = i + run(b, i, |c| c == b' ');
-    let n = run(b, start, |c| {
-        c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-    });
+    let n = run(b, start, |c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
     let n = n + run(b, start + n, |c| c == b'=');
     let token = &text[start..start + n];
     let token = token.trim_end_matches('.');
-    if token.len() < 20 || !token.bytes().any(|c| c.is_ascii_digit()) || !word_end(text, start + n)
-    {
+    if token.len() < 20 || !token.bytes().any(|c| c.is_ascii_digit()) || !word_end(text, start + n) {
         return None;
     }
     Some((start, start + token.len()))
@@ -302,11 +268,7 @@ mod tests {
             "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH",
         ] {
             let text = format!("key: {key}\n");
-            assert_eq!(
-                found_label(&text, Label::ApiKey),
-                vec![key.to_string()],
-                "{text}"
-            );
+            assert_eq!(found_label(&text, Label::ApiKey), vec![key.to_string()], "{text}");
         }
     }
 
@@ -327,11 +289,7 @@ mod tests {
             "eyJub3RhbGciOjF9.eyJzdWIiOiIxIn0.c2ln", // header without alg
             "Bearer of bad news",
         ] {
-            assert_eq!(
-                found_label(text, Label::ApiKey),
-                Vec::<String>::new(),
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::ApiKey), Vec::<String>::new(), "{text}");
         }
     }
 
@@ -341,15 +299,9 @@ mod tests {
         let text = format!("here:\n{block}\nthanks");
         assert_eq!(found_label(&text, Label::ApiKey), vec![block.to_string()]);
         let open = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nAKCAQEA";
+        assert_eq!(found_label(&format!("{open}\n\nbye"), Label::ApiKey), vec![open.to_string()]);
         assert_eq!(
-            found_label(&format!("{open}\n\nbye"), Label::ApiKey),
-            vec![open.to_string()]
-        );
-        assert_eq!(
-            found_label(
-                "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
-                Label::ApiKey
-            ),
+            found_label("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", Label::ApiKey),
             Vec::<String>::new()
         );
     }
@@ -357,14 +309,8 @@ mod tests {
     #[test]
     fn finds_jwt_and_bearer() {
         let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
-        assert_eq!(
-            found_label(&format!("token {jwt}."), Label::ApiKey),
-            vec![jwt.to_string()]
-        );
-        let got = found_label(
-            "Authorization: Bearer abcDEF0123456789xyz_-.tok",
-            Label::ApiKey,
-        );
+        assert_eq!(found_label(&format!("token {jwt}."), Label::ApiKey), vec![jwt.to_string()]);
+        let got = found_label("Authorization: Bearer abcDEF0123456789xyz_-.tok", Label::ApiKey);
         assert_eq!(got, vec!["abcDEF0123456789xyz_-.tok".to_string()]);
     }
 
@@ -377,22 +323,10 @@ mod tests {
             ("PASSWD='x y z'", "x y z"),
             ("passphrase = correct-horse, ok", "correct-horse"),
         ] {
-            assert_eq!(
-                found_label(text, Label::Password),
-                vec![want.to_string()],
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::Password), vec![want.to_string()], "{text}");
         }
-        for text in [
-            "forgot my password again",
-            "password: ****",
-            "password reset",
-        ] {
-            assert_eq!(
-                found_label(text, Label::Password),
-                Vec::<String>::new(),
-                "{text}"
-            );
+        for text in ["forgot my password again", "password: ****", "password reset"] {
+            assert_eq!(found_label(text, Label::Password), Vec::<String>::new(), "{text}");
         }
     }
 }

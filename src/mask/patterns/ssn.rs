@@ -17,10 +17,10 @@ pub(super) struct Ssns {
 
 impl Ssns {
     pub(super) fn new() -> Self {
-        let grouped = Regex::new(r"[0-9]{3}([\- ])[0-9]{2}[\- ][0-9]{4}")
-            .expect("ssn regex is valid; this is a bug");
-        let keyword = Regex::new(r"(?i)(?:(?-u:\b)ssn|(?-u:\b)social security(?: number| no\.?| #)?)[^0-9\n]{0,20}?([0-9]{9})")
-            .expect("ssn keyword regex is valid; this is a bug");
+        let grouped = Regex::new(r"[0-9]{3}([\- ])[0-9]{2}[\- ][0-9]{4}").expect("ssn regex is valid; this is a bug");
+        let keyword =
+            Regex::new(r"(?i)(?:(?-u:\b)ssn|(?-u:\b)social security(?: number| no\.?| #)?)[^0-9\n]{0,20}?([0-9]{9})")
+                .expect("ssn keyword regex is valid; this is a bug");
         Ssns { grouped, keyword }
     }
 
@@ -69,11 +69,7 @@ mod tests {
             ("my SSN is 536221234", "536221234"),
             ("Social Security number: 536221234", "536221234"),
         ] {
-            assert_eq!(
-                found_label(text, Label::UsSsn),
-                vec![want.to_string()],
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::UsSsn), vec![want.to_string()], "{text}");
         }
     }
 
@@ -93,11 +89,7 @@ mod tests {
             "123-45-67890",
             "call 555-12-3456-7",
         ] {
-            assert_eq!(
-                found_label(text, Label::UsSsn),
-                Vec::<String>::new(),
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::UsSsn), Vec::<String>::new(), "{text}");
         }
     }
 }

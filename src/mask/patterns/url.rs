@@ -37,22 +37,12 @@ impl Urls {
         for m in self.re.find_iter(text) {
             let s = m.start();
             let full = m.as_str();
-            let lower = full
-                .get(..8)
-                .map(str::to_ascii_lowercase)
-                .unwrap_or_default();
-            let schemed =
-                lower.starts_with("http") || lower.starts_with("ftp") || lower.starts_with("www.");
+            let lower = full.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+            let schemed = lower.starts_with("http") || lower.starts_with("ftp") || lower.starts_with("www.");
             if s > 0 {
                 let p = b[s - 1];
                 // Part of an e-mail, a path, a longer name or a word.
-                if p == b'@'
-                    || p == b'.'
-                    || p == b'/'
-                    || p == b'-'
-                    || p == b'_'
-                    || (!schemed && p == b':')
-                {
+                if p == b'@' || p == b'.' || p == b'/' || p == b'-' || p == b'_' || (!schemed && p == b':') {
                     continue;
                 }
                 if !super::word_start(text, s) {
@@ -66,10 +56,7 @@ impl Urls {
             if !schemed {
                 // The TLD must end the host: `example.community` or `a.com@b` is not it.
                 let host_end = s + full.find([':', '/']).unwrap_or(full.len()).min(e - s);
-                if !word_end(text, host_end)
-                    || b.get(host_end) == Some(&b'@')
-                    || b.get(host_end) == Some(&b'-')
-                {
+                if !word_end(text, host_end) || b.get(host_end) == Some(&b'@') || b.get(host_end) == Some(&b'-') {
                     continue;
                 }
             } else if full.ends_with("://") || e - s <= lower.len().min(8) {
@@ -107,19 +94,10 @@ mod tests {
     #[test]
     fn finds_urls() {
         for (text, want) in [
-            (
-                "see https://example.com/path?q=1&x=y.",
-                "https://example.com/path?q=1&x=y",
-            ),
+            ("see https://example.com/path?q=1&x=y.", "https://example.com/path?q=1&x=y"),
             ("(http://foo.bar/baz)", "http://foo.bar/baz"),
-            (
-                "wiki https://en.wikipedia.org/wiki/Foo_(bar), ok",
-                "https://en.wikipedia.org/wiki/Foo_(bar)",
-            ),
-            (
-                "ftp://files.example.net/a.zip!",
-                "ftp://files.example.net/a.zip",
-            ),
+            ("wiki https://en.wikipedia.org/wiki/Foo_(bar), ok", "https://en.wikipedia.org/wiki/Foo_(bar)"),
+            ("ftp://files.example.net/a.zip!", "ftp://files.example.net/a.zip"),
             ("go to www.example.co.uk now", "www.example.co.uk"),
             ("visit example.com today", "example.com"),
             ("new example.dev site", "example.dev"),
@@ -127,11 +105,7 @@ mod tests {
             ("on 'sub.domain.io:8080/api'", "sub.domain.io:8080/api"),
             ("https://例え.jp/パス", "https://例え.jp/パス"),
         ] {
-            assert_eq!(
-                found_label(text, Label::Url),
-                vec![want.to_string()],
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::Url), vec![want.to_string()], "{text}");
         }
     }
 
@@ -146,11 +120,7 @@ mod tests {
             "version 1.2.3",
             "https://",
         ] {
-            assert_eq!(
-                found_label(text, Label::Url),
-                Vec::<String>::new(),
-                "{text}"
-            );
+            assert_eq!(found_label(text, Label::Url), Vec::<String>::new(), "{text}");
         }
     }
 }
