@@ -23,6 +23,7 @@ use axum::response::Response;
 use bytes::BytesMut;
 use futures::StreamExt;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -172,7 +173,7 @@ impl Pump {
 
     fn handle(&mut self, ev: SseEvent, converted: &mut Vec<SseEvent>, out: &mut BytesMut) {
         // Usage as the provider reports it (before translation, which may drop it).
-        if self.provider_kind != self.api {
+        if self.provider_kind != self.api && ev.data.contains("\"usage\"") {
             if let Ok(v) = serde_json::from_str::<Value>(&ev.data) {
                 let u = match self.provider_kind {
                     ApiKind::OpenAi => openai::usage(&v),
@@ -312,121 +313,132 @@ impl ClientRestore {
         SseEvent { data: chunk.to_string(), ..Default::default() }
     }
 
+    /// OpenAI chunks. A borrowed, typed view finds the text deltas without building a
+    /// `Value`; the chunk is re-serialized only when restore changed something or held
+    /// text must ride on a `finish_reason` chunk. Everything else is forwarded as is.
     fn openai_event(&mut self, ev: SseEvent) -> Vec<SseEvent> {
         if ev.data.trim() == "[DONE]" {
             let mut out = self.flush_all();
             out.push(ev);
             return out;
         }
-        let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
-        if v.get("error").is_some() {
+        let Ok(view) = serde_json::from_str::<ChunkView<'_>>(&ev.data) else { return vec![ev] };
+        if view.error.is_some() {
             let mut out = self.flush_all();
             out.push(ev);
             return out;
         }
-        self.merge_usage(openai::usage(&v));
-        let no_choices = v.get("choices").and_then(Value::as_array).is_none_or(|c| c.is_empty());
-        if self.strip_usage && no_choices && v.get("usage").is_some_and(|u| !u.is_null()) {
-            return Vec::new();
-        }
-        if self.strip_usage {
-            if let Some(o) = v.as_object_mut() {
-                o.remove("usage");
+        if let Some(u) = &view.usage {
+            self.merge_usage(Some((u.prompt_tokens.unwrap_or(0), u.completion_tokens.unwrap_or(0))));
+            if self.strip_usage && view.choices.is_empty() {
+                // Usage was asked for on the client's behalf (for the audit log): hide it.
+                return Vec::new();
             }
         }
         if self.template.is_none() {
-            let mut t = v.clone();
-            if let Some(o) = t.as_object_mut() {
-                o.remove("choices");
-                o.remove("usage");
+            if let Ok(Value::Object(mut t)) = serde_json::from_str::<Value>(&ev.data) {
+                t.remove("choices");
+                t.remove("usage");
+                self.template = Some(Value::Object(t));
             }
-            self.template = Some(t);
         }
-        let mut changed = self.strip_usage;
-        let Some(choices) = v.get_mut("choices").and_then(Value::as_array_mut) else { return vec![ev] };
-        for choice in choices.iter_mut() {
-            let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
-            let finished = choice.get("finish_reason").is_some_and(|f| !f.is_null());
-            if let Some(delta) = choice.get_mut("delta") {
-                if let Some(Value::String(text)) = delta.get_mut("content") {
-                    let key = Key { index, sub: 0 };
-                    let restored = self.push(key, Escape::None, text);
-                    if restored != *text {
-                        *text = restored;
-                        changed = true;
-                    }
+        // Per choice: restored content, restored tool arguments, and flushed rests.
+        let mut edits: Vec<ChoiceEdit> = Vec::with_capacity(view.choices.len());
+        let mut changed = false;
+        for choice in &view.choices {
+            let index = choice.index;
+            let mut edit = ChoiceEdit::default();
+            if let Some(delta) = &choice.delta {
+                if let Some(text) = &delta.content {
+                    let restored = self.push(Key { index, sub: 0 }, Escape::None, text);
+                    changed |= restored != *text;
+                    edit.content = Some(restored);
                 }
-                if let Some(calls) = delta.get_mut("tool_calls").and_then(Value::as_array_mut) {
-                    for call in calls {
-                        let n = call.get("index").and_then(Value::as_u64).unwrap_or(0);
-                        if let Some(Value::String(args)) = call.pointer_mut("/function/arguments") {
-                            let restored = self.push(Key { index, sub: 1 + n }, Escape::Json, args);
-                            if restored != *args {
-                                *args = restored;
-                                changed = true;
-                            }
-                        }
+                for call in delta.tool_calls.iter().flatten() {
+                    if let Some(args) = call.function.as_ref().and_then(|f| f.arguments.as_ref()) {
+                        let restored = self.push(Key { index, sub: 1 + call.index }, Escape::Json, args);
+                        changed |= restored != *args;
+                        edit.args.push(Some(restored));
+                    } else {
+                        edit.args.push(None);
                     }
                 }
             }
-            if finished {
-                let rests = self.flush(|k| k.index == index);
-                if !rests.is_empty() {
-                    changed = true;
-                    let delta = choice
-                        .as_object_mut()
-                        .map(|o| o.entry("delta").or_insert_with(|| json!({})))
-                        .filter(|d| d.is_object());
-                    if let Some(delta) = delta {
-                        for (k, rest) in rests {
-                            if k.sub == 0 {
-                                let cur = delta.get("content").and_then(Value::as_str).unwrap_or("").to_string();
-                                delta["content"] = Value::String(cur + &rest);
-                            } else {
-                                let calls =
-                                    delta.as_object_mut().map(|o| o.entry("tool_calls").or_insert_with(|| json!([])));
-                                if let Some(Value::Array(calls)) = calls {
-                                    calls.push(json!({"index": k.sub - 1, "function": {"arguments": rest}}));
-                                }
-                            }
-                        }
+            if choice.finish_reason.is_some() {
+                edit.rests = self.flush(|k| k.index == index);
+                changed |= !edit.rests.is_empty();
+            }
+            edits.push(edit);
+        }
+        if !changed {
+            return vec![ev];
+        }
+        drop(view);
+        let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
+        let choices = v.get_mut("choices").and_then(Value::as_array_mut);
+        for (choice, edit) in choices.into_iter().flatten().zip(edits) {
+            let Some(obj) = choice.as_object_mut() else { continue };
+            let delta = obj.entry("delta").or_insert_with(|| json!({}));
+            let Some(delta) = delta.as_object_mut() else { continue };
+            let mut content = edit.content;
+            let mut extra_calls = Vec::new();
+            for (k, rest) in edit.rests {
+                if k.sub == 0 {
+                    content.get_or_insert_with(String::new).push_str(&rest);
+                } else {
+                    extra_calls.push(json!({"index": k.sub - 1, "function": {"arguments": rest}}));
+                }
+            }
+            if let Some(c) = content {
+                delta.insert("content".into(), Value::String(c));
+            }
+            if let Some(Value::Array(calls)) = delta.get_mut("tool_calls") {
+                for (call, args) in calls.iter_mut().zip(edit.args) {
+                    if let (Some(a), Some(f)) = (args, call.get_mut("function").and_then(Value::as_object_mut)) {
+                        f.insert("arguments".into(), Value::String(a));
                     }
                 }
             }
+            if !extra_calls.is_empty() {
+                let calls = delta.entry("tool_calls").or_insert_with(|| json!([]));
+                if let Value::Array(calls) = calls {
+                    calls.extend(extra_calls);
+                }
+            }
         }
-        if changed {
-            vec![SseEvent { data: v.to_string(), ..ev }]
-        } else {
-            vec![ev]
-        }
+        vec![SseEvent { data: v.to_string(), ..ev }]
     }
 
+    /// Anthropic events: deltas through a borrowed view, forwarded as is when unchanged.
     fn anthropic_event(&mut self, ev: SseEvent) -> Vec<SseEvent> {
-        let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
-        let kind = v.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
-        match kind.as_str() {
-            "message_start" | "message_delta" => {
-                self.merge_usage(anthropic::usage(&v));
-                vec![ev]
-            }
+        let Ok(view) = serde_json::from_str::<EventView<'_>>(&ev.data) else { return vec![ev] };
+        match view.kind.as_ref() {
             "content_block_delta" => {
-                let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
-                let Some(delta) = v.get_mut("delta") else { return vec![ev] };
-                let (field, key, escape) = match delta.get("type").and_then(Value::as_str) {
-                    Some("text_delta") => ("text", Key { index, sub: 0 }, Escape::None),
-                    Some("input_json_delta") => ("partial_json", Key { index, sub: 1 }, Escape::Json),
+                let index = view.index;
+                let Some(delta) = &view.delta else { return vec![ev] };
+                let (text, key, escape, field) = match (delta.kind.as_ref(), &delta.text, &delta.partial_json) {
+                    ("text_delta", Some(t), _) => (t, Key { index, sub: 0 }, Escape::None, "text"),
+                    ("input_json_delta", _, Some(t)) => (t, Key { index, sub: 1 }, Escape::Json, "partial_json"),
                     _ => return vec![ev],
                 };
-                let Some(Value::String(text)) = delta.get_mut(field) else { return vec![ev] };
                 let restored = self.push(key, escape, text);
                 if restored == *text {
                     return vec![ev];
                 }
-                *text = restored;
+                drop(view);
+                let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
+                v["delta"][field] = Value::String(restored);
                 vec![SseEvent { data: v.to_string(), ..ev }]
             }
+            "message_start" | "message_delta" => {
+                drop(view);
+                if let Ok(v) = serde_json::from_str::<Value>(&ev.data) {
+                    self.merge_usage(anthropic::usage(&v));
+                }
+                vec![ev]
+            }
             "content_block_stop" => {
-                let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let index = view.index;
                 let mut out: Vec<SseEvent> =
                     self.flush(|k| k.index == index).into_iter().map(|(k, t)| anthropic_synthetic(k, t)).collect();
                 out.push(ev);
@@ -440,6 +452,83 @@ impl ClientRestore {
             _ => vec![ev],
         }
     }
+}
+
+/// What restore did to one OpenAI choice.
+#[derive(Default)]
+struct ChoiceEdit {
+    content: Option<String>,
+    /// One entry per `tool_calls` element, in order.
+    args: Vec<Option<String>>,
+    rests: Vec<(Key, String)>,
+}
+
+#[derive(serde::Deserialize)]
+struct ChunkView<'a> {
+    #[serde(borrow, default)]
+    choices: Vec<ChoiceView<'a>>,
+    #[serde(default)]
+    usage: Option<UsageView>,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct ChoiceView<'a> {
+    #[serde(default)]
+    index: u64,
+    #[serde(borrow, default)]
+    delta: Option<DeltaView<'a>>,
+    #[serde(default)]
+    finish_reason: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct DeltaView<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tool_calls: Option<Vec<ToolCallView<'a>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ToolCallView<'a> {
+    #[serde(default)]
+    index: u64,
+    #[serde(borrow, default)]
+    function: Option<FunctionView<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FunctionView<'a> {
+    #[serde(borrow, default)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+struct UsageView {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct EventView<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Cow<'a, str>,
+    #[serde(default)]
+    index: u64,
+    #[serde(borrow, default)]
+    delta: Option<AnthropicDeltaView<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct AnthropicDeltaView<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    partial_json: Option<Cow<'a, str>>,
 }
 
 fn anthropic_synthetic(k: Key, text: String) -> SseEvent {
