@@ -613,9 +613,11 @@ fn anthropic_user_to_openai(blocks: &[Value], path: &str, out: &mut Vec<Value>) 
                             "file_data": format!("data:application/pdf;base64,{data}"),
                         }}));
                     }
-                    _ => return Err(Unsupported(format!(
+                    _ => {
+                        return Err(Unsupported(format!(
                         "{bpath}.source: only text, content and base64 PDF documents are supported by openai providers"
-                    ))),
+                    )))
+                    }
                 }
             }
             "tool_result" => {

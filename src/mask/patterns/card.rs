@@ -1,4 +1,4 @@
-//! Payment card numbers for the pattern detector (`super`): 13–19 digits, optionally grouped
+//! Payment card numbers for the pattern detector (`super`): 12–19 digits, optionally grouped
 //! by single spaces or dashes, reported only when the Luhn check passes AND the number starts
 //! with a known issuer prefix at a length that issuer uses.
 
@@ -13,7 +13,7 @@ pub(super) struct Cards {
 
 impl Cards {
     pub(super) fn new() -> Self {
-        let run = Regex::new(r"[0-9](?:[ \-]?[0-9]){12,}").expect("card regex is valid; this is a bug");
+        let run = Regex::new(r"[0-9](?:[ \-]?[0-9]){11,}").expect("card regex is valid; this is a bug");
         Cards { run }
     }
 
@@ -22,7 +22,7 @@ impl Cards {
         let ibans: Vec<(usize, usize)> =
             out.iter().filter(|e| e.label == Label::Iban).map(|e| (e.start, e.end)).collect();
         for m in self.run.find_iter(text) {
-            if m.end() - m.start() < 13 {
+            if m.end() - m.start() < 12 {
                 continue;
             }
             // Groups of digits as (start, end) byte ranges; a card is a window of whole groups.
@@ -38,7 +38,9 @@ impl Cards {
                     if n > 19 {
                         break;
                     }
-                    if n >= 13 {
+                    // 12-digit (Maestro) numbers only when they stand alone, never as a
+                    // window inside a longer run of digit groups.
+                    if n >= 13 || (n == 12 && g == 0 && last + 1 == groups.len()) {
                         ends.push(last);
                     }
                 }
@@ -104,7 +106,7 @@ pub(super) fn luhn(s: &str) -> bool {
 pub(super) fn is_card(s: &str) -> bool {
     let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).collect();
     let n = digits.len();
-    if !(13..=19).contains(&n) || !issuer_length_ok(&digits) {
+    if !(12..=19).contains(&n) || !issuer_length_ok(&digits) {
         return false;
     }
     luhn(s)
@@ -133,12 +135,13 @@ fn issuer_length_ok(digits: &[u8]) -> bool {
             && (16..=19).contains(&n))
         // Diners Club.
         || (((300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&n))
-        // JCB.
-        || ((3528..=3589).contains(&p4) && (16..=19).contains(&n))
+        // JCB (35xx; older 15-digit cards start 1800 or 2131).
+        || (p2 == 35 && (16..=19).contains(&n))
+        || ((p4 == 1800 || p4 == 2131) && n == 15)
         // UnionPay.
         || (p2 == 62 && (16..=19).contains(&n))
-        // Maestro.
-        || ((p2 == 50 || (56..=69).contains(&p2)) && (13..=19).contains(&n))
+        // Maestro (12 to 19 digits; UK Maestro also starts 0604).
+        || ((p2 == 50 || (56..=69).contains(&p2) || p4 == 604) && (12..=19).contains(&n))
 }
 
 #[cfg(test)]
@@ -158,6 +161,9 @@ mod tests {
             ("diners 3056 9309 0259 04", "3056 9309 0259 04"),
             ("jcb 3530 1113 3330 0000", "3530 1113 3330 0000"),
             ("unionpay 6200000000000005", "6200000000000005"),
+            ("jcb15 213176828496175", "213176828496175"),
+            ("maestro 630427373398", "630427373398"),
+            ("maestro uk 060426070011", "060426070011"),
         ] {
             assert_eq!(found_label(text, Label::CreditCard), vec![want.to_string()], "{text}");
         }

@@ -1,5 +1,5 @@
 //! IBANs for the pattern detector (`super`): country code, two check digits and the BBAN,
-//! written solid or in groups of four separated by single spaces. Reported only when the
+//! in either letter case, written solid or in groups of four separated by single spaces. Reported only when the
 //! length matches the country's entry in the SWIFT IBAN registry and mod-97 gives 1.
 
 use super::{entity, word_end, word_start};
@@ -106,7 +106,7 @@ pub(super) struct Ibans {
 
 impl Ibans {
     pub(super) fn new() -> Self {
-        let head = Regex::new(r"[A-Z]{2}[0-9]{2}").expect("iban regex is valid; this is a bug");
+        let head = Regex::new(r"[A-Za-z]{2}[0-9]{2}").expect("iban regex is valid; this is a bug");
         Ibans { head }
     }
 
@@ -119,7 +119,7 @@ impl Ibans {
             if !word_start(text, start) {
                 continue;
             }
-            let Some(len) = expected_length(&text[start..start + 2]) else {
+            let Some(len) = expected_length(&text[start..start + 2].to_ascii_uppercase()) else {
                 continue;
             };
             if let Some(end) = walk(b, start, len) {
@@ -155,7 +155,7 @@ fn walk(b: &[u8], start: usize, len: usize) -> Option<usize> {
             }
         }
         let c = *b.get(i)?;
-        if !(c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        if !c.is_ascii_alphanumeric() {
             return None;
         }
         i += 1;
@@ -174,7 +174,7 @@ fn mod97(b: &[u8], start: usize, end: usize) -> bool {
         rem = if c.is_ascii_digit() {
             (rem * 10 + u32::from(c - b'0')) % 97
         } else {
-            (rem * 100 + u32::from(c - b'A') + 10) % 97
+            (rem * 100 + u32::from(c.to_ascii_uppercase() - b'A') + 10) % 97
         };
     }
     rem == 1
@@ -190,6 +190,7 @@ mod tests {
         for iban in [
             "DE89 3704 0044 0532 0130 00",
             "DE89370400440532013000",
+            "gb42nawi04454264788619",
             "GB82 WEST 1234 5698 7654 32",
             "FR14 2004 1010 0505 0001 3M02 606",
             "NL91ABNA0417164300",

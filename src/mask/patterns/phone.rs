@@ -101,12 +101,27 @@ impl Phones {
                 }
             }
             let mut hit = None;
+            let ends_ok = |e: usize| {
+                number_end(text, e) || extension_len(&text[e..]).is_some_and(|x| super::word_end(text, e + x))
+            };
             for &last in ends.iter().rev() {
                 let e = groups[last].1;
                 let free = !taken.iter().any(|(ts, te)| *ts < e && s < *te);
-                if free && number_start(text, s) && number_end(text, e) && self.valid(&text[s..e], &groups[g..=last]) {
+                if free && number_start(text, s) && ends_ok(e) && self.valid(&text[s..e], &groups[g..=last]) {
                     hit = Some((last, e));
                     break;
+                }
+            }
+            // Local numbers in many national formats (`467 3395`, `60-56-85-91`) cannot be
+            // validated without knowing the country; accept them next to a phone word.
+            if hit.is_none() && has_phone_context(text, s, groups[ends.last().map_or(g, |l| *l)].1) {
+                for &last in ends.iter().rev() {
+                    let e = groups[last].1;
+                    let free = !taken.iter().any(|(ts, te)| *ts < e && s < *te);
+                    if free && number_start(text, s) && ends_ok(e) && local_shape(&text[s..e], &groups[g..=last]) {
+                        hit = Some((last, e));
+                        break;
+                    }
                 }
             }
             match hit {
@@ -149,6 +164,12 @@ fn is_phone(w: &str, groups: &[(usize, usize)]) -> bool {
         return false;
     }
     if intl {
+        // `+41 (0)96 ...`: the bracketed trunk zero is not dialled from abroad.
+        let digits: String = if w.contains("(0)") {
+            w.replacen("(0)", "", 1).chars().filter(char::is_ascii_digit).collect()
+        } else {
+            digits
+        };
         let national = digits.strip_prefix("00").unwrap_or(&digits);
         if !(7..=15).contains(&national.len()) {
             return false;
@@ -157,6 +178,11 @@ fn is_phone(w: &str, groups: &[(usize, usize)]) -> bool {
             return false;
         };
         if phonenumber::is_valid(&number) {
+            return true;
+        }
+        // A `+` with an assigned country code and a plausible length is a phone number even
+        // when its range is unassigned or reserved for fiction (`+44 7700 900...`).
+        if w.starts_with('+') && number.country().id().is_some() && (8..=15).contains(&national.len()) {
             return true;
         }
         // NANP numbers with fictional area codes such as 555 still look like phones.
@@ -189,6 +215,60 @@ fn is_phone(w: &str, groups: &[(usize, usize)]) -> bool {
     false
 }
 
+/// Words that announce a phone number, looked for shortly before (or, like `office` and
+/// `fax` in address blocks, right after) a candidate. ASCII-lower-cased comparison.
+const PHONE_WORDS: &[&str] = &[
+    "phone",
+    "tel",
+    "mobile",
+    "cell",
+    "fax",
+    "call",
+    "sms",
+    "text me",
+    "whatsapp",
+    "contact",
+    "number",
+    "dial",
+    "reach",
+    "office",
+    "desk",
+    "landline",
+    "answering",
+    "registered",
+    "telefon",
+    "teléfono",
+    "téléphone",
+    "móvil",
+    "portable",
+    "handy",
+    "numéro",
+    "número",
+    "ruf",
+];
+
+fn has_phone_context(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    let before = &b[start.saturating_sub(40)..start];
+    let after = &b[end..(end + 16).min(b.len())];
+    [before, after].iter().any(|part| {
+        let lower = part.to_ascii_lowercase();
+        PHONE_WORDS.iter().any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+    })
+}
+
+/// A grouped local number: 7 to 15 digits in at least two groups joined by phone
+/// separators, and not shaped like a date, amount, card or other number.
+fn local_shape(w: &str, groups: &[(usize, usize)]) -> bool {
+    let lens: Vec<usize> = groups.iter().map(|(s, e)| e - s).collect();
+    let n: usize = lens.iter().sum();
+    let seps: String = w.chars().filter(|c| !c.is_ascii_digit() && *c != '+').collect();
+    (7..=15).contains(&n)
+        && (lens.len() >= 2 || (n == 10 && w.bytes().all(|c| c.is_ascii_digit())))
+        && lens.iter().all(|l| *l >= 2 || lens.len() > 3)
+        && !looks_like_other(w, &lens, &seps)
+}
+
 fn valid_in(region: Id, digits: &str) -> bool {
     phonenumber::parse(Some(region), digits).is_ok_and(|p| phonenumber::is_valid(&p))
 }
@@ -217,7 +297,7 @@ fn looks_like_other(w: &str, lens: &[usize], seps: &str) -> bool {
         return true;
     }
     // Dotted numbers (IPs, versions) other than NANP 555.123.4567.
-    if only('.') && lens != [3, 3, 4] {
+    if only('.') && lens != [3, 3, 4] && lens != [2, 2, 2, 2, 2] {
         return true;
     }
     // SSN 123-45-6789.
@@ -240,6 +320,14 @@ mod tests {
     fn finds_phones() {
         for (text, want) in [
             ("call +1 415 555 2671 now", "+1 415 555 2671"),
+            ("Desk: +41 (0)96 471 07 95\n", "+41 (0)96 471 07 95"),
+            ("Desk: +447700 921 916\n", "+447700 921 916"),
+            ("Fax: 345-899-3560x4587\n", "345-899-3560x4587"),
+            ("Mobile: 03.93.92.16.85\n", "03.93.92.16.85"),
+            ("Phone:\n467 3395\n", "467 3395"),
+            ("They're not answering at 71-33-52-22", "71-33-52-22"),
+            ("28-64-66-98 office", "28-64-66-98"),
+            ("Fax: 9498777106", "9498777106"),
             ("call (555) 123-4567.", "(555) 123-4567"),
             ("call 555-123-4567 today", "555-123-4567"),
             ("call 555.123.4567", "555.123.4567"),
@@ -285,6 +373,9 @@ mod tests {
             "range 100-200-300",
             "iban DE89 3704 0044 0532 0130 00",
             "twice 2023-01-15 2023-01-16",
+            "call me on 2023-01-15 about the number 1,234,567",
+            "phone order total 1 234 567 eur",
+            "my phone: version 1.2.3.4.5",
         ] {
             assert_eq!(found_label(text, Label::Phone), Vec::<String>::new(), "{text}");
         }
