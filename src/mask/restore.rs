@@ -14,7 +14,7 @@
 
 use super::placeholder::PlaceholderMap;
 use super::Label;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// How a restored value is written into the output.
@@ -50,7 +50,9 @@ impl RestoreStats {
 pub struct Restorer {
     cores: Vec<Vec<u8>>,
     values: Vec<String>,
-    ac: Option<AhoCorasick>,
+    /// Upper-cased core -> slot. Built per request, so a hash map (cheap to build) rather
+    /// than an automaton: candidates are only looked up at word starts and after `[`.
+    by_core: HashMap<Vec<u8>, usize>,
     /// Bytes a core can start with, in both cases.
     first: [bool; 256],
 }
@@ -77,17 +79,8 @@ impl Restorer {
                 first[b.to_ascii_lowercase() as usize] = true;
             }
         }
-        let ac = if cores.is_empty() {
-            None
-        } else {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostLongest)
-                .start_kind(StartKind::Anchored)
-                .build(&cores)
-                .ok()
-        };
-        Arc::new(Restorer { cores, values, ac, first })
+        let by_core = cores.iter().enumerate().map(|(i, c)| (c.to_ascii_uppercase(), i)).collect();
+        Arc::new(Restorer { cores, values, by_core, first })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -128,12 +121,20 @@ impl Restorer {
         if !is_final && self.proper_prefix_of_core(rest) {
             return Attempt::NeedMore;
         }
-        let Some(ac) = &self.ac else { return Attempt::NoMatch };
-        let Some(m) = ac.find(Input::new(rest).anchored(Anchored::Yes)) else {
+        // A core is `[A-Za-z_]+` then `_` and digits; take the longest such token here.
+        let letters = rest.iter().take_while(|c| c.is_ascii_alphabetic() || **c == b'_').count();
+        if letters < 2 || rest[letters - 1] != b'_' {
+            return Attempt::NoMatch;
+        }
+        let digits = rest[letters..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return Attempt::NoMatch;
+        }
+        let len = letters + digits;
+        let Some(&slot) = self.by_core.get(&rest[..len].to_ascii_uppercase()) else {
             return Attempt::NoMatch;
         };
-        let slot = m.pattern().as_usize();
-        let j = cs + m.end();
+        let j = cs + len;
         let close = if j == b.len() {
             if !is_final {
                 return Attempt::NeedMore;
@@ -144,7 +145,7 @@ impl Restorer {
         } else {
             b[j] == b']'
         };
-        let exact_case = &rest[..m.end()] == self.cores[slot].as_slice();
+        let exact_case = &rest[..len] == self.cores[slot].as_slice();
         if !(open || close || exact_case) {
             return Attempt::NoMatch;
         }
