@@ -132,6 +132,10 @@ def main():
     ap.add_argument("--max-len", type=int, default=128)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--minutes", type=float, default=None, help="student wall-clock budget (LR decays with time)")
+    ap.add_argument("--logit-minutes", type=float, default=None,
+                    help="wall-clock budget for teacher logits; windows without logits train on CE only")
+    ap.add_argument("--no-case", action="store_true", help="ablation: student without the case feature")
     ap.add_argument("--logits-cache", default=os.path.join(HERE, "out/teacher_logits.pt"))
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -165,19 +169,22 @@ def main():
     docs = vocab_docs[:a.limit]
     t_tok = load_tokenizer(t_tok_path)
     wins = build_windows(t_tok, docs, a.max_len, with_case)
-    test_wins = build_windows(t_tok, test_docs[:1000], a.max_len, with_case)
-    key = f"{a.teacher}|{a.corpus}|{a.limit}|{a.max_len}|{len(wins)}"
-    cache = None
-    if os.path.exists(a.logits_cache):
+    test_wins = build_windows(load_tokenizer(os.path.join(a.out, "tokenizer.json")), test_docs[:1000], a.max_len, with_case)
+    key = f"{a.teacher}|{a.corpus}|{a.limit}|{a.max_len}|{len(wins)}|{a.logit_minutes}"
+    cache = {"key": key, "logits": {}} if a.alpha == 0 else None
+    if cache is None and os.path.exists(a.logits_cache):
         cache = torch.load(a.logits_cache)
         if cache.get("key") != key:
             cache = None
     if cache is None:
         t0 = time.time()
-        logits = [None] * len(wins)
-        order = sorted(range(len(wins)), key=lambda i: len(wins[i]["input_ids"]))
+        logits = {}
+        order = list(range(len(wins)))
+        random.Random(a.seed).shuffle(order)
         with torch.no_grad():
             for k in range(0, len(order), 64):
+                if a.logit_minutes and time.time() - t0 > a.logit_minutes * 60:
+                    break
                 ids = order[k:k + 64]
                 inp, tt, am, _ = collate(wins, ids, with_labels=False)
                 lg = teacher(input_ids=inp, token_type_ids=tt, attention_mask=am).logits.half()
@@ -187,12 +194,15 @@ def main():
                     print(f"teacher logits {k}/{len(wins)} {time.time() - t0:.0f}s", flush=True)
         cache = {"key": key, "logits": logits}
         torch.save(cache, a.logits_cache)
-        print(f"teacher logits done in {(time.time() - t0) / 60:.1f} min", flush=True)
+        print(f"teacher logits for {len(logits)}/{len(wins)} windows in {(time.time() - t0) / 60:.1f} min", flush=True)
     logits = cache["logits"]
     # remap ids to the pruned vocab
+    for w in wins:
+        w["input_ids"] = [remap[i] for i in w["input_ids"]]
     for ws in (wins, test_wins):
         for w in ws:
-            w["input_ids"] = [remap[i] for i in w["input_ids"]]
+            if a.no_case:
+                w["token_type_ids"] = [0] * len(w["input_ids"])
 
     # 3. student
     student = make_student(teacher, kept, a.layers, a.hidden, a.heads, a.inter)
@@ -200,24 +210,41 @@ def main():
     nparam = sum(p.numel() for p in student.parameters())
     print(f"student {a.layers}x{a.hidden} heads {a.heads} inter {a.inter}: {nparam / 1e6:.2f}M params", flush=True)
     student.train()
+    if a.no_case:
+        del student.config.veil_case_feature
     steps = int(a.epochs * len(wins) / a.batch)
     opt = torch.optim.AdamW(student.parameters(), lr=a.lr, weight_decay=0.01)
     warm = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    budget = a.minutes * 60 if a.minutes else None
+
+    def lr_factor(s):
+        if budget:
+            return min((s + 1) / 50, max(0.0, 1.0 - (time.time() - t0) / budget))
+        return min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
+
     T = a.temp
     step, t0 = 0, time.time()
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     while step < steps:
         for ids in batches(wins, a.batch, rng):
             inp, tt, am, lab = collate(wins, ids)
             tl = torch.zeros(inp.shape + (len(LABELS),))
+            has = torch.zeros(inp.shape, dtype=torch.bool)
             for r, i in enumerate(ids):
-                tl[r, :len(wins[i]["input_ids"])] = logits[i].float()
+                if i in logits:
+                    tl[r, :len(wins[i]["input_ids"])] = logits[i].float()
+                    has[r, :len(wins[i]["input_ids"])] = True
             out = student(input_ids=inp, token_type_ids=tt, attention_mask=am).logits
             m = lab != -100
             ce = F.cross_entropy(out[m], lab[m])
-            kl = F.kl_div(F.log_softmax(out[m] / T, -1), F.softmax(tl[m] / T, -1), reduction="batchmean") * T * T
-            loss = a.alpha * kl + (1 - a.alpha) * ce
+            mk = m & has
+            if a.alpha > 0 and mk.any():
+                kl = F.kl_div(F.log_softmax(out[mk] / T, -1), F.softmax(tl[mk] / T, -1), reduction="batchmean") * T * T
+                w = a.alpha * float(mk.sum()) / float(m.sum())
+                loss = w * kl + (1 - w) * ce
+            else:
+                kl = torch.zeros(())
+                loss = ce
             loss.backward()
             torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
             opt.step()
@@ -227,13 +254,15 @@ def main():
             if step % 200 == 0:
                 el = time.time() - t0
                 print(f"step {step}/{steps} loss {loss.item():.4f} (kl {kl.item():.3f} ce {ce.item():.3f}) {el / step:.3f}s/step {el / 60:.1f}m", flush=True)
-            if step >= steps:
+            if step >= steps or (budget and time.time() - t0 >= budget):
+                steps = step
                 break
     train_s = time.time() - t0
     f1 = token_f1(student, test_wins)
     print(f"student done: {step} steps in {train_s / 60:.1f} min; synthetic test token-F1 {f1:.4f}", flush=True)
     student.config.veil_train = {"distilled_from": os.path.basename(a.teacher.rstrip("/")), "steps": step, "batch": a.batch,
                                  "lr": a.lr, "temperature": T, "alpha": a.alpha, "docs": len(docs),
+                                 "windows_with_teacher_logits": len(logits), "case_feature": not a.no_case,
                                  "train_minutes": round(train_s / 60, 1), "synthetic_test_token_f1": round(f1, 4),
                                  "vocab": vrep}
     student.save_pretrained(a.out, safe_serialization=True)
