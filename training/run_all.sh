@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Reproduce Veil's PII model end to end: venv, corpus, teacher, student, export, dev eval.
+# CPU only; every heavy step runs under `nice -n 19` with 2 torch threads.
+# Training is wall-clock budgeted (LR decays with elapsed time) because the build machine's
+# 2 cores are shared; set the *_MIN variables to change the budgets.
+set -euo pipefail
+cd "$(dirname "$0")"
+OUT=out
+PY=$OUT/venv/bin/python
+TEACHER_MIN=${TEACHER_MIN:-18}
+LOGIT_MIN=${LOGIT_MIN:-4}
+STUDENT_MIN=${STUDENT_MIN:-10}
+ABLATION_MIN=${ABLATION_MIN:-4}
+DEV=${DEV:-/work/shared/eval/dev.jsonl}
+mkdir -p $OUT/corpus $OUT/eval $OUT/logs
+
+# 1. environment
+if [ ! -x $PY ]; then python3 -m venv $OUT/venv; fi
+$OUT/venv/bin/pip install -q -r requirements.txt
+
+# 2. corpus (seeded)
+[ -s $OUT/corpus/train.jsonl ] || nice -n 19 $PY gen_corpus.py --n 80000 --seed 13 --out $OUT/corpus/train.jsonl
+[ -s $OUT/corpus/test.jsonl ]  || nice -n 19 $PY gen_corpus.py --n 2000 --seed 99 --out $OUT/corpus/test.jsonl
+
+# 3. teacher: all-MiniLM-L6-v2 + token classification head + case feature
+nice -n 19 $PY train.py --minutes $TEACHER_MIN --steps 100000 --batch 16 --lr 1.5e-4 --limit 20000 \
+  --out $OUT/teacher 2>&1 | tee $OUT/logs/teacher.log
+
+# 4. student: 4 x 128, pruned vocab, distilled (KL T=2 + CE)
+nice -n 19 $PY distill.py --teacher $OUT/teacher --out $OUT/student --layers 4 --hidden 128 --heads 2 --inter 512 \
+  --limit 40000 --logit-minutes $LOGIT_MIN --minutes $STUDENT_MIN --lr 1e-3 --batch 32 2>&1 | tee $OUT/logs/student.log
+
+# 5. export
+nice -n 19 $PY export.py --student $OUT/student --teacher $OUT/teacher --out $OUT/veil-pii
+
+# 6. evaluation on the held-out dev set (scoring only) and the synthetic test split
+if [ -f "$DEV" ]; then
+  nice -n 19 $PY predict_eval.py $OUT/veil-pii --gold "$DEV" --pred $OUT/eval/dev.student.jsonl --table | tee $OUT/eval/dev.student.txt
+  nice -n 19 $PY predict_eval.py $OUT/veil-pii-teacher --gold "$DEV" --pred $OUT/eval/dev.teacher.jsonl | tee $OUT/eval/dev.teacher.txt
+fi
+nice -n 19 $PY predict_eval.py $OUT/veil-pii --gold $OUT/corpus/test.jsonl --pred $OUT/eval/test.student.jsonl | tee $OUT/eval/test.student.txt
+
+# 7. case-feature ablation: two CE-only students with the same budget, with / without case ids
+if [ "${ABLATION:-1}" = 1 ]; then
+  for v in case nocase; do
+    flag=""; [ $v = nocase ] && flag="--no-case"
+    nice -n 19 $PY distill.py --teacher $OUT/teacher --out $OUT/ablation_$v --alpha 0 --limit 40000 \
+      --minutes $ABLATION_MIN $flag 2>&1 | tee $OUT/logs/ablation_$v.log
+    [ -f "$DEV" ] && nice -n 19 $PY predict_eval.py $OUT/ablation_$v --gold "$DEV" --pred $OUT/eval/dev.ablation_$v.jsonl | tee $OUT/eval/dev.ablation_$v.txt
+  done
+fi
