@@ -33,7 +33,7 @@ pub async fn run(
 ) -> Response {
     let request_id =
         headers.get(crate::http::X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let mut fin = Finisher::new(state.clone(), api, request_id, caller.key_id().map(str::to_string));
+    let mut fin = Finisher::new(state.clone(), api, request_id.clone(), caller.key_id().map(str::to_string));
     match run_inner(&state, api, &caller, &headers, body, &mut fin).await {
         Ok(Reply::Json(value)) => {
             fin.done(Outcome::Ok, 200, None);
@@ -52,9 +52,9 @@ pub async fn run(
                 _ => Outcome::Error,
             };
             if status >= 500 {
-                tracing::warn!(error = %e, kind = e.kind(), status, "request failed");
+                tracing::warn!(%request_id, error = %e, kind = e.kind(), status, "request failed");
             } else {
-                tracing::debug!(kind = e.kind(), status, "request refused");
+                tracing::debug!(%request_id, kind = e.kind(), status, "request refused");
             }
             fin.done(outcome, status, Some(e.kind()));
             e.into_response_for(api)
