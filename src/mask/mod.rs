@@ -67,7 +67,8 @@ impl FromStr for Action {
 /// that equal values can be correlated without ever being stored.
 #[derive(Clone)]
 pub struct ValueHasher {
-    key: Arc<[u8]>,
+    /// The keyed state, cloned per value (cheaper than re-keying each time).
+    mac: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for ValueHasher {
@@ -78,12 +79,12 @@ impl std::fmt::Debug for ValueHasher {
 
 impl ValueHasher {
     pub fn new(key: &[u8]) -> Self {
-        ValueHasher { key: Arc::from(key) }
+        ValueHasher { mac: <Hmac<Sha256> as Mac>::new_from_slice(key).expect("hmac accepts any key length") }
     }
 
     /// Hex HMAC-SHA256 of `label \0 value`.
     pub fn hash(&self, label: Label, value: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("hmac accepts any key length");
+        let mut mac = self.mac.clone();
         mac.update(label.as_str().as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());

@@ -25,6 +25,8 @@ const CACHE_CAP: usize = 4096;
 
 pub(super) struct Phones {
     run: Regex,
+    /// [`PHONE_WORDS`], ASCII case-insensitive.
+    words: aho_corasick::AhoCorasick,
     /// Validation verdict per candidate window text.
     cache: Mutex<HashMap<Box<str>, bool>>,
 }
@@ -36,6 +38,10 @@ impl Phones {
         let _ = phonenumber::parse(None, "+14155552671").map(|n| phonenumber::is_valid(&n));
         Phones {
             run: Regex::new(r"[+(]?[0-9](?:[()\-. /]{0,3}[0-9]){6,}").expect("phone regex is valid; this is a bug"),
+            words: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(PHONE_WORDS)
+                .expect("phone words build; this is a bug"),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -47,6 +53,14 @@ impl Phones {
         for m in self.run.find_iter(text) {
             self.find_in_run(text, (m.start(), m.end()), &taken, out);
         }
+    }
+
+    /// A phone word within 40 bytes before the run or 16 bytes after it.
+    fn has_context(&self, text: &str, start: usize, end: usize) -> bool {
+        let b = text.as_bytes();
+        let before = &b[start.saturating_sub(40)..start];
+        let after = &b[end..(end + 16).min(b.len())];
+        self.words.is_match(before) || self.words.is_match(after)
     }
 
     /// Cached [`is_phone`].
@@ -80,6 +94,8 @@ impl Phones {
         // Can a number start at group i / end after group i?
         let can_start = |i: usize| i == 0 || !joins[i] || text[groups[i - 1].1..groups[i].0].contains(' ');
         let can_end = |i: usize| i + 1 == groups.len() || can_start(i + 1);
+        // Whether a phone word stands near this run; looked up once, only when needed.
+        let mut context: Option<bool> = None;
         let mut g = 0;
         while g < groups.len() {
             if !can_start(g) {
@@ -114,7 +130,7 @@ impl Phones {
             }
             // Local numbers in many national formats (`467 3395`, `60-56-85-91`) cannot be
             // validated without knowing the country; accept them next to a phone word.
-            if hit.is_none() && has_phone_context(text, s, groups[ends.last().map_or(g, |l| *l)].1) {
+            if hit.is_none() && *context.get_or_insert_with(|| self.has_context(text, start, end)) {
                 for &last in ends.iter().rev() {
                     let e = groups[last].1;
                     let free = !taken.iter().any(|(ts, te)| *ts < e && s < *te);
@@ -246,16 +262,6 @@ const PHONE_WORDS: &[&str] = &[
     "número",
     "ruf",
 ];
-
-fn has_phone_context(text: &str, start: usize, end: usize) -> bool {
-    let b = text.as_bytes();
-    let before = &b[start.saturating_sub(40)..start];
-    let after = &b[end..(end + 16).min(b.len())];
-    [before, after].iter().any(|part| {
-        let lower = part.to_ascii_lowercase();
-        PHONE_WORDS.iter().any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
-    })
-}
 
 /// A grouped local number: 7 to 15 digits in at least two groups joined by phone
 /// separators, and not shaped like a date, amount, card or other number.
