@@ -76,7 +76,35 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts; this is a bug")
 }
 
+/// mimalloc commits whole arenas up front and purges freed pages late by default; under the
+/// load test that doubled the server's peak RSS (66 MiB → 31 MiB with both off, at the same
+/// throughput). mimalloc reads these options when the process starts, before `main`, so
+/// `veil serve` re-executes itself once with them set, unless the operator set them.
+#[cfg(unix)]
+fn tune_allocator() {
+    use std::os::unix::process::CommandExt;
+    const MARK: &str = "VEIL_ALLOCATOR_TUNED";
+    let serving = std::env::args_os().nth(1).is_some_and(|a| a == "serve");
+    if !serving || std::env::var_os(MARK).is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else { return };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(std::env::args_os().skip(1)).env(MARK, "1");
+    for (var, value) in [("MIMALLOC_ARENA_EAGER_COMMIT", "0"), ("MIMALLOC_PURGE_DELAY", "0")] {
+        if std::env::var_os(var).is_none() {
+            cmd.env(var, value);
+        }
+    }
+    // `exec` returns only on failure; then run as we are.
+    let _ = cmd.exec();
+}
+
+#[cfg(not(unix))]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config, listen } => {
