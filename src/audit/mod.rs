@@ -85,7 +85,8 @@ pub mod outcome {
     pub const OK: &str = "ok";
     /// The upstream answered with an error status, or could not be reached.
     pub const UPSTREAM_ERROR: &str = "upstream_error";
-    /// Veil refused the request (auth, rate limit, bad request, unknown model).
+    /// Veil refused the request (bad request, unknown model, key, rate limit, masking
+    /// unavailable or overload); nothing was forwarded.
     pub const REFUSED: &str = "refused";
     /// The policy blocked a label found in the request.
     pub const BLOCKED: &str = "blocked";

@@ -122,12 +122,6 @@ pub struct MaskReport {
     pub findings: Vec<Finding>,
 }
 
-impl MaskReport {
-    pub fn entity_count(&self) -> u32 {
-        self.counts.values().sum()
-    }
-}
-
 /// Runs the detectors and applies the policy.
 pub struct Masker {
     detectors: Vec<Arc<dyn Detector>>,

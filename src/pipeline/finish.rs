@@ -23,13 +23,14 @@ pub enum Outcome {
 
 impl Outcome {
     pub const fn as_str(self) -> &'static str {
+        use crate::audit::outcome;
         match self {
-            Outcome::Ok => "ok",
-            Outcome::UpstreamError => "upstream_error",
-            Outcome::Refused => "refused",
-            Outcome::Blocked => "blocked",
-            Outcome::Cancelled => "cancelled",
-            Outcome::Error => "error",
+            Outcome::Ok => outcome::OK,
+            Outcome::UpstreamError => outcome::UPSTREAM_ERROR,
+            Outcome::Refused => outcome::REFUSED,
+            Outcome::Blocked => outcome::BLOCKED,
+            Outcome::Cancelled => outcome::CANCELLED,
+            Outcome::Error => outcome::ERROR,
         }
     }
 }

@@ -44,7 +44,15 @@ pub async fn run(
             let status = e.status().as_u16();
             let outcome = match &e {
                 ApiError::Blocked(_) => Outcome::Blocked,
-                ApiError::MaskingUnavailable(_) | ApiError::Overloaded => Outcome::Refused,
+                ApiError::BadRequest(_)
+                | ApiError::TooLarge { .. }
+                | ApiError::UnknownModel(_)
+                | ApiError::Unsupported(_)
+                | ApiError::Unauthorized
+                | ApiError::Forbidden(_)
+                | ApiError::RateLimited
+                | ApiError::MaskingUnavailable(_)
+                | ApiError::Overloaded => Outcome::Refused,
                 ApiError::Upstream { .. }
                 | ApiError::UpstreamTimeout { .. }
                 | ApiError::UpstreamUnreachable { .. }

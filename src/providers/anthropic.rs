@@ -62,40 +62,6 @@ pub fn response_texts(body: &mut Value) -> Vec<TextRef<'_>> {
     out
 }
 
-/// Texts in one stream event's JSON (`data`): `content_block_start` blocks as in
-/// [`response_texts`], `content_block_delta` `text_delta.text` ([`TextRef::Plain`]) and
-/// `input_json_delta.partial_json` ([`TextRef::JsonText`], a fragment of the input JSON).
-/// Thinking deltas and every other event give nothing.
-pub fn event_texts(event: &mut Value) -> Vec<TextRef<'_>> {
-    let mut out = Vec::new();
-    let Value::Object(map) = event else {
-        return out;
-    };
-    let kind = map.get("type").and_then(Value::as_str).unwrap_or_default();
-    match kind {
-        "content_block_start" => {
-            if let Some(block) = map.get_mut("content_block") {
-                block_texts(block, &mut out);
-            }
-        }
-        "content_block_delta" => {
-            let Some(Value::Object(delta)) = map.get_mut("delta") else {
-                return out;
-            };
-            let (field, json) = match delta.get("type").and_then(Value::as_str) {
-                Some("text_delta") => ("text", false),
-                Some("input_json_delta") => ("partial_json", true),
-                _ => return out,
-            };
-            if let Some(Value::String(s)) = delta.get_mut(field) {
-                out.push(if json { TextRef::JsonText(s) } else { TextRef::Plain(s) });
-            }
-        }
-        _ => {}
-    }
-    out
-}
-
 /// A `content` (or `system`) value: a string, or an array of blocks.
 fn content_texts<'a>(content: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
     match content {
@@ -393,23 +359,6 @@ mod tests {
         });
         assert_eq!(texts(&response_texts(&mut body)), vec!["P:Hello Alice", "P:Alice Smith", "P:Alice"]);
         assert_eq!(usage(&body), Some((15, 7)));
-    }
-
-    #[test]
-    fn event_texts_reads_stream_events() {
-        let mut text =
-            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}});
-        assert_eq!(texts(&event_texts(&mut text)), vec!["P:Hi"]);
-        let mut json_delta = json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"a\":"}});
-        assert_eq!(texts(&event_texts(&mut json_delta)), vec!["J:{\"a\":"]);
-        let mut thinking =
-            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "x"}});
-        assert!(event_texts(&mut thinking).is_empty());
-        let mut start =
-            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "pre"}});
-        assert_eq!(texts(&event_texts(&mut start)), vec!["P:pre"]);
-        let mut ping = json!({"type": "ping"});
-        assert!(event_texts(&mut ping).is_empty());
     }
 
     #[test]

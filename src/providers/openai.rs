@@ -40,22 +40,6 @@ pub fn response_texts(body: &mut Value) -> Vec<TextRef<'_>> {
     out
 }
 
-/// Texts in one stream chunk (`chat.completion.chunk`), in choice order:
-/// `choices[].delta.content`, then `delta.tool_calls[].function.arguments` and
-/// `delta.function_call.arguments` ([`TextRef::JsonText`], each a fragment of the
-/// arguments JSON). `refusal` is skipped.
-pub fn chunk_texts(chunk: &mut Value) -> Vec<TextRef<'_>> {
-    let mut out = Vec::new();
-    if let Some(Value::Array(choices)) = chunk.get_mut("choices") {
-        for choice in choices {
-            if let Some(delta) = choice.get_mut("delta") {
-                message_texts(delta, &mut out);
-            }
-        }
-    }
-    out
-}
-
 /// One message (or delta): content first, then tool call arguments, then the legacy
 /// function call, whatever the key order in the JSON.
 fn message_texts<'a>(msg: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
@@ -312,18 +296,6 @@ mod tests {
         let refs = response_texts(&mut body);
         assert_eq!(texts(&refs), vec!["P:Hi Alice", "J:{\"a\":\"Alice\"}", "P:part", "J:{}"]);
         assert_eq!(usage(&body), Some((10, 5)));
-    }
-
-    #[test]
-    fn chunk_texts_reads_deltas() {
-        let mut chunk = json!({"id": "c", "object": "chat.completion.chunk", "choices": [
-            {"index": 0, "delta": {"content": "Hel"}, "finish_reason": null},
-            {"index": 1, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{\"a"}}]}}
-        ]});
-        assert_eq!(texts(&chunk_texts(&mut chunk)), vec!["P:Hel", "J:{\"a"]);
-        let mut usage_chunk = json!({"id": "c", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 4}});
-        assert!(chunk_texts(&mut usage_chunk).is_empty());
-        assert_eq!(usage(&usage_chunk), Some((3, 4)));
     }
 
     #[test]
