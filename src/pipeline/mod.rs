@@ -313,12 +313,7 @@ async fn send(
         ApiKind::OpenAi => format!("{}{}", provider.base_url, openai::PATH),
         ApiKind::Anthropic => format!("{}{}", provider.base_url, anthropic::PATH),
     };
-    let mut req = state
-        .http
-        .post(url)
-        .timeout(state.config.server.upstream_timeout)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(bytes);
+    let mut req = state.http.post(url).header(http::header::CONTENT_TYPE, "application/json").body(bytes);
     // The provider key: ours from the environment, else (open sidecar, same API) the
     // caller's own key, which its SDK sent us.
     let own_key = provider.api_key.as_ref().map(|k| k.expose_secret().to_string());
@@ -358,11 +353,20 @@ async fn send(
         req = req.header(h.as_str(), v.as_str());
     }
     let sent_at = Instant::now();
-    let result = req.send().await;
+    // `upstream_timeout` bounds the time to response headers only; a stream may then run as
+    // long as it keeps sending (the client's read timeout is `stream_idle_timeout`).
+    let result = tokio::time::timeout(state.config.server.upstream_timeout, req.send()).await;
     let name = provider.name.clone();
     let response = match result {
-        Ok(r) => r,
-        Err(e) => {
+        Ok(Ok(r)) => r,
+        Err(_) => {
+            fin.upstream_time(sent_at.elapsed());
+            metrics::counter!(crate::telemetry::metrics::UPSTREAM_ERRORS, "provider" => name.clone(), "kind" => "timeout")
+                .increment(1);
+            tracing::warn!(provider = %name, "upstream response headers timed out");
+            return Err(ApiError::UpstreamTimeout { provider: name });
+        }
+        Ok(Err(e)) => {
             fin.upstream_time(sent_at.elapsed());
             let kind = if e.is_timeout() { "timeout" } else { "connect" };
             metrics::counter!(crate::telemetry::metrics::UPSTREAM_ERRORS, "provider" => name.clone(), "kind" => kind)
