@@ -159,3 +159,29 @@ async fn masking_failure_fails_closed() {
     let recs = gw.audit_records().await;
     assert!(recs.iter().all(|r| r["outcome"] == "refused"), "{recs:?}");
 }
+
+#[tokio::test]
+async fn client_that_leaves_gets_a_cancelled_audit_record() {
+    let gw = gateway("").await;
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_millis(300)).build().unwrap();
+    let r = client
+        .post(gw.url("/v1/chat/completions"))
+        .json(&openai_body("mock/echo+slow=1500", PROMPT, false))
+        .send()
+        .await;
+    assert!(r.is_err(), "the client gave up first");
+    // The upstream still answers later; the request's record must say the client left.
+    let mut recs = Vec::new();
+    for _ in 0..50 {
+        recs = gw.audit_records().await;
+        if !recs.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["outcome"], "cancelled");
+    assert_eq!(recs[0]["status"], 499);
+    // Masking ran before the client left: entities are still accounted for.
+    assert_eq!(recs[0]["entities"]["EMAIL"]["mask"], 1);
+}
