@@ -155,7 +155,8 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     pub detect: DetectConfig,
     pub aliases: BTreeMap<String, Vec<Target>>,
-    pub keys: Vec<KeyConfig>,
+    /// Shared so that each authenticated request takes a reference, not a copy.
+    pub keys: Vec<std::sync::Arc<KeyConfig>>,
     pub policy: HashMap<Label, Action>,
     pub audit: AuditConfig,
 }
@@ -485,8 +486,8 @@ fn validate_aliases(
     Ok(out)
 }
 
-fn validate_keys(raw: Vec<RawKey>) -> Result<Vec<KeyConfig>, ConfigError> {
-    let mut out: Vec<KeyConfig> = Vec::new();
+fn validate_keys(raw: Vec<RawKey>) -> Result<Vec<std::sync::Arc<KeyConfig>>, ConfigError> {
+    let mut out: Vec<std::sync::Arc<KeyConfig>> = Vec::new();
     for (i, k) in raw.into_iter().enumerate() {
         let prefix = format!("keys[{i}]");
         let id = k.id.filter(|s| !s.is_empty()).ok_or_else(|| invalid(format!("{prefix}.id"), "missing"))?;
@@ -501,7 +502,7 @@ fn validate_keys(raw: Vec<RawKey>) -> Result<Vec<KeyConfig>, ConfigError> {
         if out.iter().any(|o| o.id == id) {
             return Err(invalid(format!("{prefix}.id"), format!("duplicate key id {id:?}")));
         }
-        out.push(KeyConfig { id, sha256: bytes, models: k.models, rpm: k.rpm });
+        out.push(std::sync::Arc::new(KeyConfig { id, sha256: bytes, models: k.models, rpm: k.rpm }));
     }
     Ok(out)
 }

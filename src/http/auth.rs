@@ -71,6 +71,6 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
     if !state.limiter.allow(key) {
         return ApiError::RateLimited.into_response_for(api);
     }
-    req.extensions_mut().insert(Caller { key: Some(Arc::new(key.clone())) });
+    req.extensions_mut().insert(Caller { key: Some(Arc::clone(key)) });
     next.run(req).await
 }
