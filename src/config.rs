@@ -110,6 +110,23 @@ pub struct RawDetect {
     pub model: Option<String>,
     pub device: Option<String>,
     pub min_score: Option<f32>,
+    /// Download a `hf:` model missing from the cache at start-up instead of refusing to start.
+    pub download: Option<bool>,
+    /// Text tokens per model window (0 or absent: what the model was trained on, else its limit).
+    pub window: Option<usize>,
+    /// Tokens shared by neighbouring windows.
+    pub window_overlap: Option<usize>,
+    /// Padded tokens per forward pass.
+    pub max_batch_tokens: Option<usize>,
+    /// Requests per batch.
+    pub max_batch_requests: Option<usize>,
+    /// Longest wait for more requests when the model is already busy.
+    pub max_batch_wait_ms: Option<u64>,
+    /// Requests that may wait for the model before new ones are refused with 503.
+    pub queue_capacity: Option<usize>,
+    /// Model entity type (as in its id2label, prefix stripped) -> label, or "none".
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
     /// Values that are never masked (exact, case-insensitive).
     #[serde(default)]
     pub allow: Vec<String>,
@@ -199,6 +216,11 @@ pub struct DetectConfig {
     pub model: ModelSetting,
     pub device: String,
     pub min_score: f32,
+    pub download: bool,
+    /// Queue, batching and windowing of the NER model.
+    pub engine: crate::ner::engine::EngineOptions,
+    /// `[detect.labels]` overrides; `None` ignores a type.
+    pub labels: BTreeMap<String, Option<Label>>,
     pub allow: Vec<String>,
     pub deny: BTreeMap<Label, Vec<String>>,
 }
@@ -418,19 +440,7 @@ fn validate_detect(raw: RawDetect) -> Result<DetectConfig, ConfigError> {
                 ModelSetting::None
             }
         }
-        Some("none") => ModelSetting::None,
-        Some(s) if s.starts_with("hf:") => {
-            let spec = &s[3..];
-            let (repo, revision) = match spec.split_once('@') {
-                Some((r, rev)) => (r, Some(rev.to_string())),
-                None => (spec, None),
-            };
-            if repo.split('/').count() != 2 || repo.starts_with('/') || repo.ends_with('/') {
-                return Err(invalid("detect.model", format!("{s:?}: expected \"hf:owner/name[@revision]\"")));
-            }
-            ModelSetting::Hub { repo: repo.to_string(), revision }
-        }
-        Some(dir) => ModelSetting::Dir(PathBuf::from(dir)),
+        Some(s) => parse_model_setting(s).map_err(|e| invalid("detect.model", e))?,
     };
     let min_score = raw.min_score.unwrap_or(0.5);
     if !(0.0..=1.0).contains(&min_score) {
@@ -450,7 +460,60 @@ fn validate_detect(raw: RawDetect) -> Result<DetectConfig, ConfigError> {
         }
         deny.insert(l, terms);
     }
-    Ok(DetectConfig { model, device, min_score, allow: raw.allow, deny })
+    let mut labels = BTreeMap::new();
+    for (ty, label) in raw.labels {
+        let l = if label == "none" {
+            None
+        } else {
+            Some(label.parse().map_err(|e: crate::mask::UnknownLabel| {
+                invalid(format!("detect.labels.{ty}"), format!("{e}, or \"none\""))
+            })?)
+        };
+        labels.insert(ty, l);
+    }
+    let d = crate::ner::engine::EngineOptions::default();
+    let positive = |key: &str, v: Option<usize>, default: usize| match v {
+        Some(0) => Err(invalid(format!("detect.{key}"), "must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    };
+    let engine = crate::ner::engine::EngineOptions {
+        queue_capacity: positive("queue_capacity", raw.queue_capacity, d.queue_capacity)?,
+        max_batch_tokens: positive("max_batch_tokens", raw.max_batch_tokens, d.max_batch_tokens)?,
+        max_batch_requests: positive("max_batch_requests", raw.max_batch_requests, d.max_batch_requests)?,
+        max_batch_wait: raw.max_batch_wait_ms.map(std::time::Duration::from_millis).unwrap_or(d.max_batch_wait),
+        window: raw.window.unwrap_or(d.window),
+        overlap: raw.window_overlap.unwrap_or(d.overlap),
+        min_score,
+    };
+    Ok(DetectConfig {
+        model,
+        device,
+        min_score,
+        download: raw.download.unwrap_or(false),
+        engine,
+        labels,
+        allow: raw.allow,
+        deny,
+    })
+}
+
+/// Parses a `[detect] model` value: `"none"`, `"hf:owner/name[@revision]"` or a folder.
+pub fn parse_model_setting(s: &str) -> Result<ModelSetting, String> {
+    if s == "none" {
+        return Ok(ModelSetting::None);
+    }
+    let Some(spec) = s.strip_prefix("hf:") else { return Ok(ModelSetting::Dir(PathBuf::from(s))) };
+    let (repo, revision) = match spec.split_once('@') {
+        Some((r, rev)) if !rev.is_empty() => (r, Some(rev.to_string())),
+        Some(_) => return Err(format!("{s:?}: empty revision after '@'")),
+        None => (spec, None),
+    };
+    let parts: Vec<&str> = repo.split('/').collect();
+    if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("{s:?}: expected \"hf:owner/name[@revision]\""));
+    }
+    Ok(ModelSetting::Hub { repo: repo.to_string(), revision })
 }
 
 /// Parses `provider/model`.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod mask;
 pub mod mock;
+pub mod ner;
 pub mod pipeline;
 pub mod providers;
 pub mod serve;

@@ -45,7 +45,37 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         None => (AuditHandle::disabled(), None, rand::random::<[u8; 32]>().to_vec()),
     };
     let listen = config.server.listen;
-    let state = AppState::build(config, audit, ValueHasher::new(&key)).map_err(ServeError::Config)?;
+    let (detectors, ner) = crate::state::detectors_unloaded(&config).map_err(ServeError::Config)?;
+    let model = config.detect.model.clone();
+    let ner_options = crate::ner::NerOptions::from_config(&config.detect);
+    let state =
+        AppState::with_detectors(config, audit, ValueHasher::new(&key), detectors).map_err(ServeError::Config)?;
+    // The model loads beside the running server: /healthz answers at once, /readyz (and
+    // every request, fail closed) waits for the model. A model that cannot load stops Veil.
+    let (fatal_tx, fatal_rx) = tokio::sync::oneshot::channel::<anyhow::Error>();
+    if let Some(ner) = ner {
+        state.set_ready(false);
+        let ready = state.clone();
+        std::thread::Builder::new()
+            .name("veil-ner-load".into())
+            .spawn(move || match ner.load(&model, &ner_options) {
+                Ok(()) => ready.set_ready(true),
+                Err(e) => {
+                    let _ = fatal_tx.send(e);
+                }
+            })
+            .map_err(|e| ServeError::Runtime(e.into()))?;
+    }
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let fatal = tokio::spawn(async move {
+        match fatal_rx.await {
+            Ok(e) => {
+                let _ = stop_tx.send(());
+                Some(e)
+            }
+            Err(_) => None,
+        }
+    });
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|e| ServeError::Runtime(e.into()))?;
@@ -64,11 +94,23 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         }
     });
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async {
+            tokio::select! {
+                _ = shutdown_signal() => {},
+                _ = stop_rx => tracing::error!("the NER model cannot be loaded; stopping"),
+            }
+        })
         .await
         .map_err(|e| ServeError::Runtime(e.into()))?;
     if let Some(w) = writer {
         w.shutdown().await;
+    }
+    if fatal.is_finished() {
+        if let Ok(Some(e)) = fatal.await {
+            return Err(ServeError::Config(e));
+        }
+    } else {
+        fatal.abort();
     }
     tracing::info!("veil stopped cleanly");
     Ok(())

@@ -1,9 +1,10 @@
 //! `AppState`: everything a request needs, built once at start-up and cheap to clone.
 
 use crate::audit::AuditHandle;
-use crate::config::{Config, KeyConfig};
+use crate::config::{Config, KeyConfig, ModelSetting};
 use crate::mask::patterns::PatternDetector;
 use crate::mask::{Detector, Masker, ValueHasher};
+use crate::ner::{NerDetector, NerOptions};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -76,16 +77,33 @@ impl AppState {
     }
 }
 
-/// The detectors the config asks for, strongest first.
+/// Detectors, strongest first.
+pub type Detectors = Vec<Arc<dyn Detector>>;
+
+/// The detectors the config asks for, strongest first, with the NER model loaded.
 pub fn build_detectors(config: &Config) -> anyhow::Result<Vec<Arc<dyn Detector>>> {
+    let (detectors, ner) = detectors_unloaded(config)?;
+    if let Some(ner) = ner {
+        ner.load(&config.detect.model, &NerOptions::from_config(&config.detect))?;
+    }
+    Ok(detectors)
+}
+
+/// The detectors the config asks for; the NER detector, if any, is returned a second time
+/// so the caller can load it (it refuses to detect until then).
+pub fn detectors_unloaded(config: &Config) -> anyhow::Result<(Detectors, Option<Arc<NerDetector>>)> {
     let patterns = PatternDetector::new(&config.detect.deny)?;
     let mut detectors: Vec<Arc<dyn Detector>> = vec![Arc::new(patterns)];
-    match &config.detect.model {
-        crate::config::ModelSetting::None => {}
-        other => anyhow::bail!("detect.model: {other:?}: this build runs pattern detection only; set model = \"none\""),
-    }
+    let ner = match &config.detect.model {
+        ModelSetting::None => None,
+        _ => {
+            let ner = Arc::new(NerDetector::new());
+            detectors.push(ner.clone());
+            Some(ner)
+        }
+    };
     detectors.shrink_to_fit();
-    Ok(detectors)
+    Ok((detectors, ner))
 }
 
 /// Requests-per-minute limits per API key: a token bucket refilled continuously.

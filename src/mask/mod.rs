@@ -125,7 +125,6 @@ pub struct MaskReport {
 /// Runs the detectors and applies the policy.
 pub struct Masker {
     detectors: Vec<Arc<dyn Detector>>,
-    versions: Vec<String>,
     policy: HashMap<Label, Action>,
     allow: HashSet<String>,
     hasher: ValueHasher,
@@ -145,17 +144,17 @@ impl Masker {
         hasher: ValueHasher,
     ) -> Self {
         let allow = allow.iter().map(|a| a.trim().to_lowercase()).collect();
-        let versions = detectors.iter().map(|d| d.version()).collect();
-        Masker { detectors, versions, policy, allow, hasher }
+        Masker { detectors, policy, allow, hasher }
     }
 
     pub fn hasher(&self) -> &ValueHasher {
         &self.hasher
     }
 
-    /// `name/version` of every detector, for the audit log.
-    pub fn versions(&self) -> &[String] {
-        &self.versions
+    /// `name/version` of every detector, for the audit log (asked each time: a model
+    /// loaded after start-up reports its version once it is loaded).
+    pub fn versions(&self) -> Vec<String> {
+        self.detectors.iter().map(|d| d.version()).collect()
     }
 
     pub fn action_for(&self, label: Label) -> Action {

@@ -55,7 +55,7 @@ impl Finisher {
         };
         let mut rec = AuditRecord::new(request_id, route, api);
         rec.key_id = key_id;
-        rec.detectors = state.masker.versions().to_vec();
+        rec.detectors = state.masker.versions();
         Finisher {
             state,
             rec: Some(rec),

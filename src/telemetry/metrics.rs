@@ -17,6 +17,13 @@ pub const UPSTREAM_ERRORS: &str = "gateway_upstream_errors_total";
 pub const FALLBACKS_TOTAL: &str = "gateway_fallbacks_total";
 pub const IN_FLIGHT: &str = "gateway_requests_in_flight";
 pub const AUDIT_DROPPED: &str = "gateway_audit_dropped_total";
+pub const NER_QUEUE_DEPTH: &str = "veil_ner_queue_depth";
+pub const NER_REJECTED: &str = "veil_ner_rejected_total";
+pub const NER_BATCH_REQUESTS: &str = "veil_ner_batch_requests";
+pub const NER_BATCH_WINDOWS: &str = "veil_ner_batch_windows";
+pub const NER_BATCH_TOKENS: &str = "veil_ner_batch_tokens";
+pub const NER_INFERENCE_SECONDS: &str = "veil_ner_inference_seconds";
+pub const NER_TOKENS_TOTAL: &str = "veil_ner_tokens_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -25,12 +32,18 @@ pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let latency =
             [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+        let counts = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
+        let tokens = [64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0];
         let fast = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), &latency)
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full(UPSTREAM_DURATION.into()), &latency))
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full(MASK_DURATION.into()), &fast))
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full(RESTORE_DURATION.into()), &fast))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(NER_INFERENCE_SECONDS.into()), &fast))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(NER_BATCH_REQUESTS.into()), &counts))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(NER_BATCH_WINDOWS.into()), &counts))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(NER_BATCH_TOKENS.into()), &tokens))
             .expect("static histogram buckets are valid; this is a bug")
             .build_recorder();
         let handle = recorder.handle();
@@ -58,4 +71,11 @@ fn describe() {
     describe_counter!(FALLBACKS_TOTAL, "Alias targets skipped after a failure, by provider");
     describe_gauge!(IN_FLIGHT, "Requests being handled");
     describe_counter!(AUDIT_DROPPED, "Audit records dropped because the writer queue was full");
+    describe_gauge!(NER_QUEUE_DEPTH, "Requests waiting for the NER model");
+    describe_counter!(NER_REJECTED, "Requests refused because the NER queue was full");
+    describe_histogram!(NER_BATCH_REQUESTS, "Requests per NER batch");
+    describe_histogram!(NER_BATCH_WINDOWS, "Windows per NER forward pass");
+    describe_histogram!(NER_BATCH_TOKENS, "Padded tokens per NER forward pass");
+    describe_histogram!(NER_INFERENCE_SECONDS, Unit::Seconds, "Time per NER forward pass");
+    describe_counter!(NER_TOKENS_TOTAL, "Tokens run through the NER model (rate = tokens/s)");
 }

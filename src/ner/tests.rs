@@ -1,0 +1,186 @@
+//! Veil against transformers: tiny random checkpoints of each architecture with the ids,
+//! logits and pipeline spans transformers produced (`tests/fixtures/ner/make_fixtures.py`).
+
+use super::engine::{EngineOptions, Worker};
+use super::labels::{self, LabelScheme, Prediction};
+use super::model::TokenClassifier;
+use super::tokenize::{TextTokenizer, Window};
+use super::{build_worker, NerOptions};
+use candle_core::Device;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Deserialize)]
+struct Expected {
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    text: String,
+    input_ids: Vec<u32>,
+    offsets: Vec<(usize, usize)>,
+    logits: Vec<Vec<f32>>,
+    spans: Vec<Span>,
+}
+
+#[derive(Deserialize, Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+    entity_group: String,
+    score: f32,
+}
+
+fn dir(arch: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ner").join(arch)
+}
+
+fn expected(arch: &str) -> Expected {
+    let text = std::fs::read_to_string(dir(arch).join("expected.json")).expect("fixture");
+    serde_json::from_str(&text).expect("fixture parses")
+}
+
+fn char_offset(text: &str, byte: usize) -> usize {
+    text[..byte].chars().count()
+}
+
+fn to_preds(logits: &[Vec<f32>]) -> Vec<Prediction> {
+    logits
+        .iter()
+        .map(|row| {
+            let (class, max) =
+                row.iter().enumerate().fold((0, f32::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
+            let sum: f32 = row.iter().map(|v| (v - max).exp()).sum();
+            Prediction { class, score: 1.0 / sum }
+        })
+        .collect()
+}
+
+/// Ids, offsets and logits match transformers for every case, alone and padded in one
+/// batch; for `compare_spans`, the grouped spans match the pipeline's too.
+fn check_arch(arch: &str, compare_spans: bool) {
+    let exp = expected(arch);
+    let model = TokenClassifier::load(&dir(arch), &Device::Cpu).expect("model loads");
+    let tok = TextTokenizer::load(&dir(arch).join("tokenizer.json"), false).expect("tokenizer loads");
+    let scheme = LabelScheme::parse(&model.config.id2label).expect("labels");
+    let mut rows = Vec::new();
+    for case in &exp.cases {
+        let enc = tok.encode(&case.text).expect("encodes");
+        let (ids, types) = tok.window_input(&enc, &Window { start: 0, end: enc.ids.len() });
+        assert_eq!(ids, case.input_ids, "{arch}: ids of {:?}", case.text);
+        let text_offsets = &case.offsets[tok.text_offset()..tok.text_offset() + enc.tokens.len()];
+        for (t, want) in enc.tokens.iter().zip(text_offsets) {
+            let got = (char_offset(&case.text, t.start), char_offset(&case.text, t.end));
+            assert_eq!(got, *want, "{arch}: offsets in {:?}", case.text);
+        }
+        let logits = model.forward(&[(ids.clone(), types.clone())]).expect("forward").to_vec3::<f32>().expect("vec");
+        let got = &logits[0];
+        assert_eq!(got.len(), case.logits.len());
+        let worst =
+            got.iter().flatten().zip(case.logits.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst < 2e-3, "{arch}: logits differ by {worst} on {:?}", case.text);
+        if compare_spans {
+            let body = &got[tok.text_offset()..tok.text_offset() + enc.tokens.len()];
+            let groups = labels::group(&scheme, &enc.tokens, &to_preds(body));
+            let ours: Vec<(usize, usize, &str)> = groups
+                .iter()
+                .map(|g| {
+                    (char_offset(&case.text, g.start), char_offset(&case.text, g.end), scheme.types[g.entity].as_str())
+                })
+                .collect();
+            let theirs: Vec<(usize, usize, &str)> =
+                case.spans.iter().map(|s| (s.start, s.end, s.entity_group.as_str())).collect();
+            assert_eq!(ours, theirs, "{arch}: spans of {:?}", case.text);
+            for (g, s) in groups.iter().zip(&case.spans) {
+                assert!((g.score - s.score).abs() < 1e-3, "{arch}: score {} vs {}", g.score, s.score);
+            }
+        }
+        rows.push((ids, types, got.clone()));
+    }
+    // All cases in one padded batch give the same logits as one at a time.
+    let inputs: Vec<(Vec<u32>, Vec<u32>)> = rows.iter().map(|(i, t, _)| (i.clone(), t.clone())).collect();
+    let batch = model.forward(&inputs).expect("batch forward").to_vec3::<f32>().expect("vec");
+    for ((ids, _, single), padded) in rows.iter().zip(&batch) {
+        for (a, b) in single.iter().flatten().zip(padded[..ids.len()].iter().flatten()) {
+            assert!((a - b).abs() < 1e-4, "{arch}: padding changed a logit: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn bert_matches_transformers() {
+    check_arch("bert", true);
+}
+
+#[test]
+fn distilbert_matches_transformers() {
+    check_arch("distilbert", true);
+}
+
+/// SentencePiece models: ids, offsets and logits. Their pipeline spans differ on purpose
+/// where the pipeline glues words across tabs, newlines and NBSP (it only splits on ' ').
+#[test]
+fn deberta_v2_matches_transformers() {
+    check_arch("deberta_v2", false);
+}
+
+#[test]
+fn xlm_roberta_matches_transformers() {
+    check_arch("xlm_roberta", false);
+}
+
+#[test]
+fn grouping_matches_the_pipeline_on_forced_logits() {
+    #[derive(Deserialize)]
+    struct Agg {
+        text: String,
+        logits: Vec<Vec<f32>>,
+        spans: Vec<Span>,
+    }
+    let agg: Agg =
+        serde_json::from_str(&std::fs::read_to_string(dir("bert").join("aggregation.json")).expect("fixture"))
+            .expect("parses");
+    let model = TokenClassifier::load(&dir("bert"), &Device::Cpu).expect("model loads");
+    let tok = TextTokenizer::load(&dir("bert").join("tokenizer.json"), false).expect("tokenizer loads");
+    let scheme = LabelScheme::parse(&model.config.id2label).expect("labels");
+    let enc = tok.encode(&agg.text).expect("encodes");
+    let body = &agg.logits[tok.text_offset()..tok.text_offset() + enc.tokens.len()];
+    let groups = labels::group(&scheme, &enc.tokens, &to_preds(body));
+    let ours: Vec<_> = groups
+        .iter()
+        .map(|g| (char_offset(&agg.text, g.start), char_offset(&agg.text, g.end), scheme.types[g.entity].clone()))
+        .collect();
+    let theirs: Vec<_> = agg.spans.iter().map(|s| (s.start, s.end, s.entity_group.clone())).collect();
+    assert_eq!(ours, theirs);
+}
+
+fn worker(arch: &str, window: usize, overlap: usize) -> Worker {
+    let opts = NerOptions {
+        device: "cpu".into(),
+        engine: EngineOptions { window, overlap, min_score: 0.0, ..EngineOptions::default() },
+        labels: BTreeMap::new(),
+        download: false,
+    };
+    build_worker(&dir(arch), &opts).expect("worker").0
+}
+
+/// Windowing changes nothing that has enough context: with windows of 24 tokens and an
+/// overlap of 12, the long case yields the spans one full-length pass yields, except
+/// near window edges, and every token is classified (nothing after the first window is
+/// lost). With the fixture's random weights, context matters, so we compare coverage.
+#[test]
+fn long_texts_are_windowed_not_truncated() {
+    let long = expected("bert").cases.into_iter().map(|c| c.text).max_by_key(String::len).expect("cases");
+    let text = std::iter::repeat_n(long.as_str(), 6).collect::<Vec<_>>().join(" ");
+    let w = worker("bert", 24, 12);
+    let out = w.detect_batch(&[vec![text.as_str()]]).expect("detect");
+    let spans = &out[0][0];
+    // Spans reach the end of a text ~6x longer than one window.
+    let last = spans.iter().map(|e| e.end).max().unwrap_or(0);
+    assert!(last > text.len() * 9 / 10, "last span ends at {last} of {}", text.len());
+    for e in spans {
+        assert!(text.is_char_boundary(e.start) && text.is_char_boundary(e.end) && e.start < e.end);
+    }
+}
