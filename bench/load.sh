@@ -15,6 +15,8 @@
 #   GATEWAY=1           0: measure only the direct-to-mock baseline (no veil needed)
 #   SKIP_BUILD=0        1: use the binaries as they are
 #   VEIL_BIN, MOCK_BIN  binaries (default: $CARGO_TARGET_DIR or target/ + release/...)
+#   VEIL_MODEL=none     [detect] model for veil: "none" (patterns only) or a model folder,
+#                       e.g. models/veil-pii (veil is measured once /readyz says the model is loaded)
 #   VEIL_EXTRA_TOML     text appended to the generated veil config (start it with a [table])
 #   VEIL_START_TIMEOUT=30  seconds to wait for veil's /healthz
 # Output: a Markdown table on stdout, also written to bench/results/load-<date>.md; raw wrk
@@ -31,6 +33,8 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 VEIL_BIN="${VEIL_BIN:-$TARGET_DIR/release/veil}"
 MOCK_BIN="${MOCK_BIN:-$TARGET_DIR/release/veil-mock}"
 LUA="$ROOT/bench/post.lua"
+VEIL_MODEL="${VEIL_MODEL:-none}"
+if [ "$VEIL_MODEL" != "none" ] && [ -d "$VEIL_MODEL" ]; then VEIL_MODEL="$(cd "$VEIL_MODEL" && pwd)"; fi
 
 log() { echo "[load] $*" >&2; }
 die() {
@@ -110,7 +114,7 @@ kind = "anthropic"
 base_url = "http://127.0.0.1:$MOCK_PORT"
 
 [detect]
-model = "none"
+model = "$VEIL_MODEL"
 
 [audit]
 path = "$WORK/audit.jsonl"
@@ -126,7 +130,7 @@ EOF
             tail -20 "$WORK/veil.err" >&2 || true
             exit 1
         fi
-        if curl -fsS --max-time 1 "$VEIL_URL/healthz" >/dev/null 2>&1; then
+        if curl -fsS --max-time 1 "$VEIL_URL/readyz" >/dev/null 2>&1; then
             ready=1
             break
         fi

@@ -30,6 +30,8 @@ def export(src, dst, want_case=True):
     cfg["label2id"] = dict(LABEL2ID)
     cfg["num_labels"] = len(LABELS)
     cfg["max_position_embeddings"] = 512
+    # Windows (special tokens included) the model was trained on; Veil cuts texts to this.
+    cfg["veil_max_window"] = 128
     assert cfg["type_vocab_size"] == 4, cfg["type_vocab_size"]
     if want_case:
         cfg["veil_case_feature"] = CASE_FEATURE

@@ -5,4 +5,5 @@
 mod common;
 mod errors;
 mod flows;
+mod model;
 mod policy;

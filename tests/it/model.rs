@@ -1,0 +1,190 @@
+//! The shipped default model (`models/veil-pii`) end to end: names and street addresses that
+//! no pattern can catch are masked on the way to the provider and restored on the way back,
+//! in short prompts and after 10,000 tokens of text; the NER queue refuses when full.
+
+use crate::common::*;
+use serde_json::Value;
+
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/veil-pii");
+
+fn detect_toml(extra: &str) -> String {
+    format!("[detect]\nmodel = \"{MODEL}\"\n{extra}")
+}
+
+const NAME: &str = "Margaret Thornton";
+const STREET: &str = "42 Elm Street";
+
+fn prompt() -> String {
+    format!("Please draft a reply to {NAME}, who lives at {STREET}, Springfield, about her late delivery.")
+}
+
+#[tokio::test]
+async fn name_and_street_address_are_masked_and_restored() {
+    for (route, model) in [("/v1/chat/completions", "mock/echo"), ("/v1/messages", "mocka/echo")] {
+        let gw = gateway(&detect_toml("")).await;
+        let p = prompt();
+        let body =
+            if route == "/v1/messages" { anthropic_body(model, &p, false) } else { openai_body(model, &p, false) };
+        let (status, v) = gw.post(route, &body).await;
+        assert_eq!(status, 200, "{v}");
+        let upstream = gw.mock.received();
+        assert_eq!(upstream.len(), 1);
+        let sent = upstream[0].body.to_string();
+        for (value, placeholder) in
+            [("Margaret", "[PERSON_"), ("Thornton", "[PERSON_"), ("Elm Street", "[STREET_ADDRESS_")]
+        {
+            assert!(!sent.contains(value), "{value:?} reached the provider: {sent}");
+            assert!(sent.contains(placeholder), "no {placeholder} in {sent}");
+        }
+        let answer = if route == "/v1/messages" {
+            v["content"][0]["text"].as_str().unwrap_or_default().to_string()
+        } else {
+            v["choices"][0]["message"]["content"].as_str().unwrap_or_default().to_string()
+        };
+        assert_eq!(answer, format!("You said: {p}"), "the client gets its own words back");
+        let recs = gw.audit_records().await;
+        let rec = recs.last().unwrap();
+        assert!(rec.to_string().contains("ner/veil-pii@"), "audit names the model version: {rec}");
+        assert!(!rec.to_string().contains("Thornton"));
+    }
+}
+
+#[tokio::test]
+async fn name_after_ten_thousand_tokens_is_found() {
+    let gw = gateway(&detect_toml("")).await;
+    // ~10,000 tokens of ordinary text, then the name.
+    let filler = "The quarterly report covers revenue, costs and the outlook for the next year. ".repeat(770);
+    let p = format!("{filler}\nPlease call {NAME} tomorrow morning about the invoice.");
+    let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", &p, false)).await;
+    assert_eq!(status, 200, "{v}");
+    let sent = gw.mock.received()[0].body.to_string();
+    assert!(!sent.contains("Thornton"), "the name after 10,000 tokens reached the provider");
+    assert!(sent.contains("[PERSON_1]"));
+    assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
+}
+
+#[tokio::test]
+async fn streamed_answers_restore_model_spans() {
+    let gw = gateway(&detect_toml("")).await;
+    let p = prompt();
+    let (status, body) = gw.post_stream("/v1/chat/completions", &openai_body("mock/echo", &p, true)).await;
+    assert_eq!(status, 200);
+    let (text, _, _) = openai_stream_text(&body);
+    assert_eq!(text, format!("You said: {p}"));
+    assert!(!gw.mock.received()[0].body.to_string().contains("Thornton"));
+}
+
+#[tokio::test]
+async fn full_ner_queue_refuses_in_the_callers_shape() {
+    // A queue of one and batches of one: concurrent requests beyond it are refused, never
+    // forwarded unmasked.
+    let gw = gateway(&detect_toml("queue_capacity = 1\nmax_batch_requests = 1\n")).await;
+    let long = format!("{} {}", "Some words to keep the model busy for a while. ".repeat(400), prompt());
+    let body = openai_body("mock/echo", &long, false);
+    let calls = (0..12).map(|_| gw.post("/v1/chat/completions", &body));
+    let results: Vec<(u16, Value)> = futures::future::join_all(calls).await;
+    let refused: Vec<&Value> = results.iter().filter(|(s, _)| *s == 503).map(|(_, v)| v).collect();
+    assert!(!refused.is_empty(), "some requests are refused: {:?}", results.iter().map(|r| r.0).collect::<Vec<_>>());
+    for v in refused {
+        assert!(v["error"]["message"].as_str().is_some(), "OpenAI error shape: {v}");
+    }
+    let ok = results.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(gw.mock.received().len(), ok, "only masked requests went upstream");
+    for r in gw.mock.received() {
+        assert!(!r.body.to_string().contains("Thornton"));
+    }
+}
+
+/// A stand-in for the Hugging Face hub: serves the files of `tests/fixtures/ner/bert` under
+/// `/{owner}/{name}/resolve/{revision}/{file}` with the headers and byte ranges the hub uses.
+async fn fake_hub() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use axum::extract::Path;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    async fn resolve(
+        Path((_o, _n, _rev, file)): Path<(String, String, String, String)>,
+        headers: HeaderMap,
+    ) -> axum::response::Response {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ner/bert");
+        let Ok(data) = std::fs::read(format!("{dir}/{file}")) else { return StatusCode::NOT_FOUND.into_response() };
+        let len = data.len();
+        let (a, b) = headers
+            .get("range")
+            .and_then(|r| r.to_str().ok())
+            .and_then(|r| r.strip_prefix("bytes="))
+            .and_then(|r| r.split_once('-'))
+            .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
+            .unwrap_or((0, len - 1));
+        let b = b.min(len - 1);
+        (
+            StatusCode::PARTIAL_CONTENT,
+            [
+                ("etag", format!("\"{len}-{file}\"")),
+                ("x-repo-commit", "0123456789abcdef0123456789abcdef01234567".to_string()),
+                ("content-range", format!("bytes {a}-{b}/{len}")),
+            ],
+            data[a..=b].to_vec(),
+        )
+            .into_response()
+    }
+    let app = axum::Router::new().route("/{owner}/{name}/resolve/{rev}/{*file}", axum::routing::get(resolve));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (addr, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
+}
+
+#[tokio::test]
+async fn models_pull_fills_the_hf_cache_and_detect_then_loads_offline() {
+    let (addr, server) = fake_hub().await;
+    let cache = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_veil");
+    let pull = tokio::process::Command::new(bin)
+        .args(["models", "pull", "hf:acme/tiny-ner"])
+        .env("HF_ENDPOINT", format!("http://{addr}"))
+        .env("HF_HUB_CACHE", cache.path())
+        .output()
+        .await
+        .unwrap();
+    server.abort();
+    assert!(pull.status.success(), "pull failed: {}", String::from_utf8_lossy(&pull.stderr));
+    let folder = String::from_utf8(pull.stdout).unwrap();
+    assert!(folder.trim().ends_with("snapshots/0123456789abcdef0123456789abcdef01234567"), "{folder}");
+
+    // Offline now: the hub is gone, the cache is enough.
+    let cfg = cache.path().join("veil.toml");
+    std::fs::write(&cfg, "[detect]\nmodel = \"hf:acme/tiny-ner\"\nmin_score = 0.0\n").unwrap();
+    let mut child = tokio::process::Command::new(bin)
+        .args(["detect", "--jsonl", "--config"])
+        .arg(&cfg)
+        .env("HF_HUB_CACHE", cache.path())
+        .env_remove("HF_ENDPOINT")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"{\"id\": 1, \"text\": \"John Smith lives at 221B Baker Street, London.\"}\n").await.unwrap();
+    }
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "detect failed: {}", String::from_utf8_lossy(&out.stderr));
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let spans = line["spans"].as_array().unwrap();
+    assert!(spans.iter().any(|s| s["detector"] == "ner"), "the random tiny model flags something: {line}");
+
+    // Not cached and no download allowed: start-up is refused with what to do.
+    std::fs::write(&cfg, "[detect]\nmodel = \"hf:acme/absent\"\n").unwrap();
+    let out = tokio::process::Command::new(bin)
+        .args(["redact", "--config"])
+        .arg(&cfg)
+        .env("HF_HUB_CACHE", cache.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("veil models pull hf:acme/absent"), "{err}");
+}
