@@ -87,7 +87,7 @@ fn summary(rt: &tokio::runtime::Runtime, texts: &BTreeMap<String, String>) {
             percentile(&times, 0.99)
         );
     }
-    let text = texts["1kb"].as_str();
+    let text: &'static str = Box::leak(texts["1kb"].clone().into_boxed_str());
     for (mode, batch) in [("batched", EngineOptions::default().max_batch_requests), ("one-by-one", 1)] {
         let det = detector(batch);
         let rounds = 20;
