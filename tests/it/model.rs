@@ -188,3 +188,22 @@ async fn models_pull_fills_the_hf_cache_and_detect_then_loads_offline() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("veil models pull hf:acme/absent"), "{err}");
 }
+
+#[tokio::test]
+async fn before_the_model_is_loaded_readyz_fails_and_requests_are_refused() {
+    use std::sync::Arc;
+    use veil::mask::Detector;
+    let ner: Arc<dyn Detector> = Arc::new(veil::ner::NerDetector::new());
+    let patterns: Arc<dyn Detector> =
+        Arc::new(veil::mask::patterns::PatternDetector::new(&Default::default()).unwrap());
+    let gw = gateway_with("", Some(vec![patterns, ner])).await;
+    gw.state.set_ready(false);
+    let r = gw.client.get(gw.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    let r = gw.client.get(gw.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (status, v) = gw.post("/v1/messages", &anthropic_body("mocka/echo", &prompt(), false)).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["type"], "error", "Anthropic error shape: {v}");
+    assert!(gw.mock.received().is_empty(), "nothing is forwarded while the model loads");
+}
