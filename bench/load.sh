@@ -251,6 +251,7 @@ REPORT_NPROC="$(nproc)" \
     REPORT_DATE="$(date -u '+%Y-%m-%d %H:%M:%S UTC')" \
     REPORT_WORK="$WORK" \
     REPORT_VEIL_HWM_KB="$VEIL_HWM_KB" \
+    REPORT_VEIL_MODEL="$VEIL_MODEL" \
     python3 "$ROOT/bench/report.py" "$WORK" >"$OUT"
 cat "$OUT"
 log "report written to $OUT; raw output in $WORK"

@@ -66,7 +66,8 @@ def main():
         f"{env('REPORT_KERNEL', '?')}",
         f"- Commit: {env('REPORT_COMMIT', '?')}",
         f"- wrk {env('REPORT_WRK', '?')}, {env('REPORT_DURATION', '?')} per run; upstream: "
-        "veil-mock (model `bench`, recording off); veil config: `[detect] model = \"none\"`",
+        "veil-mock (model `bench`, recording off); veil config: `[detect] model = \""
+        + os.environ.get("REPORT_VEIL_MODEL", "none") + "\"`",
         "- Latencies are wrk's exact percentiles (done() hook), client, mock and veil on the "
         "same machine",
         "",

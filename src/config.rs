@@ -215,7 +215,8 @@ pub enum ModelSetting {
 pub struct DetectConfig {
     pub model: ModelSetting,
     pub device: String,
-    pub min_score: f32,
+    /// `None`: the model's own calibrated `veil_min_score`, else 0.5.
+    pub min_score: Option<f32>,
     pub download: bool,
     /// Queue, batching and windowing of the NER model.
     pub engine: crate::ner::engine::EngineOptions,
@@ -442,9 +443,9 @@ fn validate_detect(raw: RawDetect) -> Result<DetectConfig, ConfigError> {
         }
         Some(s) => parse_model_setting(s).map_err(|e| invalid("detect.model", e))?,
     };
-    let min_score = raw.min_score.unwrap_or(0.5);
-    if !(0.0..=1.0).contains(&min_score) {
-        return Err(invalid("detect.min_score", format!("{min_score} is not between 0 and 1")));
+    let min_score = raw.min_score;
+    if let Some(m) = min_score.filter(|m| !(0.0..=1.0).contains(m)) {
+        return Err(invalid("detect.min_score", format!("{m} is not between 0 and 1")));
     }
     let device = raw.device.unwrap_or_else(|| "cpu".to_string());
     if device != "cpu" && !device.starts_with("cuda") {

@@ -115,12 +115,19 @@ fn tune_allocator() {
 fn tune_allocator() {}
 
 /// candle's CPU thread pool spins after each op (25k rounds by default) and steals the
-/// second core from the next matmul; not spinning was 8–25 % faster end to end here.
+/// second core from the next matmul; not spinning was 8–25 % faster end to end here. And
+/// unless RAYON_NUM_THREADS is set, candle counts physical cores by reading /proc/cpuinfo on
+/// every matmul (~3 % of a forward pass).
 fn tune_candle() {
     const SPIN: &str = "CANDLE_BARRIER_POOL_SPIN_LIMIT";
+    const THREADS: &str = "RAYON_NUM_THREADS";
+    // Single-threaded here: nothing else reads or writes the environment yet.
     if std::env::var_os(SPIN).is_none() {
-        // Single-threaded here: nothing else reads the environment yet.
         std::env::set_var(SPIN, "0");
+    }
+    if std::env::var_os(THREADS).is_none() {
+        let n = std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1);
+        std::env::set_var(THREADS, n.to_string());
     }
 }
 

@@ -97,7 +97,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .with_graceful_shutdown(async {
             tokio::select! {
                 _ = shutdown_signal() => {},
-                _ = stop_rx => tracing::error!("the NER model cannot be loaded; stopping"),
+                // Only a load failure stops the server; the sender is dropped after a success.
+                Ok(()) = stop_rx => tracing::error!("the NER model cannot be loaded; stopping"),
             }
         })
         .await

@@ -59,6 +59,16 @@ def prune_vocab(tok_json_path, keep_texts, out_path):
     return old_sorted, remap
 
 
+def keep_vocab(tok_json_path, out_path):
+    """The teacher's whole vocabulary (identity remap); tokenizer.json without truncation/padding."""
+    tj = json.load(open(tok_json_path, encoding="utf-8"))
+    tj["truncation"] = None
+    tj["padding"] = None
+    json.dump(tj, open(out_path, "w", encoding="utf-8"), ensure_ascii=False)
+    n = len(tj["model"]["vocab"])
+    return list(range(n)), {i: i for i in range(n)}
+
+
 def verify_pruned(orig_path, pruned_path, remap, same_texts, unseen_texts):
     """Identical ids modulo remap on corpus-like texts; [UNK] rate on unseen text."""
     t0, t1 = load_tokenizer(orig_path), load_tokenizer(pruned_path)
@@ -136,6 +146,10 @@ def main():
     ap.add_argument("--logit-minutes", type=float, default=None,
                     help="wall-clock budget for teacher logits; windows without logits train on CE only")
     ap.add_argument("--no-case", action="store_true", help="ablation: student without the case feature")
+    ap.add_argument("--prune-vocab", action="store_true",
+                    help="keep only tokens seen in the corpus (smaller file, but words the synthetic corpus lacks "
+                         "fall apart into pieces and look like names: measured 0.39 over-masking on dev vs 0.06 for "
+                         "the teacher); default: keep the teacher's full vocabulary")
     ap.add_argument("--logits-cache", default=os.path.join(HERE, "out/teacher_logits.pt"))
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -151,7 +165,10 @@ def main():
     # 1. vocab
     t0 = time.time()
     vocab_docs = read_jsonl(a.corpus, a.vocab_docs)
-    kept, remap = prune_vocab(t_tok_path, [d["text"] for d in vocab_docs], os.path.join(a.out, "tokenizer.json"))
+    if a.prune_vocab:
+        kept, remap = prune_vocab(t_tok_path, [d["text"] for d in vocab_docs], os.path.join(a.out, "tokenizer.json"))
+    else:
+        kept, remap = keep_vocab(t_tok_path, os.path.join(a.out, "tokenizer.json"))
     test_docs = read_jsonl(a.test)
     # unseen text: the synthetic test split (other seed) + hand-written odd words
     extra = ["Zbigniew Brzęczyszczykiewicz lives on Krzywoustego 17 in Szczebrzeszyn.",

@@ -8,8 +8,8 @@ cd "$(dirname "$0")"
 OUT=out
 PY=$OUT/venv/bin/python
 TEACHER_MIN=${TEACHER_MIN:-18}
-LOGIT_MIN=${LOGIT_MIN:-4}
-STUDENT_MIN=${STUDENT_MIN:-10}
+LOGIT_MIN=${LOGIT_MIN:-12}
+STUDENT_MIN=${STUDENT_MIN:-80}
 ABLATION_MIN=${ABLATION_MIN:-4}
 DEV=${DEV:-/work/shared/eval/dev.jsonl}
 mkdir -p $OUT/corpus $OUT/eval $OUT/logs
@@ -28,7 +28,7 @@ nice -n 19 $PY train.py --minutes $TEACHER_MIN --steps 100000 --batch 16 --lr 1.
 
 # 4. student: 4 x 128, pruned vocab, distilled (KL T=2 + CE)
 nice -n 19 $PY distill.py --teacher $OUT/teacher --out $OUT/student --layers 4 --hidden 128 --heads 2 --inter 512 \
-  --limit 40000 --logit-minutes $LOGIT_MIN --minutes $STUDENT_MIN --lr 1e-3 --batch 32 2>&1 | tee $OUT/logs/student.log
+  --limit 60000 --logit-minutes $LOGIT_MIN --minutes $STUDENT_MIN --lr 1e-3 --batch 32 2>&1 | tee $OUT/logs/student.log
 
 # 5. export
 nice -n 19 $PY export.py --student $OUT/student --teacher $OUT/teacher --out $OUT/veil-pii

@@ -30,8 +30,9 @@ pub struct EngineOptions {
     pub window: usize,
     /// Tokens shared by neighbouring windows.
     pub overlap: usize,
-    /// Model spans scoring below this are dropped.
-    pub min_score: f32,
+    /// Model spans scoring below this are dropped; `None`: the model's `veil_min_score`
+    /// (calibrated when it was trained), else 0.5.
+    pub min_score: Option<f32>,
 }
 
 impl Default for EngineOptions {
@@ -43,7 +44,7 @@ impl Default for EngineOptions {
             max_batch_wait: Duration::from_millis(2),
             window: 0,
             overlap: 32,
-            min_score: 0.5,
+            min_score: None,
         }
     }
 }
@@ -78,6 +79,8 @@ pub struct Worker {
     pub options: EngineOptions,
     /// Text tokens per window.
     pub body: usize,
+    /// Model spans scoring below this are dropped.
+    pub min_score: f32,
 }
 
 impl Engine {
@@ -249,7 +252,7 @@ impl Worker {
     fn to_entities(&self, text: &str, groups: Vec<Group>) -> Vec<Entity> {
         let mut out: Vec<(Entity, usize)> = Vec::with_capacity(groups.len());
         for g in groups {
-            if g.score < self.options.min_score {
+            if g.score < self.min_score {
                 continue;
             }
             let Some(label) = self.labels[g.entity] else { continue };

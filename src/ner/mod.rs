@@ -131,7 +131,8 @@ pub fn build_worker(dir: &Path, opts: &NerOptions) -> anyhow::Result<(Worker, St
     }
     engine.overlap = engine.overlap.min(body / 4);
     let version = format!("{NAME}/{}@{}", model_name(dir), weights_digest(&dir.join("model.safetensors"))?);
-    Ok((Worker { model, tokenizer, scheme, labels: label_map, options: engine, body }, version))
+    let min_score = engine.min_score.or(model.config.min_score).unwrap_or(0.5);
+    Ok((Worker { model, tokenizer, scheme, labels: label_map, options: engine, body, min_score }, version))
 }
 
 fn model_name(dir: &Path) -> String {

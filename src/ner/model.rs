@@ -46,6 +46,8 @@ pub struct ModelConfig {
     pub case_feature: bool,
     /// Veil's own models record the window length they were trained on.
     pub trained_window: Option<usize>,
+    /// Veil's own models record a calibrated default score threshold.
+    pub min_score: Option<f32>,
     pub raw: serde_json::Value,
 }
 
@@ -57,6 +59,7 @@ struct Common {
     pad_token_id: Option<usize>,
     veil_case_feature: Option<String>,
     veil_max_window: Option<usize>,
+    veil_min_score: Option<f32>,
 }
 
 impl ModelConfig {
@@ -95,7 +98,18 @@ impl ModelConfig {
         if max_positions < 8 {
             anyhow::bail!("{}: max_position_embeddings {positions} is too small", path.display());
         }
-        Ok(ModelConfig { arch, id2label, max_positions, case_feature, trained_window: c.veil_max_window, raw })
+        if let Some(m) = c.veil_min_score.filter(|m| !(0.0..=1.0).contains(m)) {
+            anyhow::bail!("{}: veil_min_score {m} is not between 0 and 1", path.display());
+        }
+        Ok(ModelConfig {
+            arch,
+            id2label,
+            max_positions,
+            case_feature,
+            trained_window: c.veil_max_window,
+            min_score: c.veil_min_score,
+            raw,
+        })
     }
 
     fn usize_key(&self, keys: &[&str]) -> anyhow::Result<usize> {
@@ -315,8 +329,9 @@ impl Encoder {
         Ok(Encoder { words, positions, types, emb_ln, layers: ls, heads, head_dim, act, position_offset })
     }
 
-    /// `ids`, `types`: (batch, len) u32; `mask`: (batch, len) f32 with 1 for real tokens.
-    fn forward(&self, ids: &Tensor, types: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    /// `ids`, `types`: (batch, len) u32; `mask`: (batch, len) f32 with 1 for real tokens, or
+    /// `None` when no row is padded (then no mask is added at all).
+    fn forward(&self, ids: &Tensor, types: &Tensor, mask: Option<&Tensor>) -> candle_core::Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let dev = ids.device();
         let pos = Tensor::arange(self.position_offset, self.position_offset + t as u32, dev)?;
@@ -328,13 +343,19 @@ impl Encoder {
         let mut x = self.emb_ln.forward(&x)?.reshape((b * t, hidden))?;
         // Additive mask, (b, 1, 1, t): 0 for tokens, -1e9 for padding. Built in f32 and
         // added to f32 scores, so it cannot overflow to -inf and NaN the softmax.
-        let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((b, 1, 1, t))?;
+        let bias = match mask {
+            Some(m) => Some(((m.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((b, 1, 1, t))?),
+            None => None,
+        };
         for l in &self.layers {
             let qkv = l.qkv.forward(&x)?.reshape((b, t, 3, self.heads, self.head_dim))?.permute((2, 0, 3, 1, 4))?;
             let q = qkv.get(0)?.contiguous()?;
             let k = qkv.get(1)?.contiguous()?;
             let v = qkv.get(2)?.contiguous()?;
-            let scores = q.matmul(&k.t()?)?.broadcast_add(&bias)?;
+            let mut scores = q.matmul(&k.t()?)?;
+            if let Some(bias) = &bias {
+                scores = scores.broadcast_add(bias)?;
+            }
             let probs = candle_nn::ops::softmax_last_dim(&scores)?;
             let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b * t, hidden))?;
             let h = l.ln1.forward(&(l.out.forward(&ctx)? + &x)?)?;
@@ -400,7 +421,7 @@ impl TokenClassifier {
         &self.device
     }
 
-    /// Logits `(batch, len, labels)` for right-padded rows; `lens[i]` real tokens in row i.
+    /// Logits `(batch, len, labels)` for rows of (input ids, type ids), right-padded to the longest.
     pub fn forward(&self, rows: &[(Vec<u32>, Vec<u32>)]) -> candle_core::Result<Tensor> {
         let b = rows.len();
         let t = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
@@ -415,8 +436,9 @@ impl TokenClassifier {
         let ids = Tensor::from_vec(ids, (b, t), &self.device)?;
         let types = Tensor::from_vec(types, (b, t), &self.device)?;
         let mask = Tensor::from_vec(mask, (b, t), &self.device)?;
+        let padded = rows.iter().any(|r| r.0.len() < t);
         let h = match &self.body {
-            Body::Encoder(e) => e.forward(&ids, &types, &mask)?,
+            Body::Encoder(e) => e.forward(&ids, &types, padded.then_some(&mask))?,
             Body::Deberta(m) => {
                 let tt = if m_uses_types(&self.config) { Some(types) } else { None };
                 m.forward(&ids, tt, Some(mask))?

@@ -159,7 +159,7 @@ fn grouping_matches_the_pipeline_on_forced_logits() {
 fn worker(arch: &str, window: usize, overlap: usize) -> Worker {
     let opts = NerOptions {
         device: "cpu".into(),
-        engine: EngineOptions { window, overlap, min_score: 0.0, ..EngineOptions::default() },
+        engine: EngineOptions { window, overlap, min_score: Some(0.0), ..EngineOptions::default() },
         labels: BTreeMap::new(),
         download: false,
     };
@@ -183,4 +183,76 @@ fn long_texts_are_windowed_not_truncated() {
     for e in spans {
         assert!(text.is_char_boundary(e.start) && text.is_char_boundary(e.end) && e.start < e.end);
     }
+}
+
+/// Jobs submitted at once are batched together and get exactly what each gets alone.
+#[test]
+fn concurrent_jobs_get_what_they_get_alone() {
+    let det = super::NerDetector::new();
+    let opts = NerOptions {
+        device: "cpu".into(),
+        engine: EngineOptions { min_score: Some(0.0), ..EngineOptions::default() },
+        labels: BTreeMap::new(),
+        download: false,
+    };
+    det.load(&crate::config::ModelSetting::Dir(dir("bert")), &opts).expect("loads");
+    let texts: Vec<String> = expected("bert").cases.into_iter().map(|c| c.text).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("runtime");
+    use crate::mask::Detector;
+    let alone: Vec<_> = texts.iter().map(|t| rt.block_on(det.detect(&[t.as_str()])).expect("detect")).collect();
+    let det = std::sync::Arc::new(det);
+    let together = rt.block_on(async {
+        let calls = texts.iter().cloned().map(|t| {
+            let det = det.clone();
+            tokio::spawn(async move { det.detect(&[t.as_str()]).await.expect("detect") })
+        });
+        futures::future::join_all(calls).await
+    });
+    for (a, b) in alone.iter().zip(together) {
+        let b = b.expect("joined");
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a[0].iter().zip(&b[0]) {
+            assert_eq!((x.start, x.end, x.label), (y.start, y.end, y.label));
+            assert!((x.score - y.score).abs() < 1e-4);
+        }
+    }
+}
+
+/// A model that does not match its config stops loading with the file and the field.
+#[test]
+fn load_errors_name_the_file_and_the_field() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        std::fs::copy(dir("bert").join(f), tmp.path().join(f)).expect("copy");
+    }
+    let cfg_path = tmp.path().join("config.json");
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).expect("read")).expect("json");
+    let write = |v: &serde_json::Value| std::fs::write(&cfg_path, v.to_string()).expect("write");
+    let err = |v: &serde_json::Value| {
+        write(v);
+        match TokenClassifier::load(tmp.path(), &Device::Cpu) {
+            Ok(_) => panic!("loads a broken model: {v}"),
+            Err(e) => format!("{e:#}"),
+        }
+    };
+    let mut v = original.clone();
+    v["hidden_size"] = 64.into();
+    let e = err(&v);
+    assert!(e.contains("model.safetensors") && e.contains("do not match config.json"), "{e}");
+    let mut v = original.clone();
+    v.as_object_mut().expect("object").remove("id2label");
+    let e = err(&v);
+    assert!(e.contains("config.json") && e.contains("id2label"), "{e}");
+    let mut v = original.clone();
+    v["model_type"] = "gpt2".into();
+    let e = err(&v);
+    assert!(e.contains("model_type") && e.contains("gpt2"), "{e}");
+    let mut v = original;
+    let mut labels = serde_json::Map::new();
+    labels.insert("0".into(), "O".into());
+    labels.insert("1".into(), "B-PER".into());
+    v["id2label"] = labels.into();
+    let e = err(&v);
+    assert!(e.contains("classifier") && e.contains("2 labels"), "{e}");
 }

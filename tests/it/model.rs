@@ -207,3 +207,61 @@ async fn before_the_model_is_loaded_readyz_fails_and_requests_are_refused() {
     assert_eq!(v["type"], "error", "Anthropic error shape: {v}");
     assert!(gw.mock.received().is_empty(), "nothing is forwarded while the model loads");
 }
+
+/// `veil serve` loads the model beside the running server: /readyz turns 200 once it is
+/// loaded and the server keeps serving; a model that cannot load stops it with exit code 2.
+#[tokio::test]
+async fn serve_becomes_ready_after_loading_and_stops_on_a_broken_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ner/bert");
+    let cfg = dir.path().join("veil.toml");
+    std::fs::write(&cfg, format!("[detect]\nmodel = \"{fixture}\"\n[audit]\nenabled = false\n")).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config"])
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await {
+            if r.status() == 200 {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "/readyz never turned 200");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(child.try_wait().unwrap().is_none(), "veil stopped after loading the model");
+    let r = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    child.kill().await.unwrap();
+
+    // A folder whose weights do not match its config: serve exits 2 naming the file.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    for f in ["tokenizer.json", "model.safetensors"] {
+        std::fs::copy(format!("{fixture}/{f}"), broken.join(f)).unwrap();
+    }
+    let mut c: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{fixture}/config.json")).unwrap()).unwrap();
+    c["hidden_size"] = 64.into();
+    std::fs::write(broken.join("config.json"), c.to_string()).unwrap();
+    std::fs::write(&cfg, format!("[detect]\nmodel = \"{}\"\n[audit]\nenabled = false\n", broken.display())).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("model.safetensors"));
+}
