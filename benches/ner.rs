@@ -59,6 +59,17 @@ fn detector(max_batch_requests: usize) -> Arc<NerDetector> {
     d
 }
 
+/// 16 concurrent detections of `text`, as 16 gateway requests would submit them.
+async fn sixteen_at_once(det: &Arc<NerDetector>, text: &'static str) {
+    let calls = (0..16).map(|_| {
+        let det = det.clone();
+        tokio::spawn(async move { det.detect(&[text]).await.map(|_| ()) })
+    });
+    for r in futures::future::join_all(calls).await {
+        r.unwrap().unwrap();
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1e3
@@ -101,15 +112,7 @@ fn summary(rt: &tokio::runtime::Runtime, texts: &BTreeMap<String, String>) {
         let rounds = 20;
         let t = Instant::now();
         for _ in 0..rounds {
-            rt.block_on(async {
-                let calls = (0..16).map(|_| {
-                    let det = det.clone();
-                    tokio::spawn(async move { det.detect(&[text]).await.map(|_| ()) })
-                });
-                for r in futures::future::join_all(calls).await {
-                    r.unwrap().unwrap();
-                }
-            });
+            rt.block_on(sixteen_at_once(&det, text));
         }
         let secs = t.elapsed().as_secs_f64();
         let n = (rounds * 16) as f64;
@@ -150,19 +153,7 @@ fn bench(c: &mut Criterion) {
     let text: &'static str = Box::leak(texts["1kb"].clone().into_boxed_str());
     for (mode, batch) in [("batched", EngineOptions::default().max_batch_requests), ("one-by-one", 1)] {
         let det = detector(batch);
-        g.bench_function(mode, |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    let calls = (0..16).map(|_| {
-                        let det = det.clone();
-                        tokio::spawn(async move { det.detect(&[text]).await.map(|_| ()) })
-                    });
-                    for r in futures::future::join_all(calls).await {
-                        r.unwrap().unwrap();
-                    }
-                })
-            })
-        });
+        g.bench_function(mode, |b| b.iter(|| rt.block_on(sixteen_at_once(&det, text))));
     }
     g.finish();
 }

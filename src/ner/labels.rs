@@ -184,6 +184,7 @@ const BUILTIN: &[(&str, Option<Label>)] = &[
     ("ZIP", Some(Label::Location)),
     ("POSTCODE", Some(Label::Location)),
     ("NEARBYGPSCOORDINATE", Some(Label::Location)),
+    ("FAC", Some(Label::Location)),
     ("STREETADDRESS", Some(Label::StreetAddress)),
     ("STREET", Some(Label::StreetAddress)),
     ("ADDRESS", Some(Label::StreetAddress)),
@@ -251,7 +252,6 @@ const BUILTIN: &[(&str, Option<Label>)] = &[
     ("LAW", None),
     ("LANGUAGE", None),
     ("NORP", None),
-    ("FAC", Some(Label::Location)),
 ];
 
 fn normalize(name: &str) -> String {
