@@ -128,7 +128,10 @@ def main():
     ap.add_argument("--corpus", default=os.path.join(HERE, "out/corpus/train.jsonl"))
     ap.add_argument("--test", default=os.path.join(HERE, "out/corpus/test.jsonl"))
     ap.add_argument("--out", default=os.path.join(HERE, "out/student"))
-    ap.add_argument("--limit", type=int, default=30000, help="docs that get teacher logits")
+    ap.add_argument("--limit", type=int, default=30000, help="synthetic docs to train on")
+    ap.add_argument("--general", default=os.path.join(HERE, "out/corpus/general.jsonl"),
+                    help="general_text.py output: real text without hand labels, learned from teacher logits only")
+    ap.add_argument("--general-docs", type=int, default=10000, help="general documents to use (0: none)")
     ap.add_argument("--vocab-docs", type=int, default=80000, help="docs tokenized to choose the vocab")
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=128)
@@ -186,8 +189,15 @@ def main():
     docs = vocab_docs[:a.limit]
     t_tok = load_tokenizer(t_tok_path)
     wins = build_windows(t_tok, docs, a.max_len, with_case)
+    n_synth = len(wins)
+    general = read_jsonl(a.general, a.general_docs) if a.general_docs and os.path.exists(a.general) else []
+    for w in build_windows(t_tok, general, a.max_len, with_case):
+        w["labels"] = [-100] * len(w["input_ids"])  # no hand labels: teacher logits only
+        w["general"] = True
+        wins.append(w)
+    print(f"windows: {n_synth} synthetic ({len(docs)} docs), {len(wins) - n_synth} general ({len(general)} docs)", flush=True)
     test_wins = build_windows(load_tokenizer(os.path.join(a.out, "tokenizer.json")), test_docs[:1000], a.max_len, with_case)
-    key = f"{a.teacher}|{a.corpus}|{a.limit}|{a.max_len}|{len(wins)}|{a.logit_minutes}"
+    key = f"{a.teacher}|{a.corpus}|{a.limit}|{a.general}|{a.general_docs}|{a.max_len}|{len(wins)}|{a.logit_minutes}"
     cache = {"key": key, "logits": {}} if a.alpha == 0 else None
     if cache is None and os.path.exists(a.logits_cache):
         cache = torch.load(a.logits_cache)
@@ -196,8 +206,11 @@ def main():
     if cache is None:
         t0 = time.time()
         logits = {}
+        # random order (a time budget cuts both kinds evenly), length-sorted in blocks (less padding)
         order = list(range(len(wins)))
         random.Random(a.seed).shuffle(order)
+        order = [i for b in range(0, len(order), 64 * 16)
+                 for i in sorted(order[b:b + 64 * 16], key=lambda j: len(wins[j]["input_ids"]))]
         with torch.no_grad():
             for k in range(0, len(order), 64):
                 if a.logit_minutes and time.time() - t0 > a.logit_minutes * 60:
@@ -213,6 +226,13 @@ def main():
         torch.save(cache, a.logits_cache)
         print(f"teacher logits for {len(logits)}/{len(wins)} windows in {(time.time() - t0) / 60:.1f} min", flush=True)
     logits = cache["logits"]
+    # general windows teach nothing without teacher logits
+    keep = [i for i, w in enumerate(wins) if not w.get("general") or i in logits]
+    remap_w = {o: n for n, o in enumerate(keep)}
+    logits = {remap_w[i]: v for i, v in logits.items() if i in remap_w}
+    wins = [wins[i] for i in keep]
+    n_general = sum(1 for w in wins if w.get("general"))
+    print(f"training windows: {len(wins)} ({n_general} general), with teacher logits: {len(logits)}", flush=True)
     # remap ids to the pruned vocab
     for w in wins:
         w["input_ids"] = [remap[i] for i in w["input_ids"]]
@@ -253,12 +273,12 @@ def main():
                     has[r, :len(wins[i]["input_ids"])] = True
             out = student(input_ids=inp, token_type_ids=tt, attention_mask=am).logits
             m = lab != -100
-            ce = F.cross_entropy(out[m], lab[m])
-            mk = m & has
+            ce = F.cross_entropy(out[m], lab[m]) if m.any() else torch.zeros(())
+            # KL on every real token that has teacher logits ([CLS]/[SEP] included: harmless)
+            mk = has & (am > 0)
             if a.alpha > 0 and mk.any():
                 kl = F.kl_div(F.log_softmax(out[mk] / T, -1), F.softmax(tl[mk] / T, -1), reduction="batchmean") * T * T
-                w = a.alpha * float(mk.sum()) / float(m.sum())
-                loss = w * kl + (1 - w) * ce
+                loss = a.alpha * kl + (1 - a.alpha) * ce if m.any() else kl
             else:
                 kl = torch.zeros(())
                 loss = ce
@@ -279,7 +299,8 @@ def main():
     print(f"student done: {step} steps in {train_s / 60:.1f} min; synthetic test token-F1 {f1:.4f}", flush=True)
     student.config.veil_train = {"distilled_from": os.path.basename(a.teacher.rstrip("/")), "steps": step, "batch": a.batch,
                                  "lr": a.lr, "temperature": T, "alpha": a.alpha, "docs": len(docs),
-                                 "windows_with_teacher_logits": len(logits), "case_feature": not a.no_case,
+                                 "windows_with_teacher_logits": len(logits),
+                                 "general_windows": n_general, "general_docs": len(general), "case_feature": not a.no_case,
                                  "train_minutes": round(train_s / 60, 1), "synthetic_test_token_f1": round(f1, 4),
                                  "vocab": vrep}
     student.save_pretrained(a.out, safe_serialization=True)

@@ -8,8 +8,8 @@ cd "$(dirname "$0")"
 OUT=out
 PY=$OUT/venv/bin/python
 TEACHER_MIN=${TEACHER_MIN:-18}
-LOGIT_MIN=${LOGIT_MIN:-12}
-STUDENT_MIN=${STUDENT_MIN:-80}
+LOGIT_MIN=${LOGIT_MIN:-25}
+STUDENT_MIN=${STUDENT_MIN:-35}
 ABLATION_MIN=${ABLATION_MIN:-4}
 DEV=${DEV:-/work/shared/eval/dev.jsonl}
 mkdir -p $OUT/corpus $OUT/eval $OUT/logs
@@ -21,14 +21,18 @@ $OUT/venv/bin/pip install -q -r requirements.txt
 # 2. corpus (seeded)
 [ -s $OUT/corpus/train.jsonl ] || nice -n 19 $PY gen_corpus.py --n 80000 --seed 13 --out $OUT/corpus/train.jsonl
 [ -s $OUT/corpus/test.jsonl ]  || nice -n 19 $PY gen_corpus.py --n 2000 --seed 99 --out $OUT/corpus/test.jsonl
+# real text without labels (Debian fortunes, WordNet glosses, translated man pages, Debian Reference)
+[ -s $OUT/corpus/general.jsonl ] || $PY general_text.py --out $OUT/corpus/general.jsonl --debs $OUT/debs
 
 # 3. teacher: all-MiniLM-L6-v2 + token classification head + case feature
 nice -n 19 $PY train.py --minutes $TEACHER_MIN --steps 100000 --batch 16 --lr 1.5e-4 --limit 20000 \
   --out $OUT/teacher 2>&1 | tee $OUT/logs/teacher.log
 
-# 4. student: 4 x 128, pruned vocab, distilled (KL T=2 + CE)
-nice -n 19 $PY distill.py --teacher $OUT/teacher --out $OUT/student --layers 4 --hidden 128 --heads 2 --inter 512 \
-  --limit 60000 --logit-minutes $LOGIT_MIN --minutes $STUDENT_MIN --lr 1e-3 --batch 32 2>&1 | tee $OUT/logs/student.log
+# 4. student: 3 x 128 x 512, full vocab, distilled: teacher logits (KL, T=2) on synthetic and
+#    general windows, plus hard labels (CE) on the synthetic ones
+nice -n 5 $PY distill.py --teacher $OUT/teacher --out $OUT/student --layers ${S_LAYERS:-3} --hidden 128 --heads 2 \
+  --inter ${S_INTER:-512} --limit 24000 --general-docs 8000 --alpha 0.7 --logit-minutes $LOGIT_MIN --minutes $STUDENT_MIN \
+  --lr 1e-3 --batch 32 --logits-cache $OUT/teacher_logits.pt 2>&1 | tee $OUT/logs/student.log
 
 # 5. export
 nice -n 19 $PY export.py --student $OUT/student --teacher $OUT/teacher --out $OUT/veil-pii
@@ -37,6 +41,10 @@ nice -n 19 $PY export.py --student $OUT/student --teacher $OUT/teacher --out $OU
 if [ -f "$DEV" ]; then
   nice -n 19 $PY predict_eval.py $OUT/veil-pii --gold "$DEV" --pred $OUT/eval/dev.student.jsonl --table | tee $OUT/eval/dev.student.txt
   nice -n 19 $PY predict_eval.py $OUT/veil-pii-teacher --gold "$DEV" --pred $OUT/eval/dev.teacher.jsonl | tee $OUT/eval/dev.teacher.txt
+fi
+# ... and as Veil runs it (patterns + model, Veil's windows), over a range of score thresholds
+if [ -f "$DEV" ] && [ -x ../target/release/veil ]; then
+  $PY score_veil.py $OUT/veil-pii --gold "$DEV" --min-score 0,0.2,0.3,0.4,0.5,0.6 | tee $OUT/eval/dev.veil.txt
 fi
 nice -n 19 $PY predict_eval.py $OUT/veil-pii --gold $OUT/corpus/test.jsonl --pred $OUT/eval/test.student.jsonl | tee $OUT/eval/test.student.txt
 
