@@ -8,6 +8,7 @@
 //! - [`engine`] batches requests on a dedicated thread behind a bounded queue.
 
 pub mod engine;
+pub mod fast;
 pub mod gelu;
 pub mod hub;
 pub mod labels;

@@ -129,7 +129,7 @@ impl ModelConfig {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Act {
+pub(super) enum Act {
     GeluErf,
     GeluTanh,
     Relu,
@@ -155,9 +155,10 @@ impl Act {
 }
 
 /// Linear layer on 2-D input `(rows, in)`.
-struct Dense {
-    w: Tensor,
-    b: Option<Tensor>,
+pub(super) struct Dense {
+    /// `(out, in)`, as transformers stores it.
+    pub(super) w: Tensor,
+    pub(super) b: Option<Tensor>,
 }
 
 impl Dense {
@@ -192,13 +193,14 @@ fn embedding(vb: &VarBuilder, name: &str, rows: usize, dim: usize) -> candle_cor
     Ok(Embedding::new(vb.pp(name).get((rows, dim), "weight")?, dim))
 }
 
-struct Layer {
-    qkv: Dense,
-    out: Dense,
-    ln1: LayerNorm,
-    ffn_in: Dense,
-    ffn_out: Dense,
-    ln2: LayerNorm,
+pub(super) struct Layer {
+    /// Q, K and V stacked (Q pre-scaled by 1/sqrt(head_dim)).
+    pub(super) qkv: Dense,
+    pub(super) out: Dense,
+    pub(super) ln1: LayerNorm,
+    pub(super) ffn_in: Dense,
+    pub(super) ffn_out: Dense,
+    pub(super) ln2: LayerNorm,
 }
 
 /// Weight names of one layer, per architecture.
@@ -236,16 +238,16 @@ const DISTILBERT_NAMES: LayerNames = LayerNames {
 };
 
 /// BERT / DistilBERT / XLM-R: embeddings then post-LN transformer layers.
-struct Encoder {
-    words: Embedding,
-    positions: Embedding,
-    types: Option<Embedding>,
-    emb_ln: LayerNorm,
-    layers: Vec<Layer>,
-    heads: usize,
-    head_dim: usize,
-    act: Act,
-    position_offset: u32,
+pub(super) struct Encoder {
+    pub(super) words: Embedding,
+    pub(super) positions: Embedding,
+    pub(super) types: Option<Embedding>,
+    pub(super) emb_ln: LayerNorm,
+    pub(super) layers: Vec<Layer>,
+    pub(super) heads: usize,
+    pub(super) head_dim: usize,
+    pub(super) act: Act,
+    pub(super) position_offset: u32,
 }
 
 impl Encoder {
@@ -419,6 +421,15 @@ impl TokenClassifier {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// The BERT-family encoder and the classifier head, for [`super::fast`]; `None` for
+    /// DeBERTa-v2, which only runs under candle.
+    pub(super) fn encoder_parts(&self) -> Option<(&Encoder, &Dense)> {
+        match &self.body {
+            Body::Encoder(e) => Some((e, &self.classifier)),
+            Body::Deberta(_) => None,
+        }
     }
 
     /// Logits `(batch, len, labels)` for rows of (input ids, type ids), right-padded to the longest.

@@ -2,6 +2,7 @@
 //! logits and pipeline spans transformers produced (`tests/fixtures/ner/make_fixtures.py`).
 
 use super::engine::{EngineOptions, Worker};
+use super::fast::{FastModel, Scratch};
 use super::labels::{self, LabelScheme, Prediction};
 use super::model::TokenClassifier;
 use super::tokenize::{TextTokenizer, Window};
@@ -129,6 +130,107 @@ fn deberta_v2_matches_transformers() {
 #[test]
 fn xlm_roberta_matches_transformers() {
     check_arch("xlm_roberta", false);
+}
+
+/// Logits of the fast path, one `(len, labels)` matrix per row, all rows in one call.
+fn fast_logits(model: &FastModel, rows: &[(Vec<u32>, Vec<u32>)]) -> Vec<Vec<Vec<f32>>> {
+    let mut scratch = Scratch::default();
+    let refs: Vec<(&[u32], &[u32])> = rows.iter().map(|(i, t)| (i.as_slice(), t.as_slice())).collect();
+    let flat = model.forward(&refs, &mut scratch).expect("fast forward");
+    let n = model.labels();
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (ids, _) in rows {
+        out.push((0..ids.len()).map(|t| flat[(at + t) * n..(at + t + 1) * n].to_vec()).collect());
+        at += ids.len();
+    }
+    assert_eq!(at * n, flat.len());
+    out
+}
+
+fn worst_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max)
+}
+
+/// The fast path against transformers (every fixture case alone), against itself (all
+/// cases stacked in one call, each at its own length) and against candle (the cases, and
+/// long inputs with token types, padded together under candle).
+fn check_fast(arch: &str) {
+    let exp = expected(arch);
+    let model = TokenClassifier::load(&dir(arch), &Device::Cpu).expect("model loads");
+    let fast = FastModel::from_classifier(&model).expect("converts").expect("a BERT-family model");
+    let tok = TextTokenizer::load(&dir(arch).join("tokenizer.json"), false).expect("tokenizer loads");
+    let mut rows = Vec::new();
+    for case in &exp.cases {
+        let enc = tok.encode(&case.text).expect("encodes");
+        let row = tok.window_input(&enc, &Window { start: 0, end: enc.ids.len() });
+        let alone = fast_logits(&fast, std::slice::from_ref(&row)).remove(0);
+        let worst = worst_diff(&alone, &case.logits);
+        assert!(worst < 2e-3, "{arch}: fast logits differ from transformers by {worst} on {:?}", case.text);
+        rows.push((row, alone));
+    }
+    let inputs: Vec<(Vec<u32>, Vec<u32>)> = rows.iter().map(|(r, _)| r.clone()).collect();
+    let stacked = fast_logits(&fast, &inputs);
+    for ((_, alone), together) in rows.iter().zip(&stacked) {
+        let worst = worst_diff(alone, together);
+        assert!(worst < 1e-4, "{arch}: stacking windows changed a logit by {worst}");
+    }
+    // Long windows of every length from 3 tokens up, with token types where the model has them.
+    let long = exp.cases.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" ");
+    let enc = tok.encode(&std::iter::repeat_n(long.as_str(), 8).collect::<Vec<_>>().join(" ")).expect("encodes");
+    let limit = model.config.max_positions - tok.special_count();
+    let type_vocab = model.config.raw.get("type_vocab_size").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let mut mixed = inputs.clone();
+    for (k, len) in [1, limit, 17, limit - 5, 64].into_iter().enumerate() {
+        let (ids, mut types) = tok.window_input(&enc, &Window { start: k * 7, end: k * 7 + len.min(enc.ids.len()) });
+        if type_vocab > 1 {
+            types.iter_mut().enumerate().for_each(|(i, t)| *t = (i % type_vocab as usize) as u32);
+        }
+        mixed.push((ids, types));
+    }
+    let ours = fast_logits(&fast, &mixed);
+    let theirs = model.forward(&mixed).expect("candle forward").to_vec3::<f32>().expect("vec");
+    for ((row, a), b) in mixed.iter().zip(&ours).zip(&theirs) {
+        let worst = worst_diff(a, &b[..row.0.len()]);
+        assert!(worst < 1e-4, "{arch}: fast and candle differ by {worst} on a {}-token window", row.0.len());
+    }
+}
+
+#[test]
+fn fast_bert_matches_transformers_and_candle() {
+    check_fast("bert");
+}
+
+#[test]
+fn fast_distilbert_matches_transformers_and_candle() {
+    check_fast("distilbert");
+}
+
+#[test]
+fn fast_xlm_roberta_matches_transformers_and_candle() {
+    check_fast("xlm_roberta");
+}
+
+#[test]
+fn fast_path_leaves_deberta_to_candle() {
+    let model = TokenClassifier::load(&dir("deberta_v2"), &Device::Cpu).expect("model loads");
+    assert!(FastModel::from_classifier(&model).expect("no error").is_none());
+}
+
+/// Ids outside the tables fail the call instead of reading out of bounds.
+#[test]
+fn fast_path_refuses_out_of_range_inputs() {
+    let model = TokenClassifier::load(&dir("bert"), &Device::Cpu).expect("model loads");
+    let fast = FastModel::from_classifier(&model).expect("converts").expect("bert");
+    let mut s = Scratch::default();
+    let e = fast.forward(&[(&[1, 999_999], &[0, 0])], &mut s).map(|_| ()).expect_err("bad id");
+    assert!(e.to_string().contains("vocabulary"), "{e}");
+    let e = fast.forward(&[(&[1, 2], &[0, 7])], &mut s).map(|_| ()).expect_err("bad type");
+    assert!(e.to_string().contains("type"), "{e}");
+    let long = vec![1u32; 400];
+    let e = fast.forward(&[(&long, &long)], &mut s).map(|_| ()).expect_err("too long");
+    assert!(e.to_string().contains("positions"), "{e}");
 }
 
 #[test]
