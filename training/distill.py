@@ -148,6 +148,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=None, help="student wall-clock budget (LR decays with time)")
     ap.add_argument("--logit-minutes", type=float, default=None,
                     help="wall-clock budget for teacher logits; windows without logits train on CE only")
+    ap.add_argument("--init", help="continue from this student folder (a previous distill.py --out) instead of a new one")
     ap.add_argument("--no-case", action="store_true", help="ablation: student without the case feature")
     ap.add_argument("--prune-vocab", action="store_true",
                     help="keep only tokens seen in the corpus (smaller file, but words the synthetic corpus lacks "
@@ -242,7 +243,11 @@ def main():
                 w["token_type_ids"] = [0] * len(w["input_ids"])
 
     # 3. student
-    student = make_student(teacher, kept, a.layers, a.hidden, a.heads, a.inter)
+    if a.init:
+        student = BertForTokenClassification.from_pretrained(a.init)
+        assert student.config.vocab_size == len(kept), "--init student has another vocabulary"
+    else:
+        student = make_student(teacher, kept, a.layers, a.hidden, a.heads, a.inter)
     del teacher
     nparam = sum(p.numel() for p in student.parameters())
     print(f"student {a.layers}x{a.hidden} heads {a.heads} inter {a.inter}: {nparam / 1e6:.2f}M params", flush=True)
@@ -297,7 +302,8 @@ def main():
     train_s = time.time() - t0
     f1 = token_f1(student, test_wins)
     print(f"student done: {step} steps in {train_s / 60:.1f} min; synthetic test token-F1 {f1:.4f}", flush=True)
-    student.config.veil_train = {"distilled_from": os.path.basename(a.teacher.rstrip("/")), "steps": step, "batch": a.batch,
+    prev = getattr(student.config, "veil_train", None) if a.init else None
+    student.config.veil_train = {"continued_from": prev, "distilled_from": os.path.basename(a.teacher.rstrip("/")), "steps": step, "batch": a.batch,
                                  "lr": a.lr, "temperature": T, "alpha": a.alpha, "docs": len(docs),
                                  "windows_with_teacher_logits": len(logits),
                                  "general_windows": n_general, "general_docs": len(general), "case_feature": not a.no_case,
