@@ -8,7 +8,8 @@
 //!   concurrency 16 (criterion reports no p99).
 //!
 //! Model: `VEIL_BENCH_MODEL` (a folder), default `models/veil-pii`. Device: `VEIL_BENCH_DEVICE`
-//! (`cpu`, or `cuda:0` in a `--features cuda` build).
+//! (`cpu`, or `cuda:0` in a `--features cuda` build). Workers of the CPU fast path:
+//! `VEIL_BENCH_THREADS` (default: one per CPU, as `[detect] threads`).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -40,6 +41,13 @@ fn model_dir() -> String {
     std::env::var("VEIL_BENCH_MODEL").unwrap_or_else(|_| "models/veil-pii".into())
 }
 
+fn threads() -> usize {
+    std::env::var("VEIL_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(veil::ner::engine::default_threads)
+}
+
 /// Text tokens the model sees for `text` (special tokens excluded).
 fn tokens(text: &str) -> usize {
     let path = PathBuf::from(model_dir()).join("tokenizer.json");
@@ -50,7 +58,7 @@ fn detector(max_batch_requests: usize) -> Arc<NerDetector> {
     let dir = model_dir();
     let opts = NerOptions {
         device: std::env::var("VEIL_BENCH_DEVICE").unwrap_or_else(|_| "cpu".into()),
-        engine: EngineOptions { max_batch_requests, ..EngineOptions::default() },
+        engine: EngineOptions { max_batch_requests, threads: threads(), ..EngineOptions::default() },
         labels: BTreeMap::new(),
         download: false,
     };
@@ -77,7 +85,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 fn summary(rt: &tokio::runtime::Runtime, texts: &BTreeMap<String, String>) {
     let det = detector(EngineOptions::default().max_batch_requests);
-    println!("ner model: {}", det.version());
+    println!("ner model: {} ({} inference threads on the CPU fast path)", det.version(), threads());
     for size in SIZES {
         println!("  {size}: {} bytes, {} tokens", texts[size].len(), tokens(&texts[size]));
     }

@@ -124,6 +124,8 @@ pub struct RawDetect {
     pub max_batch_wait_ms: Option<u64>,
     /// Requests that may wait for the model before new ones are refused with 503.
     pub queue_capacity: Option<usize>,
+    /// Single-threaded inference workers of the CPU fast path (default: one per CPU).
+    pub threads: Option<usize>,
     /// Model entity type (as in its id2label, prefix stripped) -> label, or "none".
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -486,6 +488,7 @@ fn validate_detect(raw: RawDetect) -> Result<DetectConfig, ConfigError> {
         window: raw.window.unwrap_or(d.window),
         overlap: raw.window_overlap.unwrap_or(d.overlap),
         min_score,
+        threads: positive("threads", raw.threads, d.threads)?,
     };
     Ok(DetectConfig {
         model,
@@ -586,6 +589,18 @@ mod tests {
         assert!(c.providers["openai"].api_key.is_some());
         assert!(c.providers["anthropic"].api_key.is_none());
         assert_eq!(c.action_for(Label::Person), Action::Mask);
+    }
+
+    #[test]
+    fn detect_threads_defaults_to_the_cpus_and_must_be_positive() {
+        let c = Config::from_toml("[detect]\nmodel = \"none\"\n", &env()).unwrap();
+        assert_eq!(c.detect.engine.threads, crate::ner::engine::default_threads());
+        let c = Config::from_toml("[detect]\nmodel = \"none\"\nthreads = 3\n", &env()).unwrap();
+        assert_eq!(c.detect.engine.threads, 3);
+        let e = Config::from_toml("[detect]\nmodel = \"none\"\nthreads = 0\n", &env()).unwrap_err();
+        assert!(e.to_string().starts_with("detect.threads:"), "{e}");
+        let e = Config::from_toml("[detect]\nmodel = \"none\"\nthreads = -1\n", &env()).unwrap_err();
+        assert!(e.to_string().contains("detect.threads"), "{e}");
     }
 
     #[test]

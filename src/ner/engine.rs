@@ -1,19 +1,33 @@
-//! The inference engine: one dedicated thread owns the model and serves a bounded queue.
-//! It drains whatever is queued into one batch (by requests and tokens), runs windows of
-//! similar length together, and answers each job through a oneshot channel. Nothing here
+//! The inference engine: threads that own the model and serve a bounded queue. Nothing here
 //! runs on tokio worker threads; a full queue refuses at once; jobs whose caller went away
-//! are dropped before they cost any compute.
+//! are dropped before they cost any compute; a panic fails the job, not the process.
+//!
+//! Two designs, by backend:
+//! - **fast CPU path** ([`super::fast`], BERT-family models on CPU): `threads` workers, each
+//!   single-threaded. A worker takes a job, tokenizes it and queues its windows; every worker
+//!   takes windows (a fair share of those queued, stacked into one forward pass). So the
+//!   windows of one long request run in parallel, and under load the workers run different
+//!   requests' windows side by side. The worker that finishes a job's last window merges the
+//!   windows and answers.
+//! - **candle** (CUDA devices, DeBERTa-v2): one thread drains whatever is queued into one
+//!   batch (by requests and tokens) and runs windows of similar length together, padded.
 
+use super::fast::{FastModel, Scratch};
 use super::labels::{self, Group, LabelScheme, Prediction};
 use super::model::TokenClassifier;
 use super::tokenize::{best_window, windows, Encoded, TextTokenizer, Window};
 use crate::mask::{Entity, Label};
 use crate::telemetry::metrics as m;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
+
+/// Tokens one fast-path forward pass stacks at most (4 windows of 128): enough to amortise
+/// the weight packing of the matmuls, small enough to keep a pass (and the scratch) short.
+const FAST_BATCH_TOKENS: usize = 512;
 
 /// Tuning of the queue and batching (`[detect]` keys in the config).
 #[derive(Debug, Clone)]
@@ -33,6 +47,13 @@ pub struct EngineOptions {
     /// Model spans scoring below this are dropped; `None`: the model's `veil_min_score`
     /// (calibrated when it was trained), else 0.5.
     pub min_score: Option<f32>,
+    /// Single-threaded workers of the fast CPU path (the candle path always has one thread).
+    pub threads: usize,
+}
+
+/// One worker per CPU the process may use.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1)
 }
 
 impl Default for EngineOptions {
@@ -45,6 +66,7 @@ impl Default for EngineOptions {
             window: 0,
             overlap: 32,
             min_score: None,
+            threads: default_threads(),
         }
     }
 }
@@ -63,15 +85,39 @@ pub enum SubmitError {
     Stopped,
 }
 
-/// Handle to the inference thread; cheap to share.
+/// Handle to the inference threads; cheap to share. Dropping it stops them once the
+/// queued work is done.
 pub struct Engine {
-    tx: SyncSender<Job>,
-    depth: Arc<AtomicUsize>,
+    queue: Queue,
 }
 
-/// What the worker needs besides the queue.
+enum Queue {
+    /// candle: one batching thread behind a bounded channel.
+    Batching { tx: SyncSender<Job>, depth: Arc<AtomicUsize> },
+    /// Fast CPU path: a pool of single-threaded workers.
+    Pool(Arc<Pool>),
+}
+
+/// Which forward pass a [`Worker`] runs.
+pub enum Backend {
+    /// candle: CUDA devices and DeBERTa-v2; padded batches on one thread.
+    Candle(TokenClassifier),
+    /// The hand-written f32 encoder: BERT-family models on CPU.
+    Fast(FastModel),
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Candle(_) => "candle",
+            Backend::Fast(_) => "fast-cpu",
+        }
+    }
+}
+
+/// What the workers need besides the queue.
 pub struct Worker {
-    pub model: TokenClassifier,
+    pub backend: Backend,
     pub tokenizer: TextTokenizer,
     pub scheme: LabelScheme,
     /// CONTRACT label per entity type of the scheme (`None`: ignored).
@@ -84,36 +130,202 @@ pub struct Worker {
 }
 
 impl Engine {
-    /// Starts the inference thread.
+    /// Starts the inference thread(s): `options.threads` workers for the fast CPU path, one
+    /// batching thread for candle.
     pub fn start(worker: Worker) -> std::io::Result<Engine> {
-        let (tx, rx) = sync_channel::<Job>(worker.options.queue_capacity.max(1));
-        let depth = Arc::new(AtomicUsize::new(0));
-        let d = depth.clone();
-        std::thread::Builder::new().name("veil-ner".into()).spawn(move || worker.run(rx, d))?;
-        Ok(Engine { tx, depth })
+        let capacity = worker.options.queue_capacity.max(1);
+        if matches!(worker.backend, Backend::Candle(_)) {
+            let (tx, rx) = sync_channel::<Job>(capacity);
+            let depth = Arc::new(AtomicUsize::new(0));
+            let d = depth.clone();
+            std::thread::Builder::new().name("veil-ner".into()).spawn(move || worker.run(rx, d))?;
+            return Ok(Engine { queue: Queue::Batching { tx, depth } });
+        }
+        let threads = worker.options.threads.max(1);
+        let pool = Arc::new(Pool { state: Mutex::new(PoolState::default()), ready: Condvar::new(), capacity, threads });
+        let worker = Arc::new(worker);
+        for i in 0..threads {
+            let (w, p) = (worker.clone(), pool.clone());
+            let spawned = std::thread::Builder::new().name(format!("veil-ner-{i}")).spawn(move || w.serve(&p));
+            if let Err(e) = spawned {
+                pool.stop();
+                return Err(e);
+            }
+        }
+        Ok(Engine { queue: Queue::Pool(pool) })
     }
 
     /// Queues `texts`; the receiver yields one entity list per text.
     pub fn submit(&self, texts: Vec<String>) -> Result<oneshot::Receiver<JobResult>, SubmitError> {
         let (reply, rx) = oneshot::channel();
-        // Count first so the worker never sees a negative depth.
-        let depth = self.depth.fetch_add(1, Ordering::AcqRel) + 1;
-        match self.tx.try_send(Job { texts, reply }) {
-            Ok(()) => {
-                metrics::gauge!(m::NER_QUEUE_DEPTH).set(depth as f64);
-                Ok(rx)
+        let job = Job { texts, reply };
+        let refused = match &self.queue {
+            Queue::Batching { tx, depth } => {
+                // Count first so the worker never sees a negative depth.
+                let d = depth.fetch_add(1, Ordering::AcqRel) + 1;
+                match tx.try_send(job) {
+                    Ok(()) => {
+                        metrics::gauge!(m::NER_QUEUE_DEPTH).set(d as f64);
+                        return Ok(rx);
+                    }
+                    Err(e) => {
+                        depth.fetch_sub(1, Ordering::AcqRel);
+                        match e {
+                            TrySendError::Full(_) => SubmitError::Full,
+                            TrySendError::Disconnected(_) => SubmitError::Stopped,
+                        }
+                    }
+                }
             }
-            Err(e) => {
-                self.depth.fetch_sub(1, Ordering::AcqRel);
-                metrics::counter!(m::NER_REJECTED).increment(1);
-                Err(match e {
-                    TrySendError::Full(_) => SubmitError::Full,
-                    TrySendError::Disconnected(_) => SubmitError::Stopped,
-                })
-            }
+            Queue::Pool(pool) => match pool.push(job) {
+                Ok(()) => return Ok(rx),
+                Err(e) => e,
+            },
+        };
+        metrics::counter!(m::NER_REJECTED).increment(1);
+        Err(refused)
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // The batching thread stops when its channel closes; the pool needs telling.
+        if let Queue::Pool(pool) = &self.queue {
+            pool.stop();
         }
     }
 }
+
+/// The fast path's shared queue: jobs not yet tokenized, and windows ready to run.
+struct Pool {
+    state: Mutex<PoolState>,
+    /// Signalled when a job or windows are queued, and on stop.
+    ready: Condvar,
+    capacity: usize,
+    threads: usize,
+}
+
+#[derive(Default)]
+struct PoolState {
+    jobs: VecDeque<Job>,
+    windows: VecDeque<Task>,
+    stopped: bool,
+}
+
+/// What a pool worker does next.
+enum Work {
+    Job(Job),
+    Windows(Vec<Task>),
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; a poisoned one still holds consistent data.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Pool {
+    fn push(&self, job: Job) -> Result<(), SubmitError> {
+        let mut s = lock(&self.state);
+        if s.stopped {
+            return Err(SubmitError::Stopped);
+        }
+        if s.jobs.len() >= self.capacity {
+            return Err(SubmitError::Full);
+        }
+        s.jobs.push_back(job);
+        metrics::gauge!(m::NER_QUEUE_DEPTH).set(s.jobs.len() as f64);
+        drop(s);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    fn stop(&self) {
+        lock(&self.state).stopped = true;
+        self.ready.notify_all();
+    }
+
+    /// Queues the windows of a tokenized job and wakes the workers for them.
+    fn push_windows(&self, tasks: Vec<Task>) {
+        let n = tasks.len();
+        lock(&self.state).windows.extend(tasks);
+        if n > 1 {
+            self.ready.notify_all();
+        } else {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Blocks until there is work; `None` once stopped and drained.
+    fn next(&self) -> Option<Work> {
+        let mut s = lock(&self.state);
+        loop {
+            // Windows first, so started jobs finish before new ones start; but tokenize the
+            // next job when fewer windows are queued than there are workers, so that every
+            // worker has something to run.
+            if s.windows.len() >= self.threads || (!s.windows.is_empty() && s.jobs.is_empty()) {
+                // A fair share of what is queued (one job's windows spread over the workers),
+                // stacked up to FAST_BATCH_TOKENS.
+                let share = s.windows.len().div_ceil(self.threads);
+                let mut batch = Vec::with_capacity(share);
+                let mut tokens = 0;
+                while batch.len() < share {
+                    let Some(len) = s.windows.front().map(|t| t.ids.len()) else { break };
+                    if !batch.is_empty() && tokens + len > FAST_BATCH_TOKENS {
+                        break;
+                    }
+                    tokens += len;
+                    batch.extend(s.windows.pop_front());
+                }
+                return Some(Work::Windows(batch));
+            }
+            if let Some(job) = s.jobs.pop_front() {
+                metrics::gauge!(m::NER_QUEUE_DEPTH).set(s.jobs.len() as f64);
+                return Some(Work::Job(job));
+            }
+            if s.stopped {
+                return None;
+            }
+            s = self.ready.wait(s).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// A tokenized job of the fast path, answered by whichever worker finishes its last window.
+struct Pending {
+    texts: Vec<String>,
+    encoded: Vec<TextWindows>,
+    /// `[text][window]`: one prediction per text token of the window.
+    preds: Mutex<Vec<Vec<Vec<Prediction>>>>,
+    /// Windows not yet predicted.
+    left: AtomicUsize,
+    /// Taken by the answer (or the failure).
+    reply: Mutex<Option<oneshot::Sender<JobResult>>>,
+}
+
+impl Pending {
+    /// The caller went away, or an earlier window failed and answered already.
+    fn is_abandoned(&self) -> bool {
+        lock(&self.reply).as_ref().is_none_or(oneshot::Sender::is_closed)
+    }
+
+    fn answer(&self, result: JobResult) {
+        if let Some(tx) = lock(&self.reply).take() {
+            let _ = tx.send(result);
+        }
+    }
+}
+
+/// One window of a [`Pending`] job.
+struct Task {
+    job: Arc<Pending>,
+    text: usize,
+    window: usize,
+    ids: Vec<u32>,
+    types: Vec<u32>,
+}
+
+/// A tokenized text and its windows.
+type TextWindows = (Encoded, Vec<Window>);
 
 /// One window of one text of one job, ready for the model.
 struct Row {
@@ -122,6 +334,10 @@ struct Row {
     window: usize,
     ids: Vec<u32>,
     types: Vec<u32>,
+}
+
+fn panic_message(_: Box<dyn std::any::Any + Send>) -> String {
+    "inference panicked".to_string()
 }
 
 impl Worker {
@@ -154,11 +370,8 @@ impl Worker {
             }
             metrics::histogram!(m::NER_BATCH_REQUESTS).record(jobs.len() as f64);
             let texts: Vec<Vec<&str>> = jobs.iter().map(|j| j.texts.iter().map(String::as_str).collect()).collect();
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.detect_batch(&texts)));
-            let result = match result {
-                Ok(r) => r,
-                Err(_) => Err("inference panicked".to_string()),
-            };
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.detect_batch(&texts)))
+                .unwrap_or_else(|p| Err(panic_message(p)));
             match result {
                 Ok(per_job) => {
                     for (job, ents) in jobs.into_iter().zip(per_job) {
@@ -175,72 +388,213 @@ impl Worker {
         }
     }
 
-    /// Entities for every text of every job.
+    /// A pool worker of the fast path: tokenize jobs, run windows, until the engine stops.
+    fn serve(&self, pool: &Pool) {
+        let Backend::Fast(model) = &self.backend else {
+            unreachable!("a pool worker without the fast model; this is a bug")
+        };
+        let longest = self.body + self.tokenizer.special_count();
+        let mut scratch = Scratch::new(model, FAST_BATCH_TOKENS.max(longest), longest);
+        while let Some(work) = pool.next() {
+            match work {
+                Work::Job(job) => self.split(job, pool),
+                Work::Windows(tasks) => self.run_windows(tasks, &mut scratch),
+            }
+        }
+    }
+
+    /// Tokenizes a job and queues its windows (or answers at once when it has none).
+    fn split(&self, job: Job, pool: &Pool) {
+        // Callers that went away (client disconnected, request cancelled) cost nothing.
+        if job.reply.is_closed() {
+            return;
+        }
+        let texts: Vec<&str> = job.texts.iter().map(String::as_str).collect();
+        let encoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.encode_texts(&texts)))
+            .unwrap_or_else(|p| Err(panic_message(p)));
+        let (encoded, rows) = match encoded {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "NER tokenization failed; the request is refused");
+                let _ = job.reply.send(Err(e));
+                return;
+            }
+        };
+        let preds = encoded.iter().map(|(_, ws)| vec![Vec::new(); ws.len()]).collect();
+        let pending = Arc::new(Pending {
+            texts: job.texts,
+            encoded,
+            preds: Mutex::new(preds),
+            left: AtomicUsize::new(rows.len()),
+            reply: Mutex::new(Some(job.reply)),
+        });
+        if rows.is_empty() {
+            self.finish(&pending);
+            return;
+        }
+        let tasks = rows
+            .into_iter()
+            .map(|r| Task { job: pending.clone(), text: r.text, window: r.window, ids: r.ids, types: r.types })
+            .collect();
+        pool.push_windows(tasks);
+    }
+
+    /// Runs some windows in one forward pass; answers the jobs whose last window this was.
+    fn run_windows(&self, mut tasks: Vec<Task>, scratch: &mut Scratch) {
+        tasks.retain(|t| !t.job.is_abandoned());
+        if tasks.is_empty() {
+            return;
+        }
+        let mut jobs: Vec<*const Pending> = tasks.iter().map(|t| Arc::as_ptr(&t.job)).collect();
+        jobs.dedup();
+        metrics::histogram!(m::NER_BATCH_REQUESTS).record(jobs.len() as f64);
+        let rows: Vec<(&[u32], &[u32])> = tasks.iter().map(|t| (t.ids.as_slice(), t.types.as_slice())).collect();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.infer(&rows, scratch)))
+            .unwrap_or_else(|p| Err(panic_message(p)));
+        match result {
+            Ok(preds) => {
+                for (task, p) in tasks.iter().zip(preds) {
+                    lock(&task.job.preds)[task.text][task.window] = p;
+                    if task.job.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        self.finish(&task.job);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "NER inference failed; the batch's requests are refused");
+                for task in &tasks {
+                    task.job.answer(Err(e.clone()));
+                }
+            }
+        }
+    }
+
+    /// Merges a job's windows into entities and answers it.
+    fn finish(&self, job: &Pending) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let preds = std::mem::take(&mut *lock(&job.preds));
+            job.texts
+                .iter()
+                .zip(&job.encoded)
+                .zip(&preds)
+                .map(|((text, (enc, ws)), p)| self.entities(text, enc, ws, p))
+                .collect::<Vec<_>>()
+        }));
+        job.answer(result.map_err(panic_message));
+    }
+
+    /// Tokenizes `texts` and cuts their windows; rows carry `job: 0`.
+    fn encode_texts(&self, texts: &[&str]) -> Result<(Vec<TextWindows>, Vec<Row>), String> {
+        let mut per_text = Vec::with_capacity(texts.len());
+        let mut rows = Vec::new();
+        for (t, text) in texts.iter().enumerate() {
+            let enc = self.tokenizer.encode(text).map_err(|e| e.to_string())?;
+            let ws =
+                if enc.ids.is_empty() { Vec::new() } else { windows(enc.ids.len(), self.body, self.options.overlap) };
+            for (k, w) in ws.iter().enumerate() {
+                let (ids, types) = self.tokenizer.window_input(&enc, w);
+                rows.push(Row { job: 0, text: t, window: k, ids, types });
+            }
+            per_text.push((enc, ws));
+        }
+        Ok((per_text, rows))
+    }
+
+    /// One forward pass over `rows` (candle pads them; the fast path stacks them), with its
+    /// metrics; one prediction per text token of each row.
+    fn infer(&self, rows: &[(&[u32], &[u32])], scratch: &mut Scratch) -> Result<Vec<Vec<Prediction>>, String> {
+        let started = Instant::now();
+        let offset = self.tokenizer.text_offset();
+        let special = self.tokenizer.special_count();
+        let real: usize = rows.iter().map(|r| r.0.len()).sum();
+        let (preds, computed) = match &self.backend {
+            Backend::Candle(model) => {
+                let inputs: Vec<(Vec<u32>, Vec<u32>)> = rows.iter().map(|(i, t)| (i.to_vec(), t.to_vec())).collect();
+                let logits = model.forward(&inputs).map_err(|e| format!("model forward: {e}"))?;
+                let logits = logits.to_vec3::<f32>().map_err(|e| format!("model output: {e}"))?;
+                let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+                let preds = rows
+                    .iter()
+                    .zip(logits)
+                    .map(|(r, l)| l[offset..offset + r.0.len() - special].iter().map(|l| softmax_argmax(l)).collect())
+                    .collect();
+                (preds, rows.len() * width)
+            }
+            Backend::Fast(model) => {
+                let logits = model.forward(rows, scratch).map_err(|e| format!("model forward: {e:#}"))?;
+                let n = model.labels();
+                let mut at = 0;
+                let mut preds = Vec::with_capacity(rows.len());
+                for (ids, _) in rows {
+                    let text = &logits[(at + offset) * n..(at + ids.len() - special + offset) * n];
+                    preds.push(text.chunks_exact(n).map(softmax_argmax).collect());
+                    at += ids.len();
+                }
+                (preds, real)
+            }
+        };
+        metrics::histogram!(m::NER_INFERENCE_SECONDS).record(started.elapsed().as_secs_f64());
+        metrics::histogram!(m::NER_BATCH_WINDOWS).record(rows.len() as f64);
+        metrics::histogram!(m::NER_BATCH_TOKENS).record(computed as f64);
+        metrics::counter!(m::NER_TOKENS_TOTAL).increment(real as u64);
+        Ok(preds)
+    }
+
+    /// Entities of one text from its windows' predictions (overlaps resolved per token).
+    fn entities(&self, text: &str, enc: &Encoded, ws: &[Window], preds: &[Vec<Prediction>]) -> Vec<Entity> {
+        let merged: Vec<Prediction> = (0..enc.ids.len())
+            .map(|tok| {
+                let k = best_window(ws, tok);
+                preds[k][tok - ws[k].start]
+            })
+            .collect();
+        let groups = labels::group(&self.scheme, &enc.tokens, &merged);
+        self.to_entities(text, groups)
+    }
+
+    /// Entities for every text of every job, on the calling thread (the candle thread, and
+    /// tests).
     pub fn detect_batch(&self, jobs: &[Vec<&str>]) -> Result<Vec<Vec<Vec<Entity>>>, String> {
-        let mut encoded: Vec<Vec<(Encoded, Vec<Window>)>> = Vec::with_capacity(jobs.len());
+        let mut encoded: Vec<Vec<TextWindows>> = Vec::with_capacity(jobs.len());
         let mut rows: Vec<Row> = Vec::new();
         for (j, texts) in jobs.iter().enumerate() {
-            let mut per_text = Vec::with_capacity(texts.len());
-            for (t, text) in texts.iter().enumerate() {
-                let enc = self.tokenizer.encode(text).map_err(|e| e.to_string())?;
-                let ws = if enc.ids.is_empty() {
-                    Vec::new()
-                } else {
-                    windows(enc.ids.len(), self.body, self.options.overlap)
-                };
-                for (k, w) in ws.iter().enumerate() {
-                    let (ids, types) = self.tokenizer.window_input(&enc, w);
-                    rows.push(Row { job: j, text: t, window: k, ids, types });
-                }
-                per_text.push((enc, ws));
-            }
+            let (per_text, job_rows) = self.encode_texts(texts)?;
+            rows.extend(job_rows.into_iter().map(|r| Row { job: j, ..r }));
             encoded.push(per_text);
         }
         // predictions[job][text][window] = one Prediction per text token of the window
         let mut preds: Vec<Vec<Vec<Vec<Prediction>>>> =
             encoded.iter().map(|texts| texts.iter().map(|(_, ws)| vec![Vec::new(); ws.len()]).collect()).collect();
         rows.sort_by_key(|r| r.ids.len());
-        let offset = self.tokenizer.text_offset();
+        let budget = match self.backend {
+            Backend::Candle(_) => self.options.max_batch_tokens,
+            Backend::Fast(_) => FAST_BATCH_TOKENS,
+        };
+        let mut scratch = Scratch::default();
         let mut i = 0;
         while i < rows.len() {
             // Rows are sorted by length, so the last row of a chunk sets its padded width.
             let mut n = 1;
-            while i + n < rows.len() && (n + 1) * rows[i + n].ids.len() <= self.options.max_batch_tokens {
+            while i + n < rows.len() && (n + 1) * rows[i + n].ids.len() <= budget {
                 n += 1;
             }
             let chunk = &rows[i..i + n];
-            let inputs: Vec<(Vec<u32>, Vec<u32>)> = chunk.iter().map(|r| (r.ids.clone(), r.types.clone())).collect();
-            let width = chunk.iter().map(|r| r.ids.len()).max().unwrap_or(0);
-            let started = Instant::now();
-            let logits = self.model.forward(&inputs).map_err(|e| format!("model forward: {e}"))?;
-            let logits = logits.to_vec3::<f32>().map_err(|e| format!("model output: {e}"))?;
-            let took = started.elapsed().as_secs_f64();
-            let real: usize = chunk.iter().map(|r| r.ids.len()).sum();
-            metrics::histogram!(m::NER_INFERENCE_SECONDS).record(took);
-            metrics::histogram!(m::NER_BATCH_WINDOWS).record(n as f64);
-            metrics::histogram!(m::NER_BATCH_TOKENS).record((n * width) as f64);
-            metrics::counter!(m::NER_TOKENS_TOTAL).increment(real as u64);
-            for (r, rows_logits) in chunk.iter().zip(logits) {
-                let text_tokens = r.ids.len() - self.tokenizer.special_count();
-                let p = rows_logits[offset..offset + text_tokens].iter().map(|l| softmax_argmax(l)).collect();
+            let inputs: Vec<(&[u32], &[u32])> = chunk.iter().map(|r| (r.ids.as_slice(), r.types.as_slice())).collect();
+            for (r, p) in chunk.iter().zip(self.infer(&inputs, &mut scratch)?) {
                 preds[r.job][r.text][r.window] = p;
             }
             i += n;
         }
         let mut out = Vec::with_capacity(jobs.len());
         for (j, texts) in jobs.iter().enumerate() {
-            let mut per_text = Vec::with_capacity(texts.len());
-            for (t, text) in texts.iter().enumerate() {
-                let (enc, ws) = &encoded[j][t];
-                let merged: Vec<Prediction> = (0..enc.ids.len())
-                    .map(|tok| {
-                        let k = best_window(ws, tok);
-                        preds[j][t][k][tok - ws[k].start]
-                    })
-                    .collect();
-                let groups = labels::group(&self.scheme, &enc.tokens, &merged);
-                per_text.push(self.to_entities(text, groups));
-            }
+            let per_text = texts
+                .iter()
+                .enumerate()
+                .map(|(t, text)| {
+                    let (enc, ws) = &encoded[j][t];
+                    self.entities(text, enc, ws, &preds[j][t])
+                })
+                .collect();
             out.push(per_text);
         }
         Ok(out)

@@ -23,6 +23,9 @@ use anyhow::Context;
 use candle_core::{DType, Tensor};
 use candle_nn::LayerNorm;
 
+/// Widest output block of one gemm call (see [`Linear::apply`]).
+const MAX_BLOCK_COLUMNS: usize = 256;
+
 /// A row-major f32 weight matrix `(in, out)` with its bias (zeros when the layer has none).
 struct Linear {
     w: Vec<f32>,
@@ -42,9 +45,18 @@ impl Linear {
         Ok(Linear { w, b, inp, out })
     }
 
-    /// `dst[..m·out] = x[..m·in] · W` (bias not added).
+    /// `dst[..m·out] = x[..m·in] · W` (bias not added), in column blocks of at most
+    /// [`MAX_BLOCK_COLUMNS`]: gemm runs wide, short products (the 128 × 384 QKV of a small
+    /// model) markedly slower than the same work in narrower blocks.
     fn apply(&self, m: usize, x: &[f32], dst: &mut [f32]) {
-        matmul(m, self.out, self.inp, dst, self.out, x, self.inp, 1, &self.w, self.out, 1);
+        let blocks = self.out.div_ceil(MAX_BLOCK_COLUMNS);
+        let width = self.out.div_ceil(blocks);
+        let mut j = 0;
+        while j < self.out {
+            let n = width.min(self.out - j);
+            matmul(m, n, self.inp, &mut dst[j..], self.out, x, self.inp, 1, &self.w[j..], self.out, 1);
+            j += n;
+        }
     }
 }
 
@@ -222,7 +234,7 @@ impl FastModel {
         let (hd, h3) = (self.head_dim, 3 * h);
         for l in &self.layers {
             l.qkv.apply(m, &s.x, &mut s.qkv);
-            self.simd.dispatch(|| add_bias(&mut s.qkv[..m * h3], &l.qkv.b));
+            self.simd.dispatch(Kernel::AddBias { x: &mut s.qkv[..m * h3], bias: &l.qkv.b });
             let mut o = 0;
             for (ids, _) in rows {
                 let t = ids.len();
@@ -233,7 +245,7 @@ impl FastModel {
                     let q = o * h3 + head * hd;
                     // scores (t, t) = Q_head · K_headᵀ, both read in place from the QKV rows.
                     matmul(t, t, hd, &mut s.scores, t, &s.qkv[q..], h3, 1, &s.qkv[q + h..], 1, h3);
-                    self.simd.dispatch(|| softmax_rows(&mut s.scores[..t * t], t));
+                    self.simd.dispatch(Kernel::Softmax { x: &mut s.scores[..t * t], n: t });
                     // ctx (t, head_dim) = P · V_head, written into the head's columns.
                     let c = o * h + head * hd;
                     matmul(t, hd, t, &mut s.ctx[c..], h, &s.scores, t, 1, &s.qkv[q + 2 * h..], h3, 1);
@@ -241,16 +253,25 @@ impl FastModel {
                 o += t;
             }
             l.out.apply(m, &s.ctx, &mut s.tmp);
-            self.simd.dispatch(|| residual_norm(&mut s.x[..m * h], &s.tmp[..m * h], &l.out.b, &l.ln1));
+            self.simd.dispatch(Kernel::ResidualNorm {
+                x: &mut s.x[..m * h],
+                y: &s.tmp[..m * h],
+                bias: &l.out.b,
+                ln: &l.ln1,
+            });
             l.ffn_in.apply(m, &s.x, &mut s.ff);
-            let act = self.act;
-            self.simd.dispatch(|| bias_act(&mut s.ff[..m * self.inter], &l.ffn_in.b, act));
+            self.simd.dispatch(Kernel::BiasAct { x: &mut s.ff[..m * self.inter], bias: &l.ffn_in.b, act: self.act });
             l.ffn_out.apply(m, &s.ff, &mut s.tmp);
-            self.simd.dispatch(|| residual_norm(&mut s.x[..m * h], &s.tmp[..m * h], &l.ffn_out.b, &l.ln2));
+            self.simd.dispatch(Kernel::ResidualNorm {
+                x: &mut s.x[..m * h],
+                y: &s.tmp[..m * h],
+                bias: &l.ffn_out.b,
+                ln: &l.ln2,
+            });
         }
         self.classifier.apply(m, &s.x, &mut s.logits);
         let n = m * self.labels;
-        self.simd.dispatch(|| add_bias(&mut s.logits[..n], &self.classifier.b));
+        self.simd.dispatch(Kernel::AddBias { x: &mut s.logits[..n], bias: &self.classifier.b });
         Ok(&s.logits[..n])
     }
 
@@ -293,12 +314,7 @@ impl FastModel {
                 }
             }
         }
-        let ln = &self.emb_ln;
-        self.simd.dispatch(|| {
-            for row in x.chunks_exact_mut(h) {
-                normalize(row, ln);
-            }
-        });
+        self.simd.dispatch(Kernel::Normalize { x, ln: &self.emb_ln });
         Ok(())
     }
 }
@@ -369,8 +385,59 @@ fn matmul(
     }
 }
 
-// Element-wise kernels. `#[inline(always)]` so they are compiled inside `pulp`'s dispatch,
-// that is with AVX2/FMA (or whatever the CPU has) enabled, and vectorised by the compiler.
+/// The element-wise kernels, run through `pulp`'s dispatch: `with_simd` is compiled once per
+/// instruction set (AVX2/FMA, AVX-512, SSE, ...) and the best one the CPU has is called. Every
+/// function below is `#[inline(always)]`, so its loops are compiled inside that function, with
+/// those instructions enabled, and vectorised by the compiler. (A closure passed to
+/// `dispatch` is not reliably inlined, and then runs without them.)
+enum Kernel<'a> {
+    AddBias {
+        x: &'a mut [f32],
+        bias: &'a [f32],
+    },
+    /// `x = act(x + bias)` row by row.
+    BiasAct {
+        x: &'a mut [f32],
+        bias: &'a [f32],
+        act: Act,
+    },
+    /// LayerNorm of each row.
+    Normalize {
+        x: &'a mut [f32],
+        ln: &'a Norm,
+    },
+    /// `x = LayerNorm(x + y + bias)` row by row.
+    ResidualNorm {
+        x: &'a mut [f32],
+        y: &'a [f32],
+        bias: &'a [f32],
+        ln: &'a Norm,
+    },
+    /// Softmax of each row of length `n`.
+    Softmax {
+        x: &'a mut [f32],
+        n: usize,
+    },
+}
+
+impl pulp::WithSimd for Kernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        match self {
+            Kernel::AddBias { x, bias } => add_bias(x, bias),
+            Kernel::BiasAct { x, bias, act } => bias_act(x, bias, act),
+            Kernel::Normalize { x, ln } => {
+                for row in x.chunks_exact_mut(ln.w.len()) {
+                    normalize(row, ln);
+                }
+            }
+            Kernel::ResidualNorm { x, y, bias, ln } => residual_norm(x, y, bias, ln),
+            Kernel::Softmax { x, n } => softmax_rows(x, n),
+        }
+    }
+}
 
 /// Sum with eight independent accumulators, so the compiler may vectorise it.
 #[inline(always)]
@@ -393,7 +460,8 @@ fn max(x: &[f32]) -> f32 {
     let rest = chunks.remainder().iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
     for c in chunks {
         for (a, &v) in acc.iter_mut().zip(c) {
-            *a = a.max(v);
+            // Not f32::max: its NaN rules keep the compiler from using vector max.
+            *a = if v > *a { v } else { *a };
         }
     }
     acc.iter().fold(rest, |a, &v| a.max(v))
@@ -498,8 +566,17 @@ fn exp_f32(x: f32) -> f32 {
     const LN2_LO: f32 = -2.121_944_4e-4;
     // Adding and subtracting 1.5·2^23 rounds to the nearest integer.
     const ROUND: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    // Comparisons, not f32::clamp, whose NaN handling does not vectorise as well.
+    #[allow(clippy::manual_clamp)]
+    let x = if x < -87.0 {
+        -87.0
+    } else if x > 88.0 {
+        88.0
+    } else {
+        x
+    };
+    let z = x * LOG2E + ROUND;
+    let n = z - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_15e-4;
     p = p * r + 1.398_199_950_7e-3;
@@ -508,8 +585,9 @@ fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.666_666_545_9e-1;
     p = p * r + 5.000_000_120_1e-1;
     let e = p * r * r + r + 1.0;
-    // n is an integer in [-126, 127]: 2^n is exactly representable as an f32.
-    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // n is an integer in [-126, 127], held in the low mantissa bits of z (z = 1.5·2^23 + n,
+    // bits 0x4b40_0000 + n): 2^n is (n + 127) << 23, with integer ops only.
+    e * f32::from_bits(z.to_bits().wrapping_sub(0x4b40_0000).wrapping_add(127) << 23)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! - [`model`] loads the weights and runs the encoder;
 //! - [`tokenize`] tokenizes whole texts and cuts overlapping windows (no truncation, ever);
 //! - [`labels`] turns per-token classes into word-level BIO spans and CONTRACT labels;
-//! - [`engine`] batches requests on a dedicated thread behind a bounded queue.
+//! - [`fast`] runs BERT-family encoders on CPU without candle (plain f32, one thread each);
+//! - [`engine`] serves a bounded queue with worker threads (a pool for [`fast`], one
+//!   batching thread for candle).
 
 pub mod engine;
 pub mod fast;
@@ -20,7 +22,7 @@ pub mod tokenize;
 use crate::config::{DetectConfig, ModelSetting};
 use crate::mask::{DetectError, Detector, Entity, Label};
 use anyhow::Context;
-use engine::{Engine, EngineOptions, SubmitError, Worker};
+use engine::{Backend, Engine, EngineOptions, SubmitError, Worker};
 use futures::future::BoxFuture;
 use sha2::Digest;
 use std::collections::BTreeMap;
@@ -75,12 +77,14 @@ impl NerDetector {
     pub fn load(&self, setting: &ModelSetting, opts: &NerOptions) -> anyhow::Result<()> {
         let dir = hub::resolve(setting, opts.download)?;
         let (worker, version) = build_worker(&dir, opts)?;
-        let engine = Engine::start(worker).context("cannot start the NER thread")?;
+        let backend = worker.backend.name();
+        let threads = if matches!(worker.backend, Backend::Fast(_)) { worker.options.threads.max(1) } else { 1 };
+        let engine = Engine::start(worker).context("cannot start the NER threads")?;
         let _ = self.version.set(version.clone());
         if self.engine.set(engine).is_err() {
             anyhow::bail!("the NER model is already loaded");
         }
-        tracing::info!(model = %version, dir = %dir.display(), device = %opts.device, "NER model loaded");
+        tracing::info!(model = %version, dir = %dir.display(), device = %opts.device, backend, threads, "NER model loaded");
         Ok(())
     }
 
@@ -133,7 +137,18 @@ pub fn build_worker(dir: &Path, opts: &NerOptions) -> anyhow::Result<(Worker, St
     engine.overlap = engine.overlap.min(body / 4);
     let version = format!("{NAME}/{}@{}", model_name(dir), weights_digest(&dir.join("model.safetensors"))?);
     let min_score = engine.min_score.or(model.config.min_score).unwrap_or(0.5);
-    Ok((Worker { model, tokenizer, scheme, labels: label_map, options: engine, body, min_score }, version))
+    // BERT-family encoders on CPU run the hand-written forward pass; the candle copy of the
+    // weights is dropped once converted.
+    let backend = match dev {
+        candle_core::Device::Cpu => match fast::FastModel::from_classifier(&model)
+            .with_context(|| format!("{}", dir.join("model.safetensors").display()))?
+        {
+            Some(f) => Backend::Fast(f),
+            None => Backend::Candle(model),
+        },
+        _ => Backend::Candle(model),
+    };
+    Ok((Worker { backend, tokenizer, scheme, labels: label_map, options: engine, body, min_score }, version))
 }
 
 fn model_name(dir: &Path) -> String {

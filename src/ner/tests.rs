@@ -1,7 +1,7 @@
 //! Veil against transformers: tiny random checkpoints of each architecture with the ids,
 //! logits and pipeline spans transformers produced (`tests/fixtures/ner/make_fixtures.py`).
 
-use super::engine::{EngineOptions, Worker};
+use super::engine::{Backend, Engine, EngineOptions, Worker};
 use super::fast::{FastModel, Scratch};
 use super::labels::{self, LabelScheme, Prediction};
 use super::model::TokenClassifier;
@@ -318,6 +318,118 @@ fn concurrent_jobs_get_what_they_get_alone() {
             assert!((x.score - y.score).abs() < 1e-4);
         }
     }
+}
+
+/// The same worker on candle instead of the fast path.
+fn candle_worker(arch: &str, window: usize, overlap: usize) -> Worker {
+    let mut w = worker(arch, window, overlap);
+    w.backend = Backend::Candle(TokenClassifier::load(&dir(arch), &Device::Cpu).expect("model loads"));
+    w
+}
+
+fn same_entities(a: &[crate::mask::Entity], b: &[crate::mask::Entity], what: &str) {
+    let key = |e: &crate::mask::Entity| (e.start, e.end, e.label);
+    assert_eq!(a.iter().map(key).collect::<Vec<_>>(), b.iter().map(key).collect::<Vec<_>>(), "{what}");
+    for (x, y) in a.iter().zip(b) {
+        assert!((x.score - y.score).abs() < 1e-4, "{what}: score {} vs {}", x.score, y.score);
+    }
+}
+
+/// Texts of every length, from empty to many windows of 24 tokens.
+fn mixed_texts(arch: &str) -> Vec<String> {
+    let cases: Vec<String> = expected(arch).cases.into_iter().map(|c| c.text).collect();
+    let mut texts = vec![String::new(), "   ".to_string()];
+    texts.extend(cases.iter().cloned());
+    for n in [2, 5] {
+        texts.push(std::iter::repeat_n(cases.join(" "), n).collect::<Vec<_>>().join("\n"));
+    }
+    texts
+}
+
+/// The fast path and candle find the same spans, windows and overlaps included.
+#[test]
+fn fast_worker_matches_candle_worker() {
+    for arch in ["bert", "distilbert", "xlm_roberta"] {
+        let fast = worker(arch, 24, 8);
+        assert!(matches!(fast.backend, Backend::Fast(_)), "{arch} runs on the fast path");
+        let candle = candle_worker(arch, 24, 8);
+        let texts = mixed_texts(arch);
+        let jobs = vec![texts.iter().map(String::as_str).collect::<Vec<_>>(), vec![texts[3].as_str()]];
+        let ours = fast.detect_batch(&jobs).expect("fast detect");
+        let theirs = candle.detect_batch(&jobs).expect("candle detect");
+        for (j, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            for (t, (x, y)) in a.iter().zip(b).enumerate() {
+                same_entities(x, y, &format!("{arch}: job {j} text {t}"));
+            }
+        }
+    }
+    assert!(matches!(worker("deberta_v2", 24, 8).backend, Backend::Candle(_)));
+}
+
+/// A pool of workers answers many concurrent multi-text jobs exactly as one thread does,
+/// whatever the number of workers; callers that went away do not stop the others.
+#[test]
+fn worker_pool_answers_like_a_single_thread() {
+    let texts = mixed_texts("bert");
+    let want = candle_worker("bert", 24, 8)
+        .detect_batch(&[texts.iter().map(String::as_str).collect::<Vec<_>>()])
+        .expect("detect")
+        .remove(0);
+    for threads in [1, 2, 3] {
+        let mut w = worker("bert", 24, 8);
+        w.options.threads = threads;
+        let engine = Engine::start(w).expect("starts");
+        // Abandoned callers first: their jobs are skipped, not answered.
+        for _ in 0..3 {
+            drop(engine.submit(texts.clone()).expect("queued"));
+        }
+        let rxs: Vec<_> = (0..12)
+            .map(|i| {
+                // Jobs of one text and of all texts, interleaved.
+                let job = if i % 2 == 0 { texts.clone() } else { vec![texts[i % texts.len()].clone()] };
+                (i, engine.submit(job).expect("queued"))
+            })
+            .collect();
+        for (i, rx) in rxs {
+            let got = rx.blocking_recv().expect("answered").expect("detected");
+            if i % 2 == 0 {
+                assert_eq!(got.len(), texts.len());
+                for (t, (a, b)) in got.iter().zip(&want).enumerate() {
+                    same_entities(a, b, &format!("{threads} threads: job {i} text {t}"));
+                }
+            } else {
+                assert_eq!(got.len(), 1);
+                same_entities(&got[0], &want[i % texts.len()], &format!("{threads} threads: job {i}"));
+            }
+        }
+    }
+}
+
+/// A full queue refuses at once; the engine keeps serving afterwards.
+#[test]
+fn full_pool_queue_refuses_at_once() {
+    let mut w = worker("bert", 24, 8);
+    w.options.threads = 1;
+    w.options.queue_capacity = 1;
+    let engine = Engine::start(w).expect("starts");
+    let long = mixed_texts("bert").pop().expect("texts");
+    let mut refused = 0;
+    let mut rxs = Vec::new();
+    for _ in 0..200 {
+        match engine.submit(vec![long.clone()]) {
+            Ok(rx) => rxs.push(rx),
+            Err(e) => {
+                assert_eq!(e, super::engine::SubmitError::Full);
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0, "200 long jobs at once never filled a queue of 1");
+    for rx in rxs {
+        rx.blocking_recv().expect("answered").expect("detected");
+    }
+    let rx = engine.submit(vec!["Alice lives in Paris".into()]).expect("queued again");
+    rx.blocking_recv().expect("answered").expect("detected");
 }
 
 /// A model that does not match its config stops loading with the file and the field.
