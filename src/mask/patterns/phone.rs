@@ -197,8 +197,11 @@ fn is_phone(w: &str, groups: &[(usize, usize)]) -> bool {
             return true;
         }
         // A `+` with an assigned country code and a plausible length is a phone number even
-        // when its range is unassigned or reserved for fiction (`+44 7700 900...`).
-        if w.starts_with('+') && number.country().id().is_some() && (8..=15).contains(&national.len()) {
+        // when its range is unassigned or reserved for fiction (`+44 7700 900...`). (The
+        // number's region, `country().id()`, is only known for valid numbers: ask the
+        // metadata whether the calling code exists.)
+        let assigned = phonenumber::metadata::DATABASE.by_code(&number.code().value()).is_some();
+        if w.starts_with('+') && assigned && (8..=15).contains(&national.len()) {
             return true;
         }
         // NANP numbers with fictional area codes such as 555 still look like phones.
@@ -349,6 +352,10 @@ mod tests {
             ("1-800-555-0199", "1-800-555-0199"),
             ("es 612 345 678", "612 345 678"),
             ("in 98765 43210", "98765 43210"),
+            // E.164 without separators, in ranges that do not validate (UK 7700 fiction)
+            ("fax\n+447700677662", "+447700677662"),
+            ("Tel: +447700900123", "+447700900123"),
+            ("reach me at +447700677662 please", "+447700677662"),
         ] {
             assert_eq!(found_label(text, Label::Phone), vec![want.to_string()], "{text}");
         }
@@ -382,6 +389,7 @@ mod tests {
             "call me on 2023-01-15 about the number 1,234,567",
             "phone order total 1 234 567 eur",
             "my phone: version 1.2.3.4.5",
+            "code +9991234567890",
         ] {
             assert_eq!(found_label(text, Label::Phone), Vec::<String>::new(), "{text}");
         }
