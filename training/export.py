@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Export the student (and the teacher, for reference) as standard HF token-classification
-folders: config.json, tokenizer.json (no truncation/padding), model.safetensors (F32).
+folders: config.json, tokenizer.json (no truncation/padding), model.safetensors (F16 by
+default, `--dtype f32` for full precision).
 
     python export.py --student out/student --teacher out/teacher --out out/veil-pii
 """
@@ -19,7 +20,7 @@ FILES = ["config.json", "tokenizer.json", "model.safetensors"]
 MAX_BYTES = 60 * 1024 * 1024
 
 
-def export(src, dst, want_case=True):
+def export(src, dst, want_case=True, dtype="f32", min_score=None):
     os.makedirs(dst, exist_ok=True)
     for f in FILES:
         shutil.copyfile(os.path.join(src, f), os.path.join(dst, f))
@@ -36,7 +37,10 @@ def export(src, dst, want_case=True):
     if want_case:
         cfg["veil_case_feature"] = CASE_FEATURE
     cfg.pop("torch_dtype", None)
-    cfg["dtype"] = "float32"
+    cfg["dtype"] = "float16" if dtype == "f16" else "float32"
+    if min_score is not None:
+        # Veil drops model spans scoring below this unless [detect] min_score is set
+        cfg["veil_min_score"] = min_score
     json.dump(cfg, open(os.path.join(dst, "config.json"), "w"), indent=2, ensure_ascii=False)
     tj = json.load(open(os.path.join(dst, "tokenizer.json"), encoding="utf-8"))
     tj["truncation"] = None
@@ -45,10 +49,15 @@ def export(src, dst, want_case=True):
     assert len(tj["model"]["vocab"]) == cfg["vocab_size"], (len(tj["model"]["vocab"]), cfg["vocab_size"])
     json.dump(tj, open(os.path.join(dst, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False)
     with safe_open(os.path.join(dst, "model.safetensors"), "pt") as f:
-        for k in f.keys():
-            t = f.get_tensor(k)
-            assert t.dtype == torch.float32, (k, t.dtype)
-        assert any(k.startswith("classifier.") for k in f.keys())
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    for k, t in tensors.items():
+        assert t.dtype == torch.float32, (k, t.dtype)
+    assert any(k.startswith("classifier.") for k in tensors)
+    if dtype == "f16":
+        # half the file; Veil widens to F32 at load (measured: same dev-set scores)
+        from safetensors.torch import save_file
+        save_file({k: t.half().contiguous() for k, t in tensors.items()}, os.path.join(dst, "model.safetensors"),
+                  metadata={"format": "pt"})
     total = sum(os.path.getsize(os.path.join(dst, x)) for x in FILES)
     print(f"{dst}: {total / 1e6:.1f} MB  (vocab {cfg['vocab_size']}, {cfg['num_hidden_layers']}x{cfg['hidden_size']}, "
           f"heads {cfg['num_attention_heads']}, inter {cfg['intermediate_size']})")
@@ -68,13 +77,15 @@ def main():
     ap.add_argument("--student", default=os.path.join(HERE, "out/student"))
     ap.add_argument("--teacher", default=os.path.join(HERE, "out/teacher"))
     ap.add_argument("--out", default=os.path.join(HERE, "out/veil-pii"))
+    ap.add_argument("--dtype", choices=["f32", "f16"], default="f16", help="weights on disk")
+    ap.add_argument("--min-score", type=float, default=None, help="written as veil_min_score")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    n = export(a.student, a.out)
+    n = export(a.student, a.out, dtype=a.dtype, min_score=a.min_score)
     assert n <= MAX_BYTES, f"student folder is {n} bytes > 60 MB"
     smoke(a.out)
     if os.path.isdir(a.teacher):
-        export(a.teacher, a.out + "-teacher")
+        export(a.teacher, a.out + "-teacher", dtype=a.dtype)
         smoke(a.out + "-teacher")
 
 

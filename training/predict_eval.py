@@ -81,7 +81,7 @@ def predict_doc(model, tok, text, use_case, id2label, max_len=256, stride=32):
 
 
 def load_model(folder):
-    model = BertForTokenClassification.from_pretrained(folder)
+    model = BertForTokenClassification.from_pretrained(folder).float()  # F16 on disk -> F32
     model.eval()
     cfg = json.load(open(os.path.join(folder, "config.json")))
     use_case = bool(cfg.get("veil_case_feature"))
