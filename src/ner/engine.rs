@@ -489,8 +489,13 @@ impl Worker {
         let mut rows = Vec::new();
         for (t, text) in texts.iter().enumerate() {
             let enc = self.tokenizer.encode(text).map_err(|e| e.to_string())?;
-            let ws =
-                if enc.ids.is_empty() { Vec::new() } else { windows(enc.ids.len(), self.body, self.options.overlap) };
+            // The fast path's workers share one text's windows: cut a multiple of their number
+            // (same total work; candle's batches do not care, and both backends cut alike).
+            let ws = if enc.ids.is_empty() {
+                Vec::new()
+            } else {
+                windows(enc.ids.len(), self.body, self.options.overlap, self.options.threads)
+            };
             for (k, w) in ws.iter().enumerate() {
                 let (ids, types) = self.tokenizer.window_input(&enc, w);
                 rows.push(Row { job: 0, text: t, window: k, ids, types });

@@ -127,30 +127,33 @@ impl TextTokenizer {
     }
 }
 
-/// Overlapping windows of at most `body` text tokens covering `0..n`; neighbours share
-/// `overlap` tokens so that every token is seen with context on both sides.
-pub fn windows(n: usize, body: usize, overlap: usize) -> Vec<Window> {
+/// Overlapping windows of at most `body` text tokens covering `0..n`; neighbours share at
+/// least `overlap` tokens so that every token is seen with context on both sides.
+///
+/// The windows are of equal length (±1), not full windows plus a short or heavily
+/// overlapping tail, and their number is rounded up to a multiple of `parallel` (the
+/// inference workers that share them): 268 tokens with `body` 126 and 2 workers become 4
+/// windows of ~91 tokens (364 token-passes, 2 per worker) rather than 3 of 126 (378
+/// token-passes, one worker running 2): the same work, a third less latency.
+pub fn windows(n: usize, body: usize, overlap: usize, parallel: usize) -> Vec<Window> {
     let body = body.max(1);
     let overlap = overlap.min(body / 2);
     if n <= body {
         return vec![Window { start: 0, end: n }];
     }
     let step = body - overlap;
-    let mut out = Vec::with_capacity(n / step + 1);
-    let mut start = 0;
-    loop {
-        let end = (start + body).min(n);
-        out.push(Window { start, end });
-        if end == n {
-            break;
-        }
-        start += step;
-        // The last window is full length rather than a short tail.
-        if start + body > n {
-            start = n - body;
-        }
-    }
-    out
+    let parallel = parallel.max(1);
+    // Fewest windows that fit: k * body - (k - 1) * overlap >= n.
+    let k = (n - overlap).div_ceil(step).max(2).div_ceil(parallel) * parallel;
+    // Equal length with at least `overlap` shared: k * len - (k - 1) * overlap >= n.
+    let len = (n + (k - 1) * overlap).div_ceil(k).min(body);
+    let span = n - len;
+    (0..k)
+        .map(|i| {
+            let start = i * span / (k - 1);
+            Window { start, end: start + len }
+        })
+        .collect()
 }
 
 /// For token `i` covered by several windows, the window where it sits farthest from an
@@ -198,23 +201,41 @@ mod tests {
 
     #[test]
     fn windows_cover_everything_with_overlap() {
-        assert_eq!(windows(5, 10, 2), vec![Window { start: 0, end: 5 }]);
-        let ws = windows(100, 30, 6);
-        assert_eq!(ws.first().map(|w| w.start), Some(0));
-        assert_eq!(ws.last().map(|w| w.end), Some(100));
-        for pair in ws.windows(2) {
-            assert!(pair[1].start < pair[0].end, "{pair:?} must overlap");
-            assert!(pair[1].end - pair[1].start == 30);
+        assert_eq!(windows(5, 10, 2, 2), vec![Window { start: 0, end: 5 }]);
+        for (n, body, overlap, parallel) in [
+            (100, 30, 6, 1),
+            (100, 30, 6, 2),
+            (268, 126, 32, 2),
+            (31, 30, 6, 1),
+            (10_000, 126, 32, 3),
+            (127, 126, 32, 4),
+            (500, 10, 5, 2),
+        ] {
+            let ws = windows(n, body, overlap, parallel);
+            assert_eq!(ws.first().map(|w| w.start), Some(0));
+            assert_eq!(ws.last().map(|w| w.end), Some(n));
+            assert_eq!(ws.len() % parallel, 0, "{n} {body} {overlap} {parallel}: {}", ws.len());
+            let len = ws[0].end - ws[0].start;
+            for pair in ws.windows(2) {
+                assert!(pair[0].end - pair[1].start >= overlap.min(body / 2), "{pair:?} must overlap by {overlap}");
+                assert_eq!(pair[1].end - pair[1].start, len, "equal lengths");
+                assert!(len <= body);
+            }
+            for i in 0..n {
+                let k = best_window(&ws, i);
+                assert!(ws[k].start <= i && i < ws[k].end);
+            }
         }
-        for i in 0..100 {
-            let k = best_window(&ws, i);
-            assert!(ws[k].start <= i && i < ws[k].end);
-        }
+        // 268 tokens on 2 workers: 4 windows of 91, not 3 of 126
+        let ws = windows(268, 126, 32, 2);
+        assert_eq!(ws.len(), 4);
+        assert_eq!(ws[0], Window { start: 0, end: 91 });
+        assert_eq!(windows(268, 126, 32, 1).len(), 3);
     }
 
     #[test]
     fn best_window_prefers_context() {
-        let ws = windows(50, 20, 10);
+        let ws = windows(50, 20, 10, 1);
         // token 15 is at the right edge of window 0 (0..20) and in the middle of window 1 (10..30)
         assert_eq!(ws[best_window(&ws, 15)], Window { start: 10, end: 30 });
         assert_eq!(best_window(&ws, 0), 0);
