@@ -490,11 +490,12 @@ impl Worker {
         for (t, text) in texts.iter().enumerate() {
             let enc = self.tokenizer.encode(text).map_err(|e| e.to_string())?;
             // The fast path's workers share one text's windows: cut a multiple of their number
-            // (same total work; candle's batches do not care, and both backends cut alike).
+            // (about the same total work). candle runs one padded batch on one thread.
+            let parallel = if matches!(self.backend, Backend::Fast(_)) { self.options.threads } else { 1 };
             let ws = if enc.ids.is_empty() {
                 Vec::new()
             } else {
-                windows(enc.ids.len(), self.body, self.options.overlap, self.options.threads)
+                windows(enc.ids.len(), self.body, self.options.overlap, parallel)
             };
             for (k, w) in ws.iter().enumerate() {
                 let (ids, types) = self.tokenizer.window_input(&enc, w);

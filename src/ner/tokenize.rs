@@ -130,9 +130,9 @@ impl TextTokenizer {
 /// Overlapping windows of at most `body` text tokens covering `0..n`; neighbours share at
 /// least `overlap` tokens so that every token is seen with context on both sides.
 ///
-/// The windows are of equal length (±1), not full windows plus a short or heavily
-/// overlapping tail, and their number is rounded up to a multiple of `parallel` (the
-/// inference workers that share them): 268 tokens with `body` 126 and 2 workers become 4
+/// The windows are of equal length, not full windows plus a short or heavily overlapping
+/// tail, and their number is rounded up to a multiple of `parallel` (the inference workers
+/// that share them) as long as windows keep at least half of `body`: 268 tokens with `body` 126 and 2 workers become 4
 /// windows of ~91 tokens (364 token-passes, 2 per worker) rather than 3 of 126 (378
 /// token-passes, one worker running 2): the same work, a third less latency.
 pub fn windows(n: usize, body: usize, overlap: usize, parallel: usize) -> Vec<Window> {
@@ -142,11 +142,15 @@ pub fn windows(n: usize, body: usize, overlap: usize, parallel: usize) -> Vec<Wi
         return vec![Window { start: 0, end: n }];
     }
     let step = body - overlap;
-    let parallel = parallel.max(1);
     // Fewest windows that fit: k * body - (k - 1) * overlap >= n.
-    let k = (n - overlap).div_ceil(step).max(2).div_ceil(parallel) * parallel;
+    let fewest = (n - overlap).div_ceil(step).max(2);
     // Equal length with at least `overlap` shared: k * len - (k - 1) * overlap >= n.
-    let len = (n + (k - 1) * overlap).div_ceil(k).min(body);
+    let len_of = |k: usize| (n + (k - 1) * overlap).div_ceil(k).min(body);
+    // Round up to a multiple of the workers only while windows keep at least half the
+    // model's context (16 workers must not cut 300 tokens into 16 slivers).
+    let rounded = fewest.div_ceil(parallel.max(1)) * parallel.max(1);
+    let k = if len_of(rounded) * 2 >= body { rounded } else { fewest };
+    let len = len_of(k);
     let span = n - len;
     (0..k)
         .map(|i| {
@@ -214,8 +218,10 @@ mod tests {
             let ws = windows(n, body, overlap, parallel);
             assert_eq!(ws.first().map(|w| w.start), Some(0));
             assert_eq!(ws.last().map(|w| w.end), Some(n));
-            assert_eq!(ws.len() % parallel, 0, "{n} {body} {overlap} {parallel}: {}", ws.len());
             let len = ws[0].end - ws[0].start;
+            // a multiple of the workers, or (when that would cut slivers) the fewest windows
+            let fewest = windows(n, body, overlap, 1).len();
+            assert!(ws.len() % parallel == 0 || ws.len() == fewest, "{n} {body} {overlap} {parallel}");
             for pair in ws.windows(2) {
                 assert!(pair[0].end - pair[1].start >= overlap.min(body / 2), "{pair:?} must overlap by {overlap}");
                 assert_eq!(pair[1].end - pair[1].start, len, "equal lengths");
@@ -231,6 +237,10 @@ mod tests {
         assert_eq!(ws.len(), 4);
         assert_eq!(ws[0], Window { start: 0, end: 91 });
         assert_eq!(windows(268, 126, 32, 1).len(), 3);
+        // ... but 16 workers do not cut it into slivers
+        let ws = windows(268, 126, 32, 16);
+        assert_eq!(ws.len(), 3);
+        assert!(ws.iter().all(|w| w.end - w.start >= 63));
     }
 
     #[test]
