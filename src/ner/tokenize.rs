@@ -221,7 +221,7 @@ mod tests {
             let len = ws[0].end - ws[0].start;
             // a multiple of the workers, or (when that would cut slivers) the fewest windows
             let fewest = windows(n, body, overlap, 1).len();
-            assert!(ws.len() % parallel == 0 || ws.len() == fewest, "{n} {body} {overlap} {parallel}");
+            assert!(ws.len().is_multiple_of(parallel) || ws.len() == fewest, "{n} {body} {overlap} {parallel}");
             for pair in ws.windows(2) {
                 assert!(pair[0].end - pair[1].start >= overlap.min(body / 2), "{pair:?} must overlap by {overlap}");
                 assert_eq!(pair[1].end - pair[1].start, len, "equal lengths");
