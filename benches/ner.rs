@@ -61,6 +61,7 @@ fn detector(max_batch_requests: usize) -> Arc<NerDetector> {
         engine: EngineOptions { max_batch_requests, threads: threads(), ..EngineOptions::default() },
         labels: BTreeMap::new(),
         download: false,
+        name_lexicon: true,
     };
     let d = Arc::new(NerDetector::new());
     d.load(&ModelSetting::Dir(dir.into()), &opts).unwrap();

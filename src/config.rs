@@ -126,6 +126,8 @@ pub struct RawDetect {
     pub queue_capacity: Option<usize>,
     /// Single-threaded inference workers of the CPU fast path (default: one per CPU).
     pub threads: Option<usize>,
+    /// Use the model folder's name list (`veil_name_lexicon`), if it ships one (default true).
+    pub name_lexicon: Option<bool>,
     /// Model entity type (as in its id2label, prefix stripped) -> label, or "none".
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -220,6 +222,8 @@ pub struct DetectConfig {
     /// `None`: the model's own calibrated `veil_min_score`, else 0.5.
     pub min_score: Option<f32>,
     pub download: bool,
+    /// Use the model's name list, if it ships one.
+    pub name_lexicon: bool,
     /// Queue, batching and windowing of the NER model.
     pub engine: crate::ner::engine::EngineOptions,
     /// `[detect.labels]` overrides; `None` ignores a type.
@@ -495,6 +499,7 @@ fn validate_detect(raw: RawDetect) -> Result<DetectConfig, ConfigError> {
         device,
         min_score,
         download: raw.download.unwrap_or(false),
+        name_lexicon: raw.name_lexicon.unwrap_or(true),
         engine,
         labels,
         allow: raw.allow,
@@ -589,6 +594,15 @@ mod tests {
         assert!(c.providers["openai"].api_key.is_some());
         assert!(c.providers["anthropic"].api_key.is_none());
         assert_eq!(c.action_for(Label::Person), Action::Mask);
+    }
+
+    #[test]
+    fn name_lexicon_is_on_unless_turned_off() {
+        assert!(Config::from_toml("[detect]\nmodel = \"none\"\n", &env()).unwrap().detect.name_lexicon);
+        let c = Config::from_toml("[detect]\nmodel = \"none\"\nname_lexicon = false\n", &env()).unwrap();
+        assert!(!c.detect.name_lexicon);
+        let e = Config::from_toml("[detect]\nmodel = \"none\"\nname_lexicon = \"yes\"\n", &env()).unwrap_err();
+        assert!(e.to_string().contains("name_lexicon"), "{e}");
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //!   batch (by requests and tokens) and runs windows of similar length together, padded.
 
 use super::fast::{FastModel, Scratch};
-use super::labels::{self, Group, LabelScheme, Prediction};
+use super::labels::{self, ClassKind, Group, LabelScheme, Prediction};
+use super::lexicon::NameLexicon;
 use super::model::TokenClassifier;
 use super::tokenize::{best_window, windows, Encoded, TextTokenizer, Window};
 use crate::mask::{Entity, Label};
@@ -127,6 +128,10 @@ pub struct Worker {
     pub body: usize,
     /// Model spans scoring below this are dropped.
     pub min_score: f32,
+    /// Per class of `scheme`: "O", PERSON or another entity.
+    pub kinds: Vec<ClassKind>,
+    /// The model folder's name list, unless `[detect] name_lexicon = false`.
+    pub lexicon: Option<NameLexicon>,
 }
 
 impl Engine {
@@ -513,6 +518,7 @@ impl Worker {
         let offset = self.tokenizer.text_offset();
         let special = self.tokenizer.special_count();
         let real: usize = rows.iter().map(|r| r.0.len()).sum();
+        let kinds = &self.kinds;
         let (preds, computed) = match &self.backend {
             Backend::Candle(model) => {
                 let inputs: Vec<(Vec<u32>, Vec<u32>)> = rows.iter().map(|(i, t)| (i.to_vec(), t.to_vec())).collect();
@@ -522,7 +528,9 @@ impl Worker {
                 let preds = rows
                     .iter()
                     .zip(logits)
-                    .map(|(r, l)| l[offset..offset + r.0.len() - special].iter().map(|l| softmax_argmax(l)).collect())
+                    .map(|(r, l)| {
+                        l[offset..offset + r.0.len() - special].iter().map(|l| softmax_argmax(l, kinds)).collect()
+                    })
                     .collect();
                 (preds, rows.len() * width)
             }
@@ -533,7 +541,7 @@ impl Worker {
                 let mut preds = Vec::with_capacity(rows.len());
                 for (ids, _) in rows {
                     let text = &logits[(at + offset) * n..(at + ids.len() - special + offset) * n];
-                    preds.push(text.chunks_exact(n).map(softmax_argmax).collect());
+                    preds.push(text.chunks_exact(n).map(|l| softmax_argmax(l, kinds)).collect());
                     at += ids.len();
                 }
                 (preds, real)
@@ -554,7 +562,11 @@ impl Worker {
                 preds[k][tok - ws[k].start]
             })
             .collect();
-        let groups = labels::group(&self.scheme, &enc.tokens, &merged);
+        let mut words = labels::words(&enc.tokens, &merged);
+        if let Some(lexicon) = &self.lexicon {
+            lexicon.apply(text, &mut words);
+        }
+        let groups = labels::group_words(&self.scheme, &words);
         self.to_entities(text, groups)
     }
 
@@ -616,6 +628,8 @@ impl Worker {
                 continue;
             }
             let Some(label) = self.labels[g.entity] else { continue };
+            let Some((start, end)) = trim_span(text, g.start, g.end, label) else { continue };
+            let g = Group { start, end, ..g };
             if let Some((prev, prev_type)) = out.last_mut() {
                 let gap = &text[prev.end.min(g.start)..g.start];
                 if prev.label == label && *prev_type != g.entity && gap.chars().all(char::is_whitespace) {
@@ -631,11 +645,38 @@ impl Worker {
     }
 }
 
-fn softmax_argmax(logits: &[f32]) -> Prediction {
+/// A model span without a letter or digit is noise (a lone "@", an emoji, a dash): dropped.
+/// Names, organizations, places and addresses do not begin with symbols or end with them
+/// (a final "." or ")" stays: "Jr.", "St.", "(UK)"), so those are cut off their edges.
+fn trim_span(text: &str, start: usize, end: usize, label: Label) -> Option<(usize, usize)> {
+    let span = &text[start..end];
+    if !span.chars().any(char::is_alphanumeric) {
+        return None;
+    }
+    if !matches!(label, Label::Person | Label::Organization | Label::Location | Label::StreetAddress) {
+        return Some((start, end));
+    }
+    let lead = span.len() - span.trim_start_matches(|c: char| !c.is_alphanumeric()).len();
+    let tail = span.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '.' || c == ')'));
+    Some((start + lead, start + tail.len()))
+}
+
+/// Argmax class and its probability, and the probabilities of the PERSON classes and of "O"
+/// together (`kinds`: one per class).
+fn softmax_argmax(logits: &[f32], kinds: &[ClassKind]) -> Prediction {
     let (class, max) =
         logits.iter().enumerate().fold((0, f32::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
-    let sum: f32 = logits.iter().map(|&v| (v - max).exp()).sum();
-    Prediction { class, score: 1.0 / sum }
+    let (mut sum, mut person, mut outside) = (0.0f32, 0.0f32, 0.0f32);
+    for (&v, kind) in logits.iter().zip(kinds) {
+        let e = (v - max).exp();
+        sum += e;
+        match kind {
+            ClassKind::Person => person += e,
+            ClassKind::Outside => outside += e,
+            ClassKind::Other => {}
+        }
+    }
+    Prediction { class, score: 1.0 / sum, person: person / sum, outside: outside / sum }
 }
 
 #[cfg(test)]
@@ -643,10 +684,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spans_without_letters_are_dropped_and_names_lose_symbol_edges() {
+        let t = "hi 👏 Drake 😂, @ and x-1!";
+        let at = |s: &str| t.find(s).expect("in text");
+        let (a, b) = (at("👏"), at(","));
+        assert_eq!(trim_span(t, a, b, Label::Person).map(|(s, e)| &t[s..e]), Some("Drake"));
+        let (a, b) = (at("@"), at("@") + 1);
+        assert_eq!(trim_span(t, a, b, Label::Username), None);
+        assert_eq!(trim_span(t, at("😂"), at("😂") + "😂".len(), Label::Person), None);
+        // Other labels keep their edges: a password may well end in "!".
+        let (a, b) = (at("x-1!"), t.len());
+        assert_eq!(trim_span(t, a, b, Label::Password).map(|(s, e)| &t[s..e]), Some("x-1!"));
+        let t = "Mr. Smith Jr.";
+        assert_eq!(trim_span(t, 4, t.len(), Label::Person).map(|(s, e)| &t[s..e]), Some("Smith Jr."));
+    }
+
+    #[test]
     fn softmax_argmax_picks_the_max_and_its_probability() {
-        let p = softmax_argmax(&[0.0, 2.0, 0.0]);
+        use ClassKind::*;
+        let p = softmax_argmax(&[0.0, 2.0, 0.0], &[Outside, Person, Other]);
         assert_eq!(p.class, 1);
         let e2 = 2f32.exp();
         assert!((p.score - e2 / (e2 + 2.0)).abs() < 1e-6);
+        assert!((p.person - p.score).abs() < 1e-6);
+        assert!((p.outside - 1.0 / (e2 + 2.0)).abs() < 1e-6);
     }
 }

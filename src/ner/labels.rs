@@ -86,11 +86,35 @@ pub struct TokenSpan {
     pub word_start: bool,
 }
 
-/// A token's prediction: class index and its softmax probability.
+/// A token's prediction: class index and its softmax probability; the probability of the
+/// PERSON classes together (what the name lexicon gates on) and of "O".
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction {
     pub class: usize,
     pub score: f32,
+    pub person: f32,
+    pub outside: f32,
+}
+
+/// What a class is to the decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassKind {
+    Outside,
+    Person,
+    Other,
+}
+
+/// Per class of `scheme`: "O", a type that maps to PERSON in `labels`, or another entity.
+pub fn class_kinds(scheme: &LabelScheme, labels: &[Option<Label>]) -> Vec<ClassKind> {
+    scheme
+        .classes
+        .iter()
+        .map(|c| match c.tag {
+            Tag::Outside => ClassKind::Outside,
+            _ if labels.get(c.entity).copied().flatten() == Some(Label::Person) => ClassKind::Person,
+            _ => ClassKind::Other,
+        })
+        .collect()
 }
 
 /// A grouped entity before label mapping: byte span, the model's entity type, mean score.
@@ -102,25 +126,46 @@ pub struct Group {
     pub score: f32,
 }
 
-/// Word-level "first" aggregation then BIO grouping. A word takes the class of its first
-/// token and ends where its last token ends. Consecutive words of the same entity type join
-/// a group unless the next one begins an entity (B-/S-) or the previous one ended it
-/// (E-/S-); "O" words end groups. A group's score is the mean of its words' scores.
-pub fn group(scheme: &LabelScheme, tokens: &[TokenSpan], preds: &[Prediction]) -> Vec<Group> {
+/// One word: byte span and the prediction that speaks for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Word {
+    pub start: usize,
+    pub end: usize,
+    pub pred: Prediction,
+}
+
+/// Word-level "first" aggregation: a word takes the class of its first token and ends where
+/// its last token ends. Its PERSON probability is the highest of its tokens' (a rare name
+/// often looks ordinary in its first piece and unmistakable in a later one).
+pub fn words(tokens: &[TokenSpan], preds: &[Prediction]) -> Vec<Word> {
     debug_assert_eq!(tokens.len(), preds.len());
-    // words: (start, end, prediction of first token)
-    let mut words: Vec<(usize, usize, Prediction)> = Vec::new();
+    let mut words: Vec<Word> = Vec::new();
     for (t, p) in tokens.iter().zip(preds) {
         match words.last_mut() {
-            Some(w) if !t.word_start => w.1 = w.1.max(t.end),
-            _ => words.push((t.start, t.end, *p)),
+            Some(w) if !t.word_start => {
+                w.end = w.end.max(t.end);
+                w.pred.person = w.pred.person.max(p.person);
+            }
+            _ => words.push(Word { start: t.start, end: t.end, pred: *p }),
         }
     }
+    words
+}
+
+/// Word-level "first" aggregation then BIO grouping (see [`group_words`]).
+pub fn group(scheme: &LabelScheme, tokens: &[TokenSpan], preds: &[Prediction]) -> Vec<Group> {
+    group_words(scheme, &words(tokens, preds))
+}
+
+/// BIO grouping of words. Consecutive words of the same entity type join a group unless the
+/// next one begins an entity (B-/S-) or the previous one ended it (E-/S-); "O" words end
+/// groups. A group's score is the mean of its words' scores.
+pub fn group_words(scheme: &LabelScheme, words: &[Word]) -> Vec<Group> {
     let mut out: Vec<Group> = Vec::new();
     // (group, score sum, word count, closed)
     let mut open: Option<(Group, f32, usize)> = None;
     let mut prev_closed = true;
-    for (start, end, p) in words {
+    for &Word { start, end, pred: p } in words {
         let class = &scheme.classes[p.class];
         if class.tag == Tag::Outside {
             if let Some((g, sum, n)) = open.take() {
@@ -311,7 +356,8 @@ mod tests {
     fn run(names: &[&str], text: &str, classes: &[usize]) -> Vec<(String, String)> {
         let s = scheme(names);
         let (clean, toks) = tokens(text);
-        let preds: Vec<_> = classes.iter().map(|&c| Prediction { class: c, score: 0.9 }).collect();
+        let preds: Vec<_> =
+            classes.iter().map(|&c| Prediction { class: c, score: 0.9, person: 0.0, outside: 0.0 }).collect();
         group(&s, &toks, &preds)
             .into_iter()
             .map(|g| (clean[g.start..g.end].to_string(), s.types[g.entity].clone()))
@@ -347,6 +393,16 @@ mod tests {
     }
 
     #[test]
+    fn a_word_takes_the_highest_person_probability_of_its_pieces() {
+        let (_, toks) = tokens("Gae#ta#ne came");
+        let p = |class, person| Prediction { class, score: 0.9, person, outside: 0.0 };
+        let w = words(&toks, &[p(0, 0.01), p(2, 0.6), p(0, 0.2), p(0, 0.0)]);
+        assert_eq!(w.len(), 2);
+        assert_eq!((w[0].pred.class, w[0].pred.person), (0, 0.6));
+        assert_eq!(w[1].pred.person, 0.0);
+    }
+
+    #[test]
     fn bioes_end_and_single_close_groups() {
         let names = ["O", "B-PER", "I-PER", "E-PER", "S-PER"];
         let got = run(&names, "Anna Maria Smith Bob Carl", &[1, 2, 3, 4, 2]);
@@ -366,7 +422,10 @@ mod tests {
     fn group_score_is_mean_of_word_scores() {
         let s = scheme(IOB2);
         let (_, toks) = tokens("Anna Smith");
-        let preds = [Prediction { class: 1, score: 0.6 }, Prediction { class: 2, score: 1.0 }];
+        let preds = [
+            Prediction { class: 1, score: 0.6, person: 0.0, outside: 0.0 },
+            Prediction { class: 2, score: 1.0, person: 0.0, outside: 0.0 },
+        ];
         let g = group(&s, &toks, &preds);
         assert!((g[0].score - 0.8).abs() < 1e-6);
     }

@@ -14,6 +14,7 @@ pub mod fast;
 pub mod gelu;
 pub mod hub;
 pub mod labels;
+pub mod lexicon;
 pub mod model;
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,8 @@ pub struct NerOptions {
     pub labels: BTreeMap<String, Option<Label>>,
     /// Whether a model missing from the HF cache may be downloaded at start-up.
     pub download: bool,
+    /// Use the model folder's name list, if it ships one (`[detect] name_lexicon`).
+    pub name_lexicon: bool,
 }
 
 impl NerOptions {
@@ -49,6 +52,7 @@ impl NerOptions {
             engine: c.engine.clone(),
             labels: c.labels.clone(),
             download: c.download,
+            name_lexicon: c.name_lexicon,
         }
     }
 }
@@ -137,6 +141,18 @@ pub fn build_worker(dir: &Path, opts: &NerOptions) -> anyhow::Result<(Worker, St
     engine.overlap = engine.overlap.min(body / 4);
     let version = format!("{NAME}/{}@{}", model_name(dir), weights_digest(&dir.join("model.safetensors"))?);
     let min_score = engine.min_score.or(model.config.min_score).unwrap_or(0.5);
+    let lexicon = match (&model.config.name_lexicon, opts.name_lexicon) {
+        (Some(lx), true) => {
+            let file = dir.join(&lx.file);
+            let lexicon = lexicon::NameLexicon::load(&file, lx.min_person, &scheme, &label_map)
+                .with_context(|| format!("{}: veil_name_lexicon", dir.join("config.json").display()))?;
+            if let Some(l) = &lexicon {
+                tracing::debug!(names = l.len(), min_person = lx.min_person, "name lexicon loaded");
+            }
+            lexicon
+        }
+        _ => None,
+    };
     // BERT-family encoders on CPU run the hand-written forward pass; the candle copy of the
     // weights is dropped once converted.
     let backend = match dev {
@@ -148,7 +164,11 @@ pub fn build_worker(dir: &Path, opts: &NerOptions) -> anyhow::Result<(Worker, St
         },
         _ => Backend::Candle(model),
     };
-    Ok((Worker { backend, tokenizer, scheme, labels: label_map, options: engine, body, min_score }, version))
+    let kinds = labels::class_kinds(&scheme, &label_map);
+    Ok((
+        Worker { backend, tokenizer, scheme, labels: label_map, kinds, options: engine, body, min_score, lexicon },
+        version,
+    ))
 }
 
 fn model_name(dir: &Path) -> String {

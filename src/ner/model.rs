@@ -48,6 +48,8 @@ pub struct ModelConfig {
     pub trained_window: Option<usize>,
     /// Veil's own models record a calibrated default score threshold.
     pub min_score: Option<f32>,
+    /// Veil's own models may ship a name list (see `super::lexicon`).
+    pub name_lexicon: Option<LexiconConfig>,
     pub raw: serde_json::Value,
 }
 
@@ -60,6 +62,16 @@ struct Common {
     veil_case_feature: Option<String>,
     veil_max_window: Option<usize>,
     veil_min_score: Option<f32>,
+    veil_name_lexicon: Option<LexiconConfig>,
+}
+
+/// `veil_name_lexicon` in config.json: the list's file name in the model folder and the
+/// least PERSON probability a listed word needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LexiconConfig {
+    pub file: String,
+    pub min_person: f32,
 }
 
 impl ModelConfig {
@@ -108,6 +120,7 @@ impl ModelConfig {
             case_feature,
             trained_window: c.veil_max_window,
             min_score: c.veil_min_score,
+            name_lexicon: c.veil_name_lexicon,
             raw,
         })
     }

@@ -54,7 +54,7 @@ fn to_preds(logits: &[Vec<f32>]) -> Vec<Prediction> {
             let (class, max) =
                 row.iter().enumerate().fold((0, f32::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
             let sum: f32 = row.iter().map(|v| (v - max).exp()).sum();
-            Prediction { class, score: 1.0 / sum }
+            Prediction { class, score: 1.0 / sum, person: 0.0, outside: 0.0 }
         })
         .collect()
 }
@@ -264,6 +264,7 @@ fn worker(arch: &str, window: usize, overlap: usize) -> Worker {
         engine: EngineOptions { window, overlap, min_score: Some(0.0), ..EngineOptions::default() },
         labels: BTreeMap::new(),
         download: false,
+        name_lexicon: true,
     };
     build_worker(&dir(arch), &opts).expect("worker").0
 }
@@ -296,6 +297,7 @@ fn concurrent_jobs_get_what_they_get_alone() {
         engine: EngineOptions { min_score: Some(0.0), ..EngineOptions::default() },
         labels: BTreeMap::new(),
         download: false,
+        name_lexicon: true,
     };
     det.load(&crate::config::ModelSetting::Dir(dir("bert")), &opts).expect("loads");
     let texts: Vec<String> = expected("bert").cases.into_iter().map(|c| c.text).collect();
@@ -466,11 +468,34 @@ fn load_errors_name_the_file_and_the_field() {
     v["model_type"] = "gpt2".into();
     let e = err(&v);
     assert!(e.contains("model_type") && e.contains("gpt2"), "{e}");
-    let mut v = original;
+    let mut v = original.clone();
     let mut labels = serde_json::Map::new();
     labels.insert("0".into(), "O".into());
     labels.insert("1".into(), "B-PER".into());
     v["id2label"] = labels.into();
     let e = err(&v);
     assert!(e.contains("classifier") && e.contains("2 labels"), "{e}");
+    // A name list that config.json names but the folder lacks stops the load; with
+    // `name_lexicon = false` it is not read at all.
+    let mut v = original;
+    v["veil_name_lexicon"] = serde_json::json!({"file": "names.txt", "min_person": 0.01});
+    write(&v);
+    let opts = |name_lexicon| NerOptions {
+        device: "cpu".into(),
+        engine: EngineOptions::default(),
+        labels: BTreeMap::new(),
+        download: false,
+        name_lexicon,
+    };
+    match build_worker(tmp.path(), &opts(true)) {
+        Ok(_) => panic!("loads without its name list"),
+        Err(e) => {
+            let e = format!("{e:#}");
+            assert!(e.contains("veil_name_lexicon") && e.contains("names.txt"), "{e}");
+        }
+    }
+    assert!(build_worker(tmp.path(), &opts(false)).is_ok());
+    std::fs::write(tmp.path().join("names.txt"), "Anna\n").expect("write");
+    let w = build_worker(tmp.path(), &opts(true)).expect("loads").0;
+    assert_eq!(w.lexicon.as_ref().map(|l| l.len()), Some(1));
 }

@@ -63,6 +63,31 @@ async fn name_after_ten_thousand_tokens_is_found() {
     assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
 }
 
+/// The model folder's name list (`veil_name_lexicon`) turns listed capitalized words into
+/// PERSON; `[detect] name_lexicon = false` turns it off. A copy of the shipped model whose
+/// list holds an ordinary word and whose gate is 0 makes the effect certain.
+#[tokio::test]
+async fn name_lexicon_masks_listed_words_and_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["tokenizer.json", "model.safetensors"] {
+        std::fs::copy(format!("{MODEL}/{f}"), dir.path().join(f)).unwrap();
+    }
+    let mut c: Value = serde_json::from_str(&std::fs::read_to_string(format!("{MODEL}/config.json")).unwrap()).unwrap();
+    c["veil_name_lexicon"] = serde_json::json!({"file": "list.txt", "min_person": 0.0});
+    std::fs::write(dir.path().join("config.json"), c.to_string()).unwrap();
+    std::fs::write(dir.path().join("list.txt"), "# test list\nquarterly\n").unwrap();
+    let p = "Please summarise the Quarterly figures for the board.";
+    for (extra, masked) in [("", true), ("name_lexicon = false\n", false)] {
+        let gw = gateway(&format!("[detect]\nmodel = \"{}\"\n{extra}", dir.path().display())).await;
+        let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
+        assert_eq!(status, 200, "{v}");
+        let sent = gw.mock.received()[0].body.to_string();
+        assert_eq!(!sent.contains("Quarterly"), masked, "{extra:?}: {sent}");
+        assert_eq!(sent.contains("[PERSON_1]"), masked, "{extra:?}: {sent}");
+        assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
+    }
+}
+
 #[tokio::test]
 async fn streamed_answers_restore_model_spans() {
     let gw = gateway(&detect_toml("")).await;

@@ -1,0 +1,239 @@
+//! The name lexicon: a model folder may ship a list of given names and surnames (config.json
+//! `veil_name_lexicon = {"file": "names.txt", "min_person": 0.01}`). A capitalized word that is
+//! in the list, or that follows an honorific (`Mr.`, `Dr`, `Frau`, ...), becomes a PERSON word
+//! when the model gave PERSON at least `min_person` of its probability, even where the model's
+//! argmax was "O". Small students hesitate on names they have rarely seen ("Park and Mann
+//! were engineers", "They had 6: Gaetane, Hannah, Anthony"); the list settles those cases,
+//! and the probability gate keeps ordinary capitalized words ("May I", "Will", "Park Street")
+//! out, because there the model puts next to nothing on PERSON. A word the model is sure is
+//! another entity (LOCATION, ORGANIZATION, ...: "Paris", "Jordan Ltd") is left alone.
+//!
+//! `[detect] name_lexicon = false` turns it off.
+
+use super::labels::{class_kinds, ClassKind, LabelScheme, Tag, Word};
+use crate::mask::Label;
+use anyhow::Context;
+use std::collections::HashSet;
+use std::path::Path;
+
+/// Score given to a word the lexicon confirms (so `min_score` below it keeps it).
+pub const LEXICON_SCORE: f32 = 0.9;
+
+/// A listed word the model calls another entity (LOCATION, ORGANIZATION, ...) with at least
+/// this probability stays that entity.
+const OTHER_ENTITY_SURE: f32 = 0.5;
+
+/// Titles after which a capitalized word is taken as a name, compared lower-cased without
+/// a trailing dot, in the languages the default model covers.
+const HONORIFICS: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "mme", "mlle", "herr", "frau", "sr", "sra",
+    "srta", "dott", "dottssa", "sig",
+];
+
+/// The lexicon and the model classes it needs.
+#[derive(Debug)]
+pub struct NameLexicon {
+    names: HashSet<String>,
+    /// Least PERSON probability (summed over the PERSON classes) for a lexicon word.
+    min_person: f32,
+    kinds: Vec<ClassKind>,
+    /// The PERSON class that begins an entity (B-/S-, else the bare one) and the one that
+    /// continues it (I-, else the same).
+    begin: usize,
+    inside: usize,
+}
+
+impl NameLexicon {
+    /// Reads `file` (one name a line, `#` comments) for a model whose entity types map to
+    /// `labels`. `None` when the model has no entity type that maps to PERSON.
+    pub fn load(
+        file: &Path,
+        min_person: f32,
+        scheme: &LabelScheme,
+        labels: &[Option<Label>],
+    ) -> anyhow::Result<Option<NameLexicon>> {
+        if !(0.0..=1.0).contains(&min_person) {
+            anyhow::bail!("veil_name_lexicon.min_person {min_person} is not between 0 and 1");
+        }
+        let text = std::fs::read_to_string(file).with_context(|| format!("{}: cannot be read", file.display()))?;
+        let names: HashSet<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_lowercase)
+            .collect();
+        if names.is_empty() {
+            anyhow::bail!("{}: holds no names", file.display());
+        }
+        Ok(Self::new(names, min_person, scheme, labels))
+    }
+
+    pub fn new(
+        names: HashSet<String>,
+        min_person: f32,
+        scheme: &LabelScheme,
+        labels: &[Option<Label>],
+    ) -> Option<NameLexicon> {
+        let kinds = class_kinds(scheme, labels);
+        // The first entity type that maps to PERSON provides the classes a lexicon word takes.
+        let entity =
+            scheme.classes.iter().zip(&kinds).find(|(_, k)| **k == ClassKind::Person).map(|(c, _)| c.entity)?;
+        let class = |tags: &[Tag]| {
+            tags.iter().find_map(|t| {
+                scheme
+                    .classes
+                    .iter()
+                    .zip(&kinds)
+                    .position(|(c, k)| *k == ClassKind::Person && c.entity == entity && c.tag == *t)
+            })
+        };
+        let begin = class(&[Tag::Begin, Tag::Single, Tag::Inside])?;
+        let inside = class(&[Tag::Inside, Tag::End]).unwrap_or(begin);
+        Some(NameLexicon { names, min_person, kinds, begin, inside })
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    fn kind(&self, class: usize) -> ClassKind {
+        self.kinds.get(class).copied().unwrap_or(ClassKind::Other)
+    }
+
+    /// Turns lexicon words of `text` (byte offsets) into PERSON words.
+    pub fn apply(&self, text: &str, words: &mut [Word]) {
+        // Previous word: its text (lone dots skipped, so "Mr." counts) and whether it ended
+        // as a PERSON word.
+        let mut prev_word: Option<&str> = None;
+        let mut prev_person = false;
+        for w in words.iter_mut() {
+            let word = &text[w.start..w.end];
+            let p = &mut w.pred;
+            let kind = self.kind(p.class);
+            // Another entity type wins only where the model is sure of it ("Paris" the city).
+            let open = kind != ClassKind::Other || p.score < OTHER_ENTITY_SURE;
+            if open && p.person >= self.min_person && self.confirms(word, prev_word) {
+                if kind != ClassKind::Person {
+                    p.class = if prev_person { self.inside } else { self.begin };
+                }
+                p.score = p.score.max(LEXICON_SCORE);
+            }
+            prev_person = self.kind(p.class) == ClassKind::Person;
+            if word != "." {
+                prev_word = Some(word);
+            }
+        }
+    }
+
+    /// A capitalized word of two or more letters that is in the list or follows an honorific.
+    fn confirms(&self, word: &str, prev: Option<&str>) -> bool {
+        let mut chars = word.chars();
+        let (Some(first), Some(_)) = (chars.next(), chars.next()) else { return false };
+        if !first.is_uppercase() {
+            return false;
+        }
+        let lower = word.to_lowercase();
+        self.names.contains(&lower)
+            || prev.is_some_and(|p| HONORIFICS.contains(&p.trim_end_matches('.').to_lowercase().as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ner::labels::{group_words, map_types, Prediction};
+
+    const IOB2: &[&str] = &["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
+
+    fn scheme(names: &[&str]) -> LabelScheme {
+        let m = names.iter().enumerate().map(|(i, n)| (i, n.to_string())).collect();
+        LabelScheme::parse(&m).expect("scheme parses")
+    }
+
+    fn lexicon(names: &[&str], min_person: f32) -> (LabelScheme, NameLexicon) {
+        let s = scheme(IOB2);
+        let (labels, _) = map_types(&s.types, &Default::default());
+        let names = ["anna", "smith", "park"].iter().chain(names).map(|n| n.to_string()).collect();
+        let lx = NameLexicon::new(names, min_person, &s, &labels).expect("has PERSON");
+        (s, lx)
+    }
+
+    /// One token per space-separated word (a "." is its own word when written " . ");
+    /// per word: (class, score, person probability).
+    fn run(text: &str, preds: &[(usize, f32, f32)], min_person: f32) -> Vec<(String, String, f32)> {
+        let (s, lx) = lexicon(&[], min_person);
+        let mut words = Vec::new();
+        let mut at = 0;
+        for (w, &(class, score, person)) in text.split(' ').zip(preds) {
+            let pred = Prediction { class, score, person, outside: 0.0 };
+            words.push(Word { start: at, end: at + w.len(), pred });
+            at += w.len() + 1;
+        }
+        lx.apply(text, &mut words);
+        group_words(&s, &words)
+            .into_iter()
+            .map(|g| (text[g.start..g.end].to_string(), s.types[g.entity].clone(), g.score))
+            .collect()
+    }
+
+    #[test]
+    fn listed_capitalized_words_become_one_person_when_the_model_gives_person_a_chance() {
+        let got = run("ask Anna Smith today", &[(0, 0.9, 0.0), (0, 0.6, 0.2), (0, 0.7, 0.1), (0, 0.9, 0.0)], 0.01);
+        assert_eq!(got, [("Anna Smith".to_string(), "PER".to_string(), LEXICON_SCORE)]);
+    }
+
+    #[test]
+    fn the_gate_other_entities_lower_case_and_unlisted_words_are_left_alone() {
+        // Below the gate.
+        assert!(run("ask Anna today", &[(0, 0.9, 0.0), (0, 0.99, 0.001), (0, 0.9, 0.0)], 0.01).is_empty());
+        // The model is sure it is a place.
+        let got = run("in Park today", &[(0, 0.9, 0.0), (3, 0.8, 0.1), (0, 0.9, 0.0)], 0.01);
+        assert_eq!(got, [("Park".to_string(), "LOC".to_string(), 0.8)]);
+        // ... but where it hesitates, the list decides.
+        let got = run("in Park today", &[(0, 0.9, 0.0), (3, 0.4, 0.3), (0, 0.9, 0.0)], 0.01);
+        assert_eq!(got, [("Park".to_string(), "PER".to_string(), LEXICON_SCORE)]);
+        // Lower case, not listed.
+        assert!(run("ask anna today", &[(0, 0.9, 0.3), (0, 0.6, 0.3), (0, 0.9, 0.3)], 0.01).is_empty());
+        assert!(run("ask Bob today", &[(0, 0.9, 0.3), (0, 0.6, 0.3), (0, 0.9, 0.3)], 0.01).is_empty());
+    }
+
+    #[test]
+    fn a_person_word_keeps_its_class_and_gets_the_lexicon_score() {
+        let got = run("ask Anna today", &[(0, 0.9, 0.0), (1, 0.4, 0.45), (0, 0.9, 0.0)], 0.01);
+        assert_eq!(got, [("Anna".to_string(), "PER".to_string(), LEXICON_SCORE)]);
+    }
+
+    #[test]
+    fn a_capitalized_word_after_an_honorific_is_a_name() {
+        let preds = [(0, 0.9, 0.0), (0, 0.9, 0.0), (0, 0.9, 0.0), (0, 0.7, 0.05), (0, 0.9, 0.0)];
+        let got = run("ask Mr . Zyxwu today", &preds, 0.01);
+        assert_eq!(got, [("Zyxwu".to_string(), "PER".to_string(), LEXICON_SCORE)]);
+        let got = run("ask Dr Zyxwu today", &preds[1..], 0.01);
+        assert_eq!(got, [("Zyxwu".to_string(), "PER".to_string(), LEXICON_SCORE)]);
+    }
+
+    #[test]
+    fn a_model_without_person_gets_no_lexicon_and_bad_files_are_refused() {
+        let s = scheme(&["O", "B-LOC", "I-LOC"]);
+        let (labels, _) = map_types(&s.types, &Default::default());
+        assert!(NameLexicon::new(["anna".to_string()].into(), 0.01, &s, &labels).is_none());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("names.txt");
+        std::fs::write(&file, "# given names\nAnna\n\n  Zoë \n").expect("write");
+        let s = scheme(IOB2);
+        let (labels, _) = map_types(&s.types, &Default::default());
+        let lx = NameLexicon::load(&file, 0.01, &s, &labels).expect("loads").expect("has PERSON");
+        assert_eq!(lx.len(), 2);
+        assert!(lx.confirms("ZOË", None) && lx.confirms("Anna", None) && !lx.confirms("Anne", None));
+        assert!(NameLexicon::load(&file, 1.5, &s, &labels).unwrap_err().to_string().contains("min_person"));
+        std::fs::write(&file, "# nothing\n").expect("write");
+        assert!(NameLexicon::load(&file, 0.01, &s, &labels).unwrap_err().to_string().contains("no names"));
+        let missing = NameLexicon::load(&dir.path().join("nope.txt"), 0.01, &s, &labels).unwrap_err();
+        assert!(missing.to_string().contains("nope.txt"), "{missing}");
+    }
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Write the name lexicon of a model folder: `names.txt` (given names and surnames) and
+`veil_name_lexicon` in its config.json.
+
+Veil turns a capitalized word of the list into a PERSON word when the model gives PERSON at
+least `min_person` of its probability (see src/ner/lexicon.rs). The names come from Faker's
+person providers in every locale it has (MIT licence). They are cut into words the way the
+BERT pre-tokenizer cuts them ("Hauta-aho" -> "hauta", "aho"), because Veil matches words.
+Dropped: words in scripts without case (the rule needs a capital), one-letter words, name
+particles ("de", "van", "bin"), and words that are very common in English, German, Spanish or
+French (Zipf frequency >= 5.5 in wordfreq: "will", "may", "mann", "white"), where the list would
+only add doubt.
+
+    python name_lexicon.py ../models/veil-pii --min-person 0.01
+"""
+import argparse
+import importlib
+import json
+import os
+import pkgutil
+import re
+
+PARTICLES = {"de", "da", "do", "dos", "das", "del", "della", "di", "du", "des", "la", "le", "van", "von", "der",
+             "den", "ten", "ter", "zu", "bin", "binti", "ibn", "al", "el", "ben", "bat", "mac", "af", "av", "y", "e",
+             "st", "mc", "jr", "sr"}
+COMMON_ZIPF = 5.5
+LANGS = ("en", "de", "es", "fr")
+
+
+def faker_names():
+    from faker.providers import person
+    out = set()
+    locales = 0
+    for m in pkgutil.iter_modules(person.__path__):
+        try:
+            mod = importlib.import_module("faker.providers.person." + m.name)
+        except Exception:
+            continue
+        prov = getattr(mod, "Provider", None)
+        if prov is None:
+            continue
+        locales += 1
+        for attr in dir(prov):
+            if not (attr.startswith("first_names") or attr.startswith("last_names")):
+                continue
+            v = getattr(prov, attr, None)
+            if isinstance(v, (list, tuple, set, dict)):
+                out.update(str(x) for x in v)
+    return out, locales
+
+
+def words(name):
+    # BERT's pre-tokenizer splits on whitespace and punctuation.
+    return [w for w in re.split(r"[^\w]+", name) if w]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("folder", help="model folder to write names.txt and config.json into")
+    ap.add_argument("--min-person", type=float, default=0.01)
+    a = ap.parse_args()
+    from wordfreq import zipf_frequency
+
+    names, locales = faker_names()
+    kept = set()
+    dropped_common = set()
+    for n in names:
+        for w in words(n):
+            lw = w.lower()
+            if len(lw) < 2 or lw in PARTICLES or any(ch.isdigit() for ch in lw):
+                continue
+            if lw[0].lower() == lw[0].upper():  # no case in this script
+                continue
+            if max(zipf_frequency(lw, l) for l in LANGS) >= COMMON_ZIPF:
+                dropped_common.add(lw)
+                continue
+            kept.add(lw)
+    path = os.path.join(a.folder, "names.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"# Veil name lexicon: {len(kept)} given names and surnames from Faker's person providers "
+                f"({locales} locales, MIT licence),\n# lower-cased, one word a line; built by training/name_lexicon.py\n")
+        for w in sorted(kept):
+            f.write(w + "\n")
+    cfg_path = os.path.join(a.folder, "config.json")
+    cfg = json.load(open(cfg_path))
+    cfg["veil_name_lexicon"] = {"file": "names.txt", "min_person": a.min_person}
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    print(f"{path}: {len(kept)} words from {len(names)} Faker names in {locales} locales; "
+          f"{len(dropped_common)} common words left out ({', '.join(sorted(dropped_common)[:12])}, ...)")
+
+
+if __name__ == "__main__":
+    main()
