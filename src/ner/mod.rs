@@ -139,7 +139,7 @@ pub fn build_worker(dir: &Path, opts: &NerOptions) -> anyhow::Result<(Worker, St
         anyhow::bail!("detect.window: {body} text tokens per window is too small for this model");
     }
     engine.overlap = engine.overlap.min(body / 4);
-    let version = format!("{NAME}/{}@{}", model_name(dir), weights_digest(&dir.join("model.safetensors"))?);
+    let mut version = format!("{NAME}/{}@{}", model_name(dir), file_digest(&dir.join("model.safetensors"))?);
     let min_score = engine.min_score.or(model.config.min_score).unwrap_or(0.5);
     let lexicon = match (&model.config.name_lexicon, opts.name_lexicon) {
         (Some(lx), true) => {
@@ -148,6 +148,8 @@ pub fn build_worker(dir: &Path, opts: &NerOptions) -> anyhow::Result<(Worker, St
                 .with_context(|| format!("{}: veil_name_lexicon", dir.join("config.json").display()))?;
             if let Some(l) = &lexicon {
                 tracing::debug!(names = l.len(), min_person = lx.min_person, "name lexicon loaded");
+                // The audit log's detector version changes when the list does.
+                version.push_str(&format!("+names@{}", file_digest(&file)?));
             }
             lexicon
         }
@@ -185,7 +187,7 @@ fn model_name(dir: &Path) -> String {
 }
 
 /// First 12 hex digits of the weights' SHA-256: which exact weights masked a request.
-fn weights_digest(path: &Path) -> anyhow::Result<String> {
+fn file_digest(path: &Path) -> anyhow::Result<String> {
     let mut f = std::fs::File::open(path).with_context(|| format!("{}: cannot be read", path.display()))?;
     let mut h = sha2::Sha256::new();
     std::io::copy(&mut f, &mut h).with_context(|| format!("{}: cannot be read", path.display()))?;

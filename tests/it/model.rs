@@ -45,6 +45,7 @@ async fn name_and_street_address_are_masked_and_restored() {
         let recs = gw.audit_records().await;
         let rec = recs.last().unwrap();
         assert!(rec.to_string().contains("ner/veil-pii@"), "audit names the model version: {rec}");
+        assert!(rec.to_string().contains("+names@"), "and the name list's: {rec}");
         assert!(!rec.to_string().contains("Thornton"));
     }
 }
