@@ -18,6 +18,7 @@
 #   VEIL_MODEL=none     [detect] model for veil: "none" (patterns only) or a model folder,
 #                       e.g. models/veil-pii (veil is measured once /readyz says the model is loaded)
 #   VEIL_EXTRA_TOML     text appended to the generated veil config (start it with a [table])
+#   VEIL_DETECT_TOML    extra lines for the generated [detect] table, e.g. "window_overlap = 16"
 #   VEIL_START_TIMEOUT=30  seconds to wait for veil's /healthz
 # Output: a Markdown table on stdout, also written to bench/results/load-<date>.md; raw wrk
 # output, the config and the process logs stay in the printed work directory.
@@ -115,6 +116,7 @@ base_url = "http://127.0.0.1:$MOCK_PORT"
 
 [detect]
 model = "$VEIL_MODEL"
+${VEIL_DETECT_TOML:-}
 
 [audit]
 path = "$WORK/audit.jsonl"
