@@ -661,22 +661,20 @@ fn trim_span(text: &str, start: usize, end: usize, label: Label) -> Option<(usiz
     Some((start + lead, start + tail.len()))
 }
 
-/// Argmax class and its probability, and the probabilities of the PERSON classes and of "O"
-/// together (`kinds`: one per class).
+/// Argmax class and its probability, and the probability of the PERSON classes together
+/// (`kinds`: one per class).
 fn softmax_argmax(logits: &[f32], kinds: &[ClassKind]) -> Prediction {
     let (class, max) =
         logits.iter().enumerate().fold((0, f32::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
-    let (mut sum, mut person, mut outside) = (0.0f32, 0.0f32, 0.0f32);
-    for (&v, kind) in logits.iter().zip(kinds) {
+    let (mut sum, mut person) = (0.0f32, 0.0f32);
+    for (i, &v) in logits.iter().enumerate() {
         let e = (v - max).exp();
         sum += e;
-        match kind {
-            ClassKind::Person => person += e,
-            ClassKind::Outside => outside += e,
-            ClassKind::Other => {}
+        if kinds.get(i) == Some(&ClassKind::Person) {
+            person += e;
         }
     }
-    Prediction { class, score: 1.0 / sum, person: person / sum, outside: outside / sum }
+    Prediction { class, score: 1.0 / sum, person: person / sum }
 }
 
 #[cfg(test)]
@@ -707,6 +705,7 @@ mod tests {
         let e2 = 2f32.exp();
         assert!((p.score - e2 / (e2 + 2.0)).abs() < 1e-6);
         assert!((p.person - p.score).abs() < 1e-6);
-        assert!((p.outside - 1.0 / (e2 + 2.0)).abs() < 1e-6);
+        let p = softmax_argmax(&[0.0, 2.0, 0.0], &[Person, Other, Person]);
+        assert!((p.person - 2.0 / (e2 + 2.0)).abs() < 1e-6);
     }
 }

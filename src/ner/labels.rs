@@ -86,14 +86,13 @@ pub struct TokenSpan {
     pub word_start: bool,
 }
 
-/// A token's prediction: class index and its softmax probability; the probability of the
-/// PERSON classes together (what the name lexicon gates on) and of "O".
+/// A token's prediction: class index and its softmax probability, and the probability of
+/// the PERSON classes together (what the name lexicon gates on).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction {
     pub class: usize,
     pub score: f32,
     pub person: f32,
-    pub outside: f32,
 }
 
 /// What a class is to the decoder.
@@ -356,8 +355,7 @@ mod tests {
     fn run(names: &[&str], text: &str, classes: &[usize]) -> Vec<(String, String)> {
         let s = scheme(names);
         let (clean, toks) = tokens(text);
-        let preds: Vec<_> =
-            classes.iter().map(|&c| Prediction { class: c, score: 0.9, person: 0.0, outside: 0.0 }).collect();
+        let preds: Vec<_> = classes.iter().map(|&c| Prediction { class: c, score: 0.9, person: 0.0 }).collect();
         group(&s, &toks, &preds)
             .into_iter()
             .map(|g| (clean[g.start..g.end].to_string(), s.types[g.entity].clone()))
@@ -395,7 +393,7 @@ mod tests {
     #[test]
     fn a_word_takes_the_highest_person_probability_of_its_pieces() {
         let (_, toks) = tokens("Gae#ta#ne came");
-        let p = |class, person| Prediction { class, score: 0.9, person, outside: 0.0 };
+        let p = |class, person| Prediction { class, score: 0.9, person };
         let w = words(&toks, &[p(0, 0.01), p(2, 0.6), p(0, 0.2), p(0, 0.0)]);
         assert_eq!(w.len(), 2);
         assert_eq!((w[0].pred.class, w[0].pred.person), (0, 0.6));
@@ -422,10 +420,8 @@ mod tests {
     fn group_score_is_mean_of_word_scores() {
         let s = scheme(IOB2);
         let (_, toks) = tokens("Anna Smith");
-        let preds = [
-            Prediction { class: 1, score: 0.6, person: 0.0, outside: 0.0 },
-            Prediction { class: 2, score: 1.0, person: 0.0, outside: 0.0 },
-        ];
+        let preds =
+            [Prediction { class: 1, score: 0.6, person: 0.0 }, Prediction { class: 2, score: 1.0, person: 0.0 }];
         let g = group(&s, &toks, &preds);
         assert!((g[0].score - 0.8).abs() < 1e-6);
     }

@@ -169,7 +169,7 @@ mod tests {
         let mut words = Vec::new();
         let mut at = 0;
         for (w, &(class, score, person)) in text.split(' ').zip(preds) {
-            let pred = Prediction { class, score, person, outside: 0.0 };
+            let pred = Prediction { class, score, person };
             words.push(Word { start: at, end: at + w.len(), pred });
             at += w.len() + 1;
         }

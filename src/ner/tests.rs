@@ -54,7 +54,7 @@ fn to_preds(logits: &[Vec<f32>]) -> Vec<Prediction> {
             let (class, max) =
                 row.iter().enumerate().fold((0, f32::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
             let sum: f32 = row.iter().map(|v| (v - max).exp()).sum();
-            Prediction { class, score: 1.0 / sum, person: 0.0, outside: 0.0 }
+            Prediction { class, score: 1.0 / sum, person: 0.0 }
         })
         .collect()
 }
