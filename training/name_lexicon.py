@@ -11,7 +11,7 @@ particles ("de", "van", "bin"), and words that are very common in English, Germa
 French (Zipf frequency >= 5.5 in wordfreq: "will", "may", "mann", "white"), where the list would
 only add doubt.
 
-    python name_lexicon.py ../models/veil-pii --min-person 0.01
+    python name_lexicon.py ../models/veil-pii --min-person 0.003
 """
 import argparse
 import importlib
@@ -57,7 +57,7 @@ def words(name):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", help="model folder to write names.txt and config.json into")
-    ap.add_argument("--min-person", type=float, default=0.01)
+    ap.add_argument("--min-person", type=float, default=0.003)
     a = ap.parse_args()
     from wordfreq import zipf_frequency
 

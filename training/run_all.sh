@@ -35,9 +35,10 @@ nice -n 5 $PY distill.py --teacher $OUT/teacher --out $OUT/student --layers ${S_
   --lr 1e-3 --batch 32 --logits-cache $OUT/teacher_logits.pt 2>&1 | tee $OUT/logs/student.log
 
 # 5. export
-nice -n 19 $PY export.py --student $OUT/student --teacher $OUT/teacher --out $OUT/veil-pii --min-score 0.3
+nice -n 19 $PY export.py --student $OUT/student --teacher $OUT/teacher --out $OUT/veil-pii --min-score 0.34
 # name lexicon (names.txt + veil_name_lexicon in config.json)
-nice -n 19 $PY name_lexicon.py $OUT/veil-pii --min-person 0.01
+nice -n 19 $PY name_lexicon.py $OUT/veil-pii --min-person 0.003
+nice -n 19 $PY name_lexicon.py $OUT/veil-pii-teacher --min-person 0.003
 
 # 6. evaluation on the held-out dev set (scoring only) and the synthetic test split
 if [ -f "$DEV" ]; then
