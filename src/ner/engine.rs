@@ -128,8 +128,6 @@ pub struct Worker {
     pub body: usize,
     /// Model spans scoring below this are dropped.
     pub min_score: f32,
-    /// Per class of `scheme`: "O", PERSON or another entity.
-    pub kinds: Vec<ClassKind>,
     /// The model folder's name list, unless `[detect] name_lexicon = false`.
     pub lexicon: Option<NameLexicon>,
 }
@@ -518,7 +516,8 @@ impl Worker {
         let offset = self.tokenizer.text_offset();
         let special = self.tokenizer.special_count();
         let real: usize = rows.iter().map(|r| r.0.len()).sum();
-        let kinds = &self.kinds;
+        // PERSON probabilities are only needed by the name lexicon.
+        let kinds = self.lexicon.as_ref().map_or(&[][..], NameLexicon::kinds);
         let (preds, computed) = match &self.backend {
             Backend::Candle(model) => {
                 let inputs: Vec<(Vec<u32>, Vec<u32>)> = rows.iter().map(|(i, t)| (i.to_vec(), t.to_vec())).collect();
@@ -662,7 +661,7 @@ fn trim_span(text: &str, start: usize, end: usize, label: Label) -> Option<(usiz
 }
 
 /// Argmax class and its probability, and the probability of the PERSON classes together
-/// (`kinds`: one per class).
+/// (`kinds`: one per class; empty: none is PERSON).
 fn softmax_argmax(logits: &[f32], kinds: &[ClassKind]) -> Prediction {
     let (class, max) =
         logits.iter().enumerate().fold((0, f32::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a });

@@ -1,5 +1,5 @@
 //! The name lexicon: a model folder may ship a list of given names and surnames (config.json
-//! `veil_name_lexicon = {"file": "names.txt", "min_person": 0.01}`). A capitalized word that is
+//! `veil_name_lexicon = {"file": "names.txt", "min_person": 0.003}`). A capitalized word that is
 //! in the list, or that follows an honorific (`Mr.`, `Dr`, `Frau`, ...), becomes a PERSON word
 //! when the model gave PERSON at least `min_person` of its probability, even where the model's
 //! argmax was "O". Small students hesitate on names they have rarely seen ("Park and Mann
@@ -92,6 +92,11 @@ impl NameLexicon {
         Some(NameLexicon { names, min_person, kinds, begin, inside })
     }
 
+    /// Per class of the model: "O", PERSON or another entity.
+    pub fn kinds(&self) -> &[ClassKind] {
+        &self.kinds
+    }
+
     pub fn len(&self) -> usize {
         self.names.len()
     }
@@ -136,9 +141,11 @@ impl NameLexicon {
         if !first.is_uppercase() {
             return false;
         }
-        let lower = word.to_lowercase();
-        self.names.contains(&lower)
-            || prev.is_some_and(|p| HONORIFICS.contains(&p.trim_end_matches('.').to_lowercase().as_str()))
+        self.names.contains(&word.to_lowercase())
+            || prev.is_some_and(|p| {
+                let p = p.trim_end_matches('.');
+                HONORIFICS.iter().any(|h| p.eq_ignore_ascii_case(h))
+            })
     }
 }
 

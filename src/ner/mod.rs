@@ -166,11 +166,7 @@ pub fn build_worker(dir: &Path, opts: &NerOptions) -> anyhow::Result<(Worker, St
         },
         _ => Backend::Candle(model),
     };
-    let kinds = labels::class_kinds(&scheme, &label_map);
-    Ok((
-        Worker { backend, tokenizer, scheme, labels: label_map, kinds, options: engine, body, min_score, lexicon },
-        version,
-    ))
+    Ok((Worker { backend, tokenizer, scheme, labels: label_map, options: engine, body, min_score, lexicon }, version))
 }
 
 fn model_name(dir: &Path) -> String {
