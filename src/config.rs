@@ -3,7 +3,7 @@
 //! path (`providers.anthropic.base_url: ...`). Environment lookups go through [`Env`] so
 //! that tests can pass a map instead of mutating the process environment.
 
-use crate::mask::{Action, Label};
+use crate::mask::{Action, IdentityMode, Label};
 use crate::providers::ApiKind;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -179,6 +179,8 @@ pub struct Config {
     /// Shared so that each authenticated request takes a reference, not a copy.
     pub keys: Vec<std::sync::Arc<KeyConfig>>,
     pub policy: HashMap<Label, Action>,
+    /// `[policy] identity_fields`: what happens to end-user identifier fields.
+    pub identity_fields: IdentityMode,
     pub audit: AuditConfig,
 }
 
@@ -298,8 +300,13 @@ impl Config {
         let aliases = validate_aliases(raw.models, &providers)?;
         let keys = validate_keys(raw.keys)?;
         let mut policy = HashMap::new();
+        let mut identity_fields = IdentityMode::default();
         for (label, action) in raw.policy {
             let key = format!("policy.{label}");
+            if label == "identity_fields" {
+                identity_fields = action.parse().map_err(|e: String| invalid(&key, e))?;
+                continue;
+            }
             let l: Label = label.parse().map_err(|e: crate::mask::UnknownLabel| invalid(&key, e.to_string()))?;
             let a: Action = action.parse().map_err(|e: String| invalid(&key, e))?;
             policy.insert(l, a);
@@ -312,7 +319,7 @@ impl Config {
             },
             key_env: raw.audit.key_env.unwrap_or_else(|| "VEIL_AUDIT_KEY".to_string()),
         };
-        Ok(Config { server, providers, detect, aliases, keys, policy, audit })
+        Ok(Config { server, providers, detect, aliases, keys, policy, identity_fields, audit })
     }
 
     /// The action for a label (mask unless the policy says otherwise).
@@ -615,6 +622,17 @@ mod tests {
         assert!(e.to_string().starts_with("detect.threads:"), "{e}");
         let e = Config::from_toml("[detect]\nmodel = \"none\"\nthreads = -1\n", &env()).unwrap_err();
         assert!(e.to_string().contains("detect.threads"), "{e}");
+    }
+
+    #[test]
+    fn identity_fields_policy() {
+        let c = Config::from_toml("", &env()).unwrap();
+        assert_eq!(c.identity_fields, IdentityMode::Hash);
+        let c = Config::from_toml("[policy]\nidentity_fields = \"drop\"\nEMAIL = \"redact\"\n", &env()).unwrap();
+        assert_eq!(c.identity_fields, IdentityMode::Drop);
+        assert_eq!(c.action_for(Label::Email), Action::Redact);
+        let e = Config::from_toml("[policy]\nidentity_fields = \"keep\"\n", &env()).unwrap_err();
+        assert!(e.to_string().starts_with("policy.identity_fields:"), "{e}");
     }
 
     #[test]

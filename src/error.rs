@@ -23,7 +23,7 @@ pub enum ApiError {
     Unsupported(String),
     #[error("missing or invalid API key")]
     Unauthorized,
-    #[error("this API key may not use model {0:?}")]
+    #[error("this API key may not use model {0}")]
     Forbidden(String),
     #[error("rate limit exceeded for this API key")]
     RateLimited,
@@ -45,6 +45,10 @@ pub enum ApiError {
     UpstreamUnreachable { provider: String },
     #[error("upstream {provider} sent a response veil could not read")]
     UpstreamBadResponse { provider: String },
+    /// A translated request held a string that did not pass the masker (a bug in a
+    /// translator); refused, never forwarded. Names the place, never the value.
+    #[error("the translated request failed veil's masking check ({0}) and was not forwarded")]
+    MaskingCheck(String),
     #[error("not found")]
     NotFound,
     #[error("internal error")]
@@ -70,7 +74,9 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MaskingUnavailable(_) | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::MissingProviderKey { .. } | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::MissingProviderKey { .. } | ApiError::MaskingCheck(_) | ApiError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             // 401/403 upstream means *our* provider key is wrong, not the caller's.
             ApiError::Upstream { status, .. } => match *status {
                 401 | 403 => StatusCode::BAD_GATEWAY,
@@ -101,6 +107,7 @@ impl ApiError {
             ApiError::UpstreamTimeout { .. } => "upstream_timeout",
             ApiError::UpstreamUnreachable { .. } => "upstream_unreachable",
             ApiError::UpstreamBadResponse { .. } => "upstream_bad_response",
+            ApiError::MaskingCheck(_) => "masking_check",
             ApiError::NotFound => "not_found",
             ApiError::Internal(_) => "internal",
         }

@@ -63,6 +63,33 @@ impl FromStr for Action {
     }
 }
 
+/// What happens to end-user identifier fields (OpenAI `user`, `safety_identifier`,
+/// `prompt_cache_key`, Anthropic `metadata.user_id`): `[policy] identity_fields`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityMode {
+    /// Replaced by a keyed, non-reversible pseudonym (`veil-<32 hex>`), the same for the
+    /// same value and key, so providers still see a stable per-user id (default).
+    #[default]
+    Hash,
+    /// Masked like message text: what the detectors find follows its label's policy.
+    Mask,
+    /// Removed from the request.
+    Drop,
+}
+
+impl FromStr for IdentityMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "hash" => Ok(IdentityMode::Hash),
+            "mask" => Ok(IdentityMode::Mask),
+            "drop" => Ok(IdentityMode::Drop),
+            _ => Err(format!("{s:?}: expected one of hash, mask, drop")),
+        }
+    }
+}
+
 /// Keyed hashing of values (HMAC-SHA256). The audit log and the `hash` action use it so
 /// that equal values can be correlated without ever being stored.
 #[derive(Clone)]
@@ -89,6 +116,16 @@ impl ValueHasher {
         mac.update(&[0]);
         mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The pseudonym of an end-user identifier: `veil-` and 32 hex digits of the keyed
+    /// hash (domain-separated from [`ValueHasher::hash`], so it matches no audit hash).
+    pub fn pseudonym(&self, value: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(b"identity\0");
+        mac.update(value.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        format!("veil-{}", hex::encode(&digest[..16]))
     }
 }
 
@@ -316,6 +353,18 @@ pub(crate) mod tests {
         let mut a = "ssn 123-45-6789".to_string();
         let err = m.mask(&mut [&mut a], &mut PlaceholderMap::default()).await.unwrap_err();
         assert_eq!(err.to_string(), "request blocked by policy: it contains US_SSN");
+    }
+
+    #[test]
+    fn pseudonyms_are_stable_keyed_and_not_the_value() {
+        let h = ValueHasher::new(b"k");
+        let p = h.pseudonym("jane.doe@example.com");
+        assert_eq!(p, h.pseudonym("jane.doe@example.com"));
+        assert_ne!(p, h.pseudonym("john@example.com"));
+        assert_ne!(p, ValueHasher::new(b"other").pseudonym("jane.doe@example.com"));
+        assert!(p.starts_with("veil-") && p.len() == 37 && !p.contains("jane"), "{p}");
+        assert_eq!("drop".parse::<IdentityMode>(), Ok(IdentityMode::Drop));
+        assert!("keep".parse::<IdentityMode>().unwrap_err().contains("hash, mask, drop"));
     }
 
     #[tokio::test]

@@ -3,12 +3,13 @@
 //! on success, error and client cancel alike.
 
 mod finish;
+mod guard;
 mod stream;
 
 use crate::config::{parse_target, ProviderConfig, Target};
 use crate::error::ApiError;
 use crate::http::auth::{presented_key, Caller};
-use crate::mask::{Escape, MaskReport, Masker, PlaceholderMap, RestoreStats, Restorer};
+use crate::mask::{Escape, PlaceholderMap, RestoreStats, Restorer};
 use crate::providers::{anthropic, openai, translate, ApiKind, TextRef};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use finish::Outcome;
+pub use guard::mask_body;
 
 /// Handles one `/v1/chat/completions` or `/v1/messages` request.
 pub async fn run(
@@ -52,6 +54,7 @@ pub async fn run(
                 | ApiError::Forbidden(_)
                 | ApiError::RateLimited
                 | ApiError::MaskingUnavailable(_)
+                | ApiError::MaskingCheck(_)
                 | ApiError::Overloaded => Outcome::Refused,
                 ApiError::Upstream { .. }
                 | ApiError::UpstreamTimeout { .. }
@@ -80,20 +83,32 @@ fn resolve(state: &AppState, model: &str) -> Result<Vec<Target>, ApiError> {
     if let Some(targets) = state.config.aliases.get(model) {
         return Ok(targets.clone());
     }
+    let shown = shown_model(model);
     let Some(target) = parse_target(model) else {
         return Err(ApiError::UnknownModel(format!(
-            "unknown model {model:?}: name it \"provider/model\" (e.g. \"openai/gpt-4o-mini\") or use a configured alias"
+            "unknown model {shown}: name it \"provider/model\" (e.g. \"openai/gpt-4o-mini\") or use a configured alias"
         )));
     };
     if !state.config.providers.contains_key(&target.provider) {
         let known: Vec<&str> = state.config.providers.keys().map(String::as_str).collect();
         return Err(ApiError::UnknownModel(format!(
-            "unknown provider {:?} in model {model:?}: known providers are {}",
-            target.provider,
+            "unknown provider in model {shown}: known providers are {}",
             known.join(", ")
         )));
     }
     Ok(vec![target])
+}
+
+/// A model name as errors show it: quoted when it looks like one (name characters and
+/// `/`), else a description, so that a value sent in `model` is never echoed.
+pub(crate) fn shown_model(model: &str) -> String {
+    let looks_like_a_model =
+        (1..=128).contains(&model.len()) && model.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:/-".contains(&b));
+    if looks_like_a_model {
+        format!("{model:?}")
+    } else {
+        "(a value that is not a model name)".to_owned()
+    }
 }
 
 async fn run_inner(
@@ -122,14 +137,14 @@ async fn run_inner(
     let model = body.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
     let targets = resolve(state, &model)?;
     if !caller.may_use(&model) {
-        return Err(ApiError::Forbidden(model));
+        return Err(ApiError::Forbidden(shown_model(&model)));
     }
     fin.set_target(&targets[0]);
 
     // Step 2: mask every text the provider would see. Fails closed.
     let t0 = Instant::now();
     let mut map = PlaceholderMap::default();
-    let report = mask_body(&state.masker, api, &mut body, &mut map).await;
+    let report = mask_body(&state.masker, api, state.config.identity_fields, &mut body, &mut map).await;
     fin.mask_time(t0.elapsed());
     let report = report?;
     fin.set_report(&report);
@@ -175,54 +190,6 @@ fn retryable(e: &ApiError) -> bool {
     }
 }
 
-/// Masks all request texts in place. JSON-in-a-string fields (tool-call arguments) are
-/// parsed and their string leaves masked, so that values are found unescaped; when they
-/// do not parse, the raw text is masked instead.
-pub async fn mask_body(
-    masker: &Masker,
-    api: ApiKind,
-    body: &mut Value,
-    map: &mut PlaceholderMap,
-) -> Result<MaskReport, ApiError> {
-    let mut refs = match api {
-        ApiKind::OpenAi => openai::request_texts(body),
-        ApiKind::Anthropic => anthropic::request_texts(body),
-    };
-    let mut docs: Vec<Option<Value>> = refs
-        .iter()
-        .map(|r| match r {
-            TextRef::JsonText(s) => serde_json::from_str::<Value>(s).ok(),
-            TextRef::Plain(_) => None,
-        })
-        .collect();
-    let report = {
-        let mut targets: Vec<&mut String> = Vec::with_capacity(refs.len());
-        for (r, d) in refs.iter_mut().zip(docs.iter_mut()) {
-            match (r, d) {
-                (_, Some(doc)) => string_leaves(doc, &mut targets),
-                (TextRef::Plain(s), None) | (TextRef::JsonText(s), None) => targets.push(&mut **s),
-            }
-        }
-        masker.mask(&mut targets, map).await?
-    };
-    for (r, d) in refs.iter_mut().zip(docs) {
-        if let (TextRef::JsonText(s), Some(doc)) = (r, d) {
-            **s = doc.to_string();
-        }
-    }
-    Ok(report)
-}
-
-/// Every string inside a JSON value (object keys excluded).
-pub fn string_leaves<'a>(v: &'a mut Value, out: &mut Vec<&'a mut String>) {
-    match v {
-        Value::String(s) => out.push(s),
-        Value::Array(a) => a.iter_mut().for_each(|x| string_leaves(x, out)),
-        Value::Object(o) => o.values_mut().for_each(|x| string_leaves(x, out)),
-        _ => {}
-    }
-}
-
 /// Restores every text of a (client-format) response body in place.
 pub fn restore_body(api: ApiKind, body: &mut Value, restorer: &Restorer) -> RestoreStats {
     let mut stats = RestoreStats::default();
@@ -235,7 +202,7 @@ pub fn restore_body(api: ApiKind, body: &mut Value, restorer: &Restorer) -> Rest
     };
     for r in refs {
         let s = match r {
-            TextRef::Plain(s) => restorer.restore_in_place(s, Escape::None),
+            TextRef::Plain(s) | TextRef::Identity(s) => restorer.restore_in_place(s, Escape::None),
             TextRef::JsonText(s) => restorer.restore_in_place(s, Escape::Json),
         };
         stats.add(s);
@@ -279,10 +246,14 @@ fn upstream_body(
             b
         }
         (ApiKind::OpenAi, ApiKind::Anthropic) => {
-            translate::openai_to_anthropic_request(body, &target.model).map_err(unsupported)?
+            let out = translate::openai_to_anthropic_request(body, &target.model).map_err(unsupported)?;
+            guard::check_translated(api, body, provider.kind, &out)?;
+            out
         }
         (ApiKind::Anthropic, ApiKind::OpenAi) => {
-            translate::anthropic_to_openai_request(body, &target.model).map_err(unsupported)?
+            let out = translate::anthropic_to_openai_request(body, &target.model).map_err(unsupported)?;
+            guard::check_translated(api, body, provider.kind, &out)?;
+            out
         }
     };
     Ok((out, strip_usage))

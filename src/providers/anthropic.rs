@@ -4,6 +4,7 @@
 //! Everything works on `serde_json::Value` in place, so fields Veil does not know about
 //! pass through untouched.
 
+use super::fields::{self, Path, ShapeError};
 use super::TextRef;
 use serde_json::{json, Value};
 
@@ -13,42 +14,270 @@ pub const PATH: &str = "/v1/messages";
 /// Default `anthropic-version` header.
 pub const VERSION: &str = "2023-06-01";
 
-/// All text the provider would see in a request, in order: `system` (a string, or its
-/// `text` blocks), then for each message its `content`: a string, or blocks where
-/// - `text` gives `text` (and `citations[].cited_text`),
-/// - `tool_use` / `server_tool_use` give every string leaf of `input`, recursively, as
-///   [`TextRef::Plain`] (object keys are not masked),
-/// - `tool_result` gives its `content` string or the texts of its blocks,
-/// - `document` gives `source.data` for `source.type: "text"` and the text blocks of
-///   `source.content` for `source.type: "content"`.
+/// Every string the provider would see in a request, deny by default ([`fields`]): what
+/// is not structural below is text and goes to the masker.
 ///
-/// `thinking` / `redacted_thinking` blocks (signed by the provider), images and anything
-/// else are left alone.
-pub fn request_texts(body: &mut Value) -> Vec<TextRef<'_>> {
+/// Structural (left alone when the value passes the check in brackets):
+/// - `model`; `messages[].role` (`user` or `assistant`, else refused);
+/// - ids: `tool_use.id`, `tool_result.tool_use_id`, `file_id`, `container`
+///   ([`fields::is_id`]);
+/// - names: `tool_use.name`, `tools[].name`, `tool_choice.name` ([`fields::is_name`]);
+/// - enum values: block and source `type`s, `media_type`, `cache_control`, `tool_choice.type`,
+///   `thinking.type`, `service_tier`, versioned server-tool types (`web_search_20250305`);
+/// - binary payloads: `image`/`document` `source.data` of type `base64` when it is a file
+///   with a known signature ([`fields::is_binary_base64`]);
+/// - provider tokens: `thinking.signature`, `redacted_thinking.data`, search results'
+///   `encrypted_content` ([`fields::is_opaque_token`]);
+/// - JSON-schema keywords in `tools[].input_schema` ([`fields::schema`]).
+///
+/// Text: `system`, message `content` (a string, `text` blocks and their `citations`),
+/// `tool_use.input` (every string leaf), `tool_result.content`, `document` `title`,
+/// `context`, `source.data` of type `text` and `source.content`, `search_result` `source`,
+/// `title` and `content`, `thinking` text, URLs, tool `description`s and schema values,
+/// `stop_sequences`, `metadata` values, any block of an unknown `type` (all its strings),
+/// and any other field. `metadata.user_id` is [`TextRef::Identity`].
+///
+/// Refused ([`ShapeError`]): a body that is not an object, `messages` that is not a list, a
+/// message that is not an object, a missing or unknown `role`, `content` (or `system`)
+/// that is not a string or a list (`system` may also be null), a block that is not an
+/// object or whose `type` is not a string, a `text` block whose `text` is not a string.
+pub fn request_texts(body: &mut Value) -> Result<Vec<TextRef<'_>>, ShapeError> {
+    let root = Path::ROOT;
+    let Value::Object(map) = body else { return Err(root.error("expected a JSON object")) };
     let mut out = Vec::new();
-    let Value::Object(map) = body else {
-        return out;
-    };
-    let mut system = None;
-    let mut messages = None;
+    for (key, value) in map.iter_mut() {
+        let path = root.key(key);
+        match key.as_str() {
+            "model" => fields::structural(value, |_| true, &mut out),
+            "system" => match value {
+                Value::Null => {}
+                other => request_content(other, path, &mut out)?,
+            },
+            "messages" => {
+                let Value::Array(messages) = value else { return Err(path.error("expected an array")) };
+                for (i, msg) in messages.iter_mut().enumerate() {
+                    request_message(msg, path.index(i), &mut out)?;
+                }
+            }
+            "metadata" => fields::object_fields(value, &mut out, |k, v, out| match (k, v) {
+                ("user_id", Value::String(s)) => out.push(TextRef::Identity(s)),
+                (_, v) => fields::all_text(v, out),
+            }),
+            "tools" => match value {
+                Value::Array(tools) => tools.iter_mut().for_each(|t| tool(t, &mut out)),
+                other => fields::all_text(other, &mut out),
+            },
+            "tool_choice" => fields::object_fields(value, &mut out, |k, v, out| match k {
+                "type" => fields::structural(v, fields::one_of(&["auto", "any", "tool", "none"]), out),
+                "name" => fields::structural(v, fields::is_name, out),
+                _ => fields::all_text(v, out),
+            }),
+            "thinking" => fields::object_fields(value, &mut out, |k, v, out| match k {
+                "type" => fields::structural(v, fields::one_of(&["enabled", "disabled"]), out),
+                _ => fields::all_text(v, out),
+            }),
+            "service_tier" => fields::structural(value, fields::one_of(&["auto", "standard_only"]), &mut out),
+            "container" => fields::structural(value, fields::is_id, &mut out),
+            // `stop_sequences`, `mcp_servers` and every field added later: all text.
+            _ => fields::all_text(value, &mut out),
+        }
+    }
+    Ok(out)
+}
+
+/// One request message: a known role and its content.
+fn request_message<'a>(msg: &'a mut Value, path: Path<'_>, out: &mut Vec<TextRef<'a>>) -> Result<(), ShapeError> {
+    let Value::Object(map) = msg else { return Err(path.error("expected an object")) };
+    match map.get("role") {
+        Some(Value::String(r)) if r == "user" || r == "assistant" => {}
+        Some(_) => return Err(path.key("role").error("expected \"user\" or \"assistant\"")),
+        None => return Err(path.key("role").error("missing")),
+    }
+    let mut content = false;
     for (key, value) in map.iter_mut() {
         match key.as_str() {
-            "system" => system = Some(value),
-            "messages" => messages = Some(value),
-            _ => {}
-        }
-    }
-    if let Some(system) = system {
-        content_texts(system, &mut out);
-    }
-    if let Some(Value::Array(messages)) = messages {
-        for msg in messages {
-            if let Some(content) = msg.get_mut("content") {
-                content_texts(content, &mut out);
+            "role" => {}
+            "content" => {
+                content = true;
+                request_content(value, path.key("content"), out)?;
             }
+            _ => fields::all_text(value, out),
         }
     }
-    out
+    if !content {
+        return Err(path.key("content").error("missing"));
+    }
+    Ok(())
+}
+
+/// `content` (or `system`, or a `tool_result`'s or document's `content`): a string or a
+/// list of blocks.
+fn request_content<'a>(content: &'a mut Value, path: Path<'_>, out: &mut Vec<TextRef<'a>>) -> Result<(), ShapeError> {
+    match content {
+        Value::String(s) => {
+            out.push(TextRef::Plain(s));
+            Ok(())
+        }
+        Value::Array(blocks) => {
+            for (j, block) in blocks.iter_mut().enumerate() {
+                request_block(block, path.index(j), out)?;
+            }
+            Ok(())
+        }
+        _ => Err(path.error("expected a string or an array")),
+    }
+}
+
+/// The block types Veil knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    Text,
+    Image,
+    Document,
+    SearchResult,
+    ToolUse,
+    ToolResult,
+    Thinking,
+    RedactedThinking,
+    WebSearchToolResult,
+}
+
+impl BlockKind {
+    fn of(t: &str) -> Option<Self> {
+        Some(match t {
+            "text" => BlockKind::Text,
+            "image" => BlockKind::Image,
+            "document" => BlockKind::Document,
+            "search_result" => BlockKind::SearchResult,
+            "tool_use" | "server_tool_use" | "mcp_tool_use" => BlockKind::ToolUse,
+            "tool_result" | "mcp_tool_result" => BlockKind::ToolResult,
+            "thinking" => BlockKind::Thinking,
+            "redacted_thinking" => BlockKind::RedactedThinking,
+            "web_search_tool_result" => BlockKind::WebSearchToolResult,
+            _ => return None,
+        })
+    }
+}
+
+/// One content block, by its `type`; a block of a type Veil does not know is all text.
+fn request_block<'a>(block: &'a mut Value, path: Path<'_>, out: &mut Vec<TextRef<'a>>) -> Result<(), ShapeError> {
+    let Some(obj) = block.as_object() else { return Err(path.error("expected an object")) };
+    let kind = match obj.get("type") {
+        Some(Value::String(t)) => BlockKind::of(t),
+        Some(_) => return Err(path.key("type").error("expected a string")),
+        None => return Err(path.key("type").error("missing")),
+    };
+    let Some(kind) = kind else {
+        fields::all_text(block, out);
+        return Ok(());
+    };
+    let Value::Object(map) = block else { return Ok(()) };
+    let source_type = map.get("source").and_then(|s| s.get("type")).and_then(Value::as_str).map(str::to_owned);
+    for (key, value) in map.iter_mut() {
+        let p = path.key(key);
+        match (kind, key.as_str()) {
+            (_, "type") => {}
+            (_, "cache_control") => cache_control(value, out),
+            (BlockKind::Text, "text") => fields::required_text(value, p, out)?,
+            (BlockKind::Image | BlockKind::Document, "source") => {
+                source(value, source_type.as_deref(), p, out)?;
+            }
+            (BlockKind::SearchResult, "content") => match value {
+                Value::Array(_) => request_content(value, p, out)?,
+                other => fields::all_text(other, out),
+            },
+            (BlockKind::ToolUse, "id") | (BlockKind::ToolResult | BlockKind::WebSearchToolResult, "tool_use_id") => {
+                fields::structural(value, fields::is_id, out)
+            }
+            (BlockKind::ToolUse, "name") => fields::structural(value, fields::is_name, out),
+            (BlockKind::ToolResult, "content") => match value {
+                Value::String(_) | Value::Array(_) => request_content(value, p, out)?,
+                other => fields::all_text(other, out),
+            },
+            (BlockKind::Thinking, "signature") | (BlockKind::RedactedThinking, "data") => {
+                fields::structural(value, fields::is_opaque_token, out)
+            }
+            (BlockKind::WebSearchToolResult, "content") => match value {
+                Value::Array(results) => results.iter_mut().for_each(|r| web_search_result(r, out)),
+                other => web_search_result(other, out),
+            },
+            // `citations`, `title`, `context`, `input`, `thinking` text and anything else.
+            _ => fields::all_text(value, out),
+        }
+    }
+    Ok(())
+}
+
+/// An image's or document's `source`.
+fn source<'a>(
+    v: &'a mut Value,
+    kind: Option<&str>,
+    path: Path<'_>,
+    out: &mut Vec<TextRef<'a>>,
+) -> Result<(), ShapeError> {
+    let Value::Object(map) = v else {
+        fields::all_text(v, out);
+        return Ok(());
+    };
+    for (key, value) in map.iter_mut() {
+        match (kind, key.as_str()) {
+            (_, "type") => {
+                fields::structural(value, fields::one_of(&["base64", "text", "content", "url", "file"]), out)
+            }
+            (_, "media_type") => fields::structural(value, fields::is_media_type, out),
+            (_, "file_id") => fields::structural(value, fields::is_id, out),
+            (Some("base64"), "data") => fields::structural(value, fields::is_binary_base64, out),
+            (Some("content"), "content") => request_content(value, path.key("content"), out)?,
+            // Plain-text `data`, `url` and anything else.
+            _ => fields::all_text(value, out),
+        }
+    }
+    Ok(())
+}
+
+/// A `web_search_tool_result`'s result (or error) object.
+fn web_search_result<'a>(v: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
+    fields::object_fields(v, out, |k, v, out| match k {
+        "type" => fields::structural(v, fields::one_of(&["web_search_result", "web_search_tool_result_error"]), out),
+        "encrypted_content" => fields::structural(v, fields::is_opaque_token, out),
+        // `url`, `title`, `page_age`, `error_code` and anything else.
+        _ => fields::all_text(v, out),
+    });
+}
+
+/// `cache_control`: `{type: "ephemeral", ttl}`.
+fn cache_control<'a>(v: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
+    fields::object_fields(v, out, |k, v, out| match k {
+        "type" => fields::structural(v, fields::one_of(&["ephemeral"]), out),
+        "ttl" => fields::structural(v, fields::one_of(&["5m", "1h"]), out),
+        _ => fields::all_text(v, out),
+    });
+}
+
+/// A `tools[]` item: a client tool (name, description, input schema) or a server tool
+/// with a versioned type.
+fn tool<'a>(t: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
+    fields::object_fields(t, out, |k, v, out| match k {
+        "type" => fields::structural(v, is_tool_type, out),
+        "name" => fields::structural(v, fields::is_name, out),
+        "input_schema" => fields::schema(v, out),
+        "cache_control" => cache_control(v, out),
+        // `description`, server tools' settings (`allowed_domains`, `user_location`, ...).
+        _ => fields::all_text(v, out),
+    });
+}
+
+/// `custom`, or a server tool type such as `web_search_20250305` or `bash_20250124`.
+fn is_tool_type(s: &str) -> bool {
+    if s == "custom" {
+        return true;
+    }
+    let Some((name, date)) = s.rsplit_once('_') else { return false };
+    date.len() == 8
+        && date.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }
 
 /// Texts in a non-streaming response: `content[]` text blocks' `text` (and citations'
@@ -252,6 +481,7 @@ mod tests {
             .map(|r| match r {
                 TextRef::Plain(s) => format!("P:{s}"),
                 TextRef::JsonText(s) => format!("J:{s}"),
+                TextRef::Identity(s) => format!("I:{s}"),
             })
             .collect()
     }
@@ -267,15 +497,15 @@ mod tests {
             "messages": [
                 {"role": "user", "content": "My name is Alice Smith"},
                 {"role": "user", "content": [
-                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo"}},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"}},
                     {"type": "text", "text": "What is in this picture of bob@example.com?"},
                     {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "Contract with Bob"}, "title": "c.txt"},
-                    {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0"}},
+                    {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjcKJeLjz9MK"}},
                     {"type": "document", "source": {"type": "content", "content": [{"type": "text", "text": "chunk one"}]}}
                 ]},
                 {"role": "assistant", "content": [
-                    {"type": "thinking", "thinking": "Alice wants...", "signature": "sig"},
-                    {"type": "redacted_thinking", "data": "opaque"},
+                    {"type": "thinking", "thinking": "Alice wants...", "signature": "EqQBCkYIBxgCKkBsig0123456789"},
+                    {"type": "redacted_thinking", "data": "EmwKAhgBEgy3opaque0123456789"},
                     {"type": "text", "text": "Let me look up Alice."},
                     {"type": "tool_use", "id": "toolu_1", "name": "crm_lookup",
                      "input": {"name": "Alice Smith", "filters": {"emails": ["a@x.com", "b@x.com"], "limit": 3, "active": true}}}
@@ -297,7 +527,7 @@ mod tests {
     #[test]
     fn request_texts_finds_every_text_in_order() {
         let mut body = sample_request();
-        let refs = request_texts(&mut body);
+        let refs = request_texts(&mut body).unwrap();
         assert_eq!(
             texts(&refs),
             vec![
@@ -306,14 +536,18 @@ mod tests {
                 "P:My name is Alice Smith",
                 "P:What is in this picture of bob@example.com?",
                 "P:Contract with Bob",
+                "P:c.txt",
                 "P:chunk one",
+                "P:Alice wants...",
                 "P:Let me look up Alice.",
                 "P:Alice Smith",
                 "P:a@x.com",
                 "P:b@x.com",
                 "P:Alice Smith lives in Berlin",
                 "P:phone +49 30 1234",
+                "P:https://x/y.png",
                 "P:Thanks",
+                "I:u-1",
             ]
         );
     }
@@ -322,27 +556,82 @@ mod tests {
     fn request_texts_string_system_and_mutation() {
         let mut body = json!({"model": "m", "max_tokens": 5, "system": "sys Alice",
             "messages": [{"role": "user", "content": "hi Alice"}], "extra": {"a": "Alice"}});
-        for r in request_texts(&mut body) {
+        for r in request_texts(&mut body).unwrap() {
             if let TextRef::Plain(s) = r {
                 *s = s.replace("Alice", "[P1]");
             }
         }
         assert_eq!(body["system"], "sys [P1]");
         assert_eq!(body["messages"][0]["content"], "hi [P1]");
-        assert_eq!(body["extra"]["a"], "Alice");
+        // Unknown fields are text too (deny by default).
+        assert_eq!(body["extra"]["a"], "[P1]");
     }
 
     #[test]
     fn object_keys_in_tool_input_are_not_masked() {
         let mut body = sample_request();
-        for r in request_texts(&mut body) {
+        for r in request_texts(&mut body).unwrap() {
             if let TextRef::Plain(s) = r {
                 *s = "X".to_owned();
             }
         }
         let input = &body["messages"][2]["content"][3]["input"];
         assert_eq!(input, &json!({"name": "X", "filters": {"emails": ["X", "X"], "limit": 3, "active": true}}));
-        assert_eq!(body["messages"][2]["content"][0]["thinking"], "Alice wants...");
+        // Provider-signed tokens, ids, names and binary payloads stay; thinking text is text.
+        let assistant = &body["messages"][2]["content"];
+        assert_eq!(assistant[0]["thinking"], "X");
+        assert_eq!(assistant[0]["signature"], "EqQBCkYIBxgCKkBsig0123456789");
+        assert_eq!(assistant[1]["data"], "EmwKAhgBEgy3opaque0123456789");
+        assert_eq!(assistant[3]["id"], "toolu_1");
+        assert_eq!(assistant[3]["name"], "crm_lookup");
+        assert_eq!(body["messages"][1]["content"][0]["source"]["data"], "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB");
+        assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
+    }
+
+    #[test]
+    fn unknown_blocks_are_all_text_and_bad_shapes_name_the_path() {
+        let mut body = json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [
+            {"type": "future_block", "payload": {"who": "Alice", "ids": ["toolu_1"]}, "name": "x"}]}]});
+        let got = texts(&request_texts(&mut body).unwrap());
+        assert_eq!(got, vec!["P:future_block", "P:Alice", "P:toolu_1", "P:x"]);
+        let bad = |b: Value| request_texts(&mut b.clone()).unwrap_err().to_string();
+        let base = |content: Value| json!({"model": "m", "messages": [{"role": "user", "content": content}]});
+        assert_eq!(
+            bad(json!({"model": "m", "system": [{"type": null}], "messages": []})),
+            "system[0].type: expected a string"
+        );
+        assert_eq!(bad(json!({"model": "m", "system": 5, "messages": []})), "system: expected a string or an array");
+        assert_eq!(bad(base(json!({"a": 1}))), "messages[0].content: expected a string or an array");
+        assert_eq!(bad(base(json!([{"text": "hi"}]))), "messages[0].content[0].type: missing");
+        assert_eq!(
+            bad(base(json!([{"type": "text", "text": ["hi"]}]))),
+            "messages[0].content[0].text: expected a string"
+        );
+        assert_eq!(
+            bad(base(json!([{"type": "tool_result", "tool_use_id": "t1", "content": [{"type": 1}]}]))),
+            "messages[0].content[0].content[0].type: expected a string"
+        );
+        assert_eq!(
+            bad(json!({"model": "m", "messages": [{"role": "a@b.io", "content": "x"}]})),
+            "messages[0].role: expected \"user\" or \"assistant\""
+        );
+        assert_eq!(bad(json!({"model": "m", "messages": [{"role": "user"}]})), "messages[0].content: missing");
+        assert_eq!(bad(json!([])), "body: expected a JSON object");
+    }
+
+    #[test]
+    fn server_tool_types_and_tool_choice() {
+        let mut body = json!({"model": "m", "messages": [], "tools": [
+            {"type": "web_search_20250305", "name": "web_search", "allowed_domains": ["example.com"]},
+            {"name": "lookup", "description": "finds people", "input_schema": {"type": "object",
+             "properties": {"q": {"type": "string", "description": "a name"}}}},
+            {"type": "a@b.io", "name": "x"}
+        ], "tool_choice": {"type": "tool", "name": "lookup"}, "thinking": {"type": "enabled", "budget_tokens": 5},
+           "service_tier": "auto", "stop_sequences": ["Alice:"]});
+        let got = texts(&request_texts(&mut body).unwrap());
+        assert_eq!(got, vec!["P:example.com", "P:finds people", "P:a name", "P:a@b.io", "P:Alice:"]);
+        assert!(is_tool_type("bash_20250124") && is_tool_type("custom"));
+        assert!(!is_tool_type("web_search") && !is_tool_type("Jane_20250101") && !is_tool_type("x_2025"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod anthropic;
+pub mod fields;
 pub mod openai;
 pub mod sse;
 pub mod translate;
@@ -55,4 +56,8 @@ pub enum TextRef<'a> {
     Plain(&'a mut String),
     /// A string whose content is JSON text (OpenAI `function.arguments`).
     JsonText(&'a mut String),
+    /// An end-user identifier (OpenAI `user`, `safety_identifier`, `prompt_cache_key`,
+    /// Anthropic `metadata.user_id`): masked like text, then handled by
+    /// `[policy] identity_fields` (hashed to a stable pseudonym by default).
+    Identity(&'a mut String),
 }

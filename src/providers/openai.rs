@@ -4,25 +4,307 @@
 //! Everything works on `serde_json::Value` in place, so fields Veil does not know about
 //! pass through untouched.
 
+use super::fields::{self, Path, ShapeError};
 use super::TextRef;
 use serde_json::{json, Value};
 
 /// Path of the endpoint, appended to a base URL such as `https://api.openai.com/v1`.
 pub const PATH: &str = "/chat/completions";
 
-/// All text the provider would see in a request, in message order: for each message its
-/// `content` (a string, or the `text` of parts with `type: "text"`), then
-/// `tool_calls[].function.arguments` and the legacy `function_call.arguments` (both
-/// [`TextRef::JsonText`]). System, developer, user, assistant, tool and function messages
-/// are all covered. Refusals, names and non-text parts (images, audio, files) are left alone.
-pub fn request_texts(body: &mut Value) -> Vec<TextRef<'_>> {
+/// Roles a Chat Completions message may have.
+const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool", "function"];
+
+/// The end-user identifier fields ([`TextRef::Identity`]).
+pub const IDENTITY_FIELDS: &[&str] = &["user", "safety_identifier", "prompt_cache_key"];
+
+/// Every string the provider would see in a request, deny by default ([`fields`]): what
+/// is not structural below is text and goes to the masker.
+///
+/// Structural (left alone when the value passes the check in brackets):
+/// - `model`; `messages[].role` (one of [`ROLES`], else refused);
+/// - ids: `tool_calls[].id`, `tool_call_id`, `audio.id`, `file.file_id` ([`fields::is_id`]);
+/// - names: `tool_calls[].function.name`, `function_call.name`, `tools[].function.name`,
+///   `tools[].custom.name`, `tool_choice` names, `response_format.json_schema.name`
+///   ([`fields::is_name`]: masking a name would make it invalid);
+/// - enum values: part and tool `type`s, `image_url.detail`, `input_audio.format`,
+///   `tool_choice` as a string, `response_format.type`, `reasoning_effort`, `service_tier`,
+///   `verbosity`, `modalities`, `audio.voice`/`format` (the API's values);
+/// - binary payloads: `image_url.url`, `input_audio.data`, `file.file_data` when they are
+///   base64 of a file with a known signature ([`fields::is_binary_base64`]);
+/// - JSON-schema keywords in `tools[].function.parameters`, legacy `functions[].parameters`
+///   and `response_format.json_schema.schema` ([`fields::schema`]).
+///
+/// Text: message `content` (a string, `text` and `refusal` parts), `name`, `refusal`,
+/// `tool_calls[].function.arguments` and `function_call.arguments` (as
+/// [`TextRef::JsonText`]), `file.filename`, tool and schema `description`s, `title`s,
+/// `enum`/`default`/`examples` values, `stop`, `metadata` values, `prediction`, an http(s)
+/// image URL, any part of an unknown `type` (all its strings), and any other field.
+/// `user`, `safety_identifier` and `prompt_cache_key` are [`TextRef::Identity`].
+///
+/// Refused ([`ShapeError`]): a body that is not an object, `messages` that is not a list, a
+/// message that is not an object, a `role` that is missing or unknown, `content` that is
+/// not a string, a list or null, a part that is not an object or whose `type` is not a
+/// string, a `text` part whose `text` is not a string.
+pub fn request_texts(body: &mut Value) -> Result<Vec<TextRef<'_>>, ShapeError> {
+    let root = Path::ROOT;
+    let Value::Object(map) = body else { return Err(root.error("expected a JSON object")) };
     let mut out = Vec::new();
-    if let Some(Value::Array(messages)) = body.get_mut("messages") {
-        for msg in messages {
-            message_texts(msg, &mut out);
+    for (key, value) in map.iter_mut() {
+        let path = root.key(key);
+        match key.as_str() {
+            "model" => fields::structural(value, |_| true, &mut out),
+            "messages" => {
+                let Value::Array(messages) = value else { return Err(path.error("expected an array")) };
+                for (i, msg) in messages.iter_mut().enumerate() {
+                    request_message(msg, path.index(i), &mut out)?;
+                }
+            }
+            "tools" => match value {
+                Value::Array(tools) => tools.iter_mut().for_each(|t| tool(t, &mut out)),
+                other => fields::all_text(other, &mut out),
+            },
+            "functions" => match value {
+                Value::Array(fs) => fs.iter_mut().for_each(|f| function_def(f, &mut out)),
+                other => fields::all_text(other, &mut out),
+            },
+            "tool_choice" | "function_call" => tool_choice(value, &mut out),
+            "response_format" => response_format(value, &mut out),
+            k if IDENTITY_FIELDS.contains(&k) => match value {
+                Value::String(s) => out.push(TextRef::Identity(s)),
+                other => fields::all_text(other, &mut out),
+            },
+            "reasoning_effort" => {
+                fields::structural(value, fields::one_of(&["none", "minimal", "low", "medium", "high"]), &mut out)
+            }
+            "service_tier" => {
+                fields::structural(value, fields::one_of(&["auto", "default", "flex", "scale", "priority"]), &mut out)
+            }
+            "verbosity" => fields::structural(value, fields::one_of(&["low", "medium", "high"]), &mut out),
+            "modalities" => match value {
+                Value::Array(items) => {
+                    items.iter_mut().for_each(|m| fields::structural(m, fields::one_of(&["text", "audio"]), &mut out))
+                }
+                other => fields::all_text(other, &mut out),
+            },
+            "audio" => fields::object_fields(value, &mut out, |k, v, out| match k {
+                "voice" => fields::structural(v, fields::one_of(VOICES), out),
+                "format" => fields::structural(v, fields::one_of(AUDIO_OUT_FORMATS), out),
+                _ => fields::all_text(v, out),
+            }),
+            // `stop`, `metadata` values, `prediction`, `web_search_options`, `logit_bias`,
+            // `stream_options` and every field added later: all their strings are text.
+            _ => fields::all_text(value, &mut out),
         }
     }
-    out
+    Ok(out)
+}
+
+const VOICES: &[&str] =
+    &["alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse", "marin", "cedar"];
+const AUDIO_OUT_FORMATS: &[&str] = &["wav", "aac", "mp3", "flac", "opus", "pcm16"];
+
+/// One request message (see [`request_texts`]).
+fn request_message<'a>(msg: &'a mut Value, path: Path<'_>, out: &mut Vec<TextRef<'a>>) -> Result<(), ShapeError> {
+    let Value::Object(map) = msg else { return Err(path.error("expected an object")) };
+    match map.get("role") {
+        Some(Value::String(r)) if ROLES.contains(&r.as_str()) => {}
+        Some(Value::String(_)) => {
+            return Err(path.key("role").error("expected one of system, developer, user, assistant, tool, function"))
+        }
+        Some(_) => return Err(path.key("role").error("expected a string")),
+        None => return Err(path.key("role").error("missing")),
+    }
+    for (key, value) in map.iter_mut() {
+        let p = path.key(key);
+        match key.as_str() {
+            "role" => {}
+            "content" => request_content(value, p, out)?,
+            "tool_calls" => match value {
+                Value::Array(calls) => calls.iter_mut().for_each(|c| tool_call(c, out)),
+                other => fields::all_text(other, out),
+            },
+            "function_call" => function_call(value, out),
+            "tool_call_id" => fields::structural(value, fields::is_id, out),
+            "audio" => fields::object_fields(value, out, |k, v, out| match k {
+                "id" => fields::structural(v, fields::is_id, out),
+                _ => fields::all_text(v, out),
+            }),
+            // `name`, `refusal` and anything else.
+            _ => fields::all_text(value, out),
+        }
+    }
+    Ok(())
+}
+
+/// `content` of a request message: null, a string, or a list of parts.
+fn request_content<'a>(content: &'a mut Value, path: Path<'_>, out: &mut Vec<TextRef<'a>>) -> Result<(), ShapeError> {
+    match content {
+        Value::Null => Ok(()),
+        Value::String(s) => {
+            out.push(TextRef::Plain(s));
+            Ok(())
+        }
+        Value::Array(parts) => {
+            for (j, part) in parts.iter_mut().enumerate() {
+                content_part(part, path.index(j), out)?;
+            }
+            Ok(())
+        }
+        _ => Err(path.error("expected a string, an array or null")),
+    }
+}
+
+/// One content part, by its `type`; a part of a type Veil does not know is all text.
+fn content_part<'a>(part: &'a mut Value, path: Path<'_>, out: &mut Vec<TextRef<'a>>) -> Result<(), ShapeError> {
+    let Some(obj) = part.as_object() else { return Err(path.error("expected an object")) };
+    let kind = match obj.get("type") {
+        Some(Value::String(t)) => PartKind::of(t),
+        Some(_) => return Err(path.key("type").error("expected a string")),
+        None => return Err(path.key("type").error("missing")),
+    };
+    let Some(kind) = kind else {
+        fields::all_text(part, out);
+        return Ok(());
+    };
+    let Value::Object(map) = part else { return Ok(()) };
+    for (key, value) in map.iter_mut() {
+        match (kind, key.as_str()) {
+            (_, "type") => {}
+            (PartKind::Text, "text") => fields::required_text(value, path.key("text"), out)?,
+            (PartKind::ImageUrl, "image_url") => match value {
+                Value::String(_) => fields::structural(value, fields::is_binary_data_url, out),
+                other => fields::object_fields(other, out, |k, v, out| match k {
+                    "url" => fields::structural(v, fields::is_binary_data_url, out),
+                    "detail" => fields::structural(v, fields::one_of(&["auto", "low", "high"]), out),
+                    _ => fields::all_text(v, out),
+                }),
+            },
+            (PartKind::InputAudio, "input_audio") => fields::object_fields(value, out, |k, v, out| match k {
+                "data" => fields::structural(v, fields::is_binary_base64, out),
+                "format" => fields::structural(v, fields::one_of(&["wav", "mp3"]), out),
+                _ => fields::all_text(v, out),
+            }),
+            (PartKind::File, "file") => fields::object_fields(value, out, |k, v, out| match k {
+                "file_id" => fields::structural(v, fields::is_id, out),
+                "file_data" => {
+                    fields::structural(v, |s| fields::is_binary_data_url(s) || fields::is_binary_base64(s), out)
+                }
+                // `filename` and anything else.
+                _ => fields::all_text(v, out),
+            }),
+            // `refusal` text, `cache_control` and anything else.
+            _ => fields::all_text(value, out),
+        }
+    }
+    Ok(())
+}
+
+/// The content part types Veil knows.
+#[derive(Clone, Copy)]
+enum PartKind {
+    Text,
+    ImageUrl,
+    InputAudio,
+    File,
+    Refusal,
+}
+
+impl PartKind {
+    fn of(t: &str) -> Option<Self> {
+        Some(match t {
+            "text" => PartKind::Text,
+            "image_url" => PartKind::ImageUrl,
+            "input_audio" => PartKind::InputAudio,
+            "file" => PartKind::File,
+            "refusal" => PartKind::Refusal,
+            _ => return None,
+        })
+    }
+}
+
+/// An assistant message's `tool_calls[]` item.
+fn tool_call<'a>(call: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
+    fields::object_fields(call, out, |k, v, out| match k {
+        "id" => fields::structural(v, fields::is_id, out),
+        "type" => fields::structural(v, fields::one_of(&["function", "custom"]), out),
+        "function" => function_call(v, out),
+        "custom" => fields::object_fields(v, out, |k, v, out| match k {
+            "name" => fields::structural(v, fields::is_name, out),
+            _ => fields::all_text(v, out),
+        }),
+        _ => fields::all_text(v, out),
+    });
+}
+
+/// `{name, arguments}` of a call: the name is structural, the arguments JSON text.
+fn function_call<'a>(f: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
+    fields::object_fields(f, out, |k, v, out| match (k, v) {
+        ("name", v) => fields::structural(v, fields::is_name, out),
+        ("arguments", Value::String(s)) => out.push(TextRef::JsonText(s)),
+        (_, v) => fields::all_text(v, out),
+    });
+}
+
+/// A `tools[]` item: `function` (name, description, parameters schema) or `custom`.
+fn tool<'a>(t: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
+    fields::object_fields(t, out, |k, v, out| match k {
+        "type" => fields::structural(v, fields::one_of(&["function", "custom"]), out),
+        "function" => function_def(v, out),
+        "custom" => fields::object_fields(v, out, |k, v, out| match k {
+            "name" => fields::structural(v, fields::is_name, out),
+            "format" => fields::object_fields(v, out, |k, v, out| match k {
+                "type" => fields::structural(v, fields::one_of(&["text", "grammar"]), out),
+                "syntax" => fields::structural(v, fields::one_of(&["lark", "regex"]), out),
+                "grammar" => fields::object_fields(v, out, |k, v, out| match k {
+                    "syntax" => fields::structural(v, fields::one_of(&["lark", "regex"]), out),
+                    _ => fields::all_text(v, out),
+                }),
+                _ => fields::all_text(v, out),
+            }),
+            _ => fields::all_text(v, out),
+        }),
+        _ => fields::all_text(v, out),
+    });
+}
+
+/// A function definition: `name`, `description` (text), `parameters` (a JSON schema).
+fn function_def<'a>(f: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
+    fields::object_fields(f, out, |k, v, out| match k {
+        "name" => fields::structural(v, fields::is_name, out),
+        "parameters" => fields::schema(v, out),
+        _ => fields::all_text(v, out),
+    });
+}
+
+/// `tool_choice` (and legacy top-level `function_call`): a mode, or a named tool.
+fn tool_choice<'a>(v: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
+    match v {
+        Value::String(_) => fields::structural(v, fields::one_of(&["none", "auto", "required"]), out),
+        other => fields::object_fields(other, out, |k, v, out| match k {
+            "type" => fields::structural(v, fields::one_of(&["function", "custom", "allowed_tools"]), out),
+            "name" => fields::structural(v, fields::is_name, out),
+            "mode" => fields::structural(v, fields::one_of(&["auto", "required"]), out),
+            "function" | "custom" | "allowed_tools" => tool_choice(v, out),
+            "tools" => match v {
+                Value::Array(items) => items.iter_mut().for_each(|t| tool_choice(t, out)),
+                other => fields::all_text(other, out),
+            },
+            _ => fields::all_text(v, out),
+        }),
+    }
+}
+
+/// `response_format`: a type, and for `json_schema` a name, a description and a schema.
+fn response_format<'a>(v: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
+    fields::object_fields(v, out, |k, v, out| match k {
+        "type" => fields::structural(v, fields::one_of(&["text", "json_object", "json_schema"]), out),
+        "json_schema" => fields::object_fields(v, out, |k, v, out| match k {
+            "name" => fields::structural(v, fields::is_name, out),
+            "schema" => fields::schema(v, out),
+            _ => fields::all_text(v, out),
+        }),
+        _ => fields::all_text(v, out),
+    });
 }
 
 /// Texts in a non-streaming response, in choice order: `choices[].message.content`
@@ -212,6 +494,7 @@ mod tests {
             .map(|r| match r {
                 TextRef::Plain(s) => format!("P:{s}"),
                 TextRef::JsonText(s) => format!("J:{s}"),
+                TextRef::Identity(s) => format!("I:{s}"),
             })
             .collect()
     }
@@ -224,7 +507,7 @@ mod tests {
                 {"role": "developer", "content": [{"type": "text", "text": "Be brief."}]},
                 {"role": "user", "name": "alice", "content": [
                     {"type": "text", "text": "My email is alice@example.com"},
-                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"}},
                     {"type": "text", "text": "and phone +1 555 0100"}
                 ]},
                 {"role": "assistant", "tool_calls": [
@@ -246,18 +529,20 @@ mod tests {
     #[test]
     fn request_texts_finds_every_text_in_order() {
         let mut body = sample_request();
-        let refs = request_texts(&mut body);
+        let refs = request_texts(&mut body).unwrap();
         assert_eq!(
             texts(&refs),
             vec![
                 "P:You are helpful. Operator: Jane Roe.",
                 "P:Be brief.",
+                "P:alice",
                 "P:My email is alice@example.com",
                 "P:and phone +1 555 0100",
-                "P:Looking it up.",
                 "J:{\"email\":\"alice@example.com\"}",
+                "P:Looking it up.",
                 "P:Alice Smith, Berlin",
                 "J:{\"q\":\"x\"}",
+                "P:legacy",
                 "P:legacy result",
                 "P:thanks",
             ]
@@ -267,16 +552,94 @@ mod tests {
     #[test]
     fn request_texts_are_mutable_in_place_and_other_fields_survive() {
         let mut body = sample_request();
-        for r in request_texts(&mut body) {
+        for r in request_texts(&mut body).unwrap() {
             match r {
-                TextRef::Plain(s) | TextRef::JsonText(s) => *s = s.replace("alice", "[E1]"),
+                TextRef::Plain(s) | TextRef::JsonText(s) | TextRef::Identity(s) => *s = s.replace("alice", "[E1]"),
             }
         }
         assert_eq!(body["messages"][2]["content"][0]["text"], "My email is [E1]@example.com");
         assert_eq!(body["messages"][3]["tool_calls"][0]["function"]["arguments"], "{\"email\":\"[E1]@example.com\"}");
-        assert_eq!(body["messages"][2]["name"], "alice");
+        assert_eq!(body["messages"][2]["name"], "[E1]");
         assert_eq!(body["x_future_field"], json!({"kept": true}));
-        assert_eq!(body["messages"][2]["content"][1]["image_url"]["url"], "data:image/png;base64,AAAA");
+        assert_eq!(
+            body["messages"][2]["content"][1]["image_url"]["url"],
+            "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"
+        );
+        assert_eq!(body["messages"][3]["tool_calls"][0]["id"], "call_1");
+        assert_eq!(body["messages"][4]["tool_call_id"], "call_1");
+    }
+
+    #[test]
+    fn every_other_field_is_text_unless_structural() {
+        let mut body = json!({
+            "model": "gpt-4o", "user": "alice@example.com", "safety_identifier": "s1", "prompt_cache_key": "k",
+            "metadata": {"customer": "Alice"}, "stop": ["Alice:"], "reasoning_effort": "low",
+            "service_tier": "a@b.io", "modalities": ["text"], "audio": {"voice": "alloy", "format": "mp3"},
+            "tool_choice": {"type": "function", "function": {"name": "lookup"}},
+            "response_format": {"type": "json_schema", "json_schema": {"name": "r", "description": "about Alice",
+                "schema": {"type": "object", "properties": {"a": {"type": "string", "enum": ["Alice"]}}}}},
+            "tools": [{"type": "function", "function": {"name": "lookup", "description": "finds Alice",
+                "parameters": {"type": "object", "properties": {"q": {"type": "string", "default": "Alice"}},
+                "required": ["q"]}}}],
+            "messages": [{"role": "user", "content": [
+                {"type": "input_file", "filename": "alice.pdf", "meta": {"owner": "Alice"}},
+                {"type": "file", "file": {"file_id": "file-abc123", "filename": "cv.pdf", "file_data": "Alice"}},
+                {"type": "input_audio", "input_audio": {"data": "Alice", "format": "wav"}},
+                {"type": "image_url", "image_url": {"url": "https://x.example/alice.png", "detail": "high"}}
+            ]}],
+            "x_new": ["Alice", {"deep": "Alice"}]
+        });
+        let got = texts(&request_texts(&mut body).unwrap());
+        assert_eq!(
+            got,
+            vec![
+                "I:alice@example.com",
+                "I:s1",
+                "I:k",
+                "P:Alice",
+                "P:Alice:",
+                "P:a@b.io",
+                "P:about Alice",
+                "P:Alice",
+                "P:finds Alice",
+                "P:Alice",
+                "P:input_file",
+                "P:alice.pdf",
+                "P:Alice",
+                "P:cv.pdf",
+                "P:Alice",
+                "P:Alice",
+                "P:https://x.example/alice.png",
+                "P:Alice",
+                "P:Alice",
+            ]
+        );
+    }
+
+    #[test]
+    fn shapes_veil_needs_are_refused_naming_the_path() {
+        let bad = |b: Value| request_texts(&mut b.clone()).unwrap_err().to_string();
+        let msg = |m: Value| json!({"model": "m", "messages": [m]});
+        assert_eq!(bad(json!({"model": "m", "messages": {}})), "messages: expected an array");
+        assert_eq!(bad(json!({"model": "m", "messages": ["hi"]})), "messages[0]: expected an object");
+        assert_eq!(
+            bad(msg(json!({"role": "a@b.io", "content": "x"}))),
+            "messages[0].role: expected one of system, developer, user, assistant, tool, function"
+        );
+        assert_eq!(bad(msg(json!({"content": "x"}))), "messages[0].role: missing");
+        assert_eq!(
+            bad(msg(json!({"role": "user", "content": {"text": "x"}}))),
+            "messages[0].content: expected a string, an array or null"
+        );
+        assert_eq!(bad(msg(json!({"role": "user", "content": ["x"]}))), "messages[0].content[0]: expected an object");
+        assert_eq!(
+            bad(msg(json!({"role": "user", "content": [{"type": null, "text": "x"}]}))),
+            "messages[0].content[0].type: expected a string"
+        );
+        assert_eq!(
+            bad(msg(json!({"role": "user", "content": [{"type": "text", "text": 5}]}))),
+            "messages[0].content[0].text: expected a string"
+        );
     }
 
     #[test]

@@ -12,6 +12,13 @@ use super::sse::SseEvent;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
+/// The file name given to a PDF document without a string `title` (OpenAI wants one).
+pub const DEFAULT_FILENAME: &str = "document.pdf";
+
+/// Strings a translator writes itself into text fields of the other API; the masking
+/// check after translation accepts them.
+pub const SYNTHESIZED_TEXTS: &[&str] = &[DEFAULT_FILENAME];
+
 /// Why a request could not be translated. The message names the field.
 #[derive(Debug, thiserror::Error)]
 pub enum TranslateError {
@@ -607,7 +614,7 @@ fn anthropic_user_to_openai(blocks: &[Value], path: &str, out: &mut Vec<Value>) 
                             .get("data")
                             .and_then(Value::as_str)
                             .ok_or_else(|| Invalid(format!("{bpath}.source.data: expected a string")))?;
-                        let filename = block.get("title").and_then(Value::as_str).unwrap_or("document.pdf");
+                        let filename = block.get("title").and_then(Value::as_str).unwrap_or(DEFAULT_FILENAME);
                         parts.push(json!({"type": "file", "file": {
                             "filename": filename,
                             "file_data": format!("data:application/pdf;base64,{data}"),

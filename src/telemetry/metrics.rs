@@ -17,6 +17,8 @@ pub const UPSTREAM_ERRORS: &str = "gateway_upstream_errors_total";
 pub const FALLBACKS_TOTAL: &str = "gateway_fallbacks_total";
 pub const IN_FLIGHT: &str = "gateway_requests_in_flight";
 pub const AUDIT_DROPPED: &str = "gateway_audit_dropped_total";
+/// Translated requests refused because a string skipped the masker (a bug; alert on > 0).
+pub const MASKING_CHECK_FAILURES: &str = "gateway_masking_check_failures_total";
 pub const NER_QUEUE_DEPTH: &str = "veil_ner_queue_depth";
 pub const NER_REJECTED: &str = "veil_ner_rejected_total";
 pub const NER_BATCH_REQUESTS: &str = "veil_ner_batch_requests";
@@ -57,6 +59,10 @@ pub fn handle() -> &'static PrometheusHandle {
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(REQUESTS_TOTAL, "Requests by route, provider and status");
+    describe_counter!(
+        MASKING_CHECK_FAILURES,
+        "Translated requests refused because a string did not pass the masker (a bug)"
+    );
     describe_histogram!(REQUEST_DURATION, Unit::Seconds, "Request latency by route, provider and status");
     describe_counter!(ENTITIES_TOTAL, "Entities found by label and action");
     describe_histogram!(MASK_DURATION, Unit::Seconds, "Time spent detecting and masking per request");

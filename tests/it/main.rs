@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod common;
+mod deny;
 mod errors;
 mod flows;
 mod model;

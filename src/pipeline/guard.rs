@@ -1,0 +1,225 @@
+//! Step 2 of the request flow as the pipeline drives it: mask every non-structural string
+//! of the client's body (deny by default, see `providers::fields`), apply the identity
+//! field policy, and, when the body is translated to another API, prove before sending
+//! that every string of the outgoing body passed through the masker or is structural.
+
+use crate::error::ApiError;
+use crate::mask::{IdentityMode, MaskReport, Masker, PlaceholderMap};
+use crate::providers::fields::ShapeError;
+use crate::providers::{anthropic, openai, translate, ApiKind, TextRef};
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// Every string of a request that is not structural, in the API's field rules.
+fn request_texts(api: ApiKind, body: &mut Value) -> Result<Vec<TextRef<'_>>, ShapeError> {
+    match api {
+        ApiKind::OpenAi => openai::request_texts(body),
+        ApiKind::Anthropic => anthropic::request_texts(body),
+    }
+}
+
+/// Removes the end-user identifier fields (`[policy] identity_fields = "drop"`).
+fn remove_identity_fields(api: ApiKind, body: &mut Value) {
+    match api {
+        ApiKind::OpenAi => {
+            if let Some(map) = body.as_object_mut() {
+                for field in openai::IDENTITY_FIELDS {
+                    map.remove(*field);
+                }
+            }
+        }
+        ApiKind::Anthropic => {
+            if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("user_id");
+            }
+        }
+    }
+}
+
+/// Masks all request texts in place; a body without the API's shape is refused (400,
+/// naming the field). JSON-in-a-string fields (tool-call arguments) are parsed and their
+/// string leaves masked, so that values are found unescaped; when they do not parse, the
+/// raw text is masked instead. Identity fields follow `identity`: hashed to a pseudonym
+/// (never sent to a detector), masked like text, or removed.
+pub async fn mask_body(
+    masker: &Masker,
+    api: ApiKind,
+    identity: IdentityMode,
+    body: &mut Value,
+    map: &mut PlaceholderMap,
+) -> Result<MaskReport, ApiError> {
+    if identity == IdentityMode::Drop {
+        remove_identity_fields(api, body);
+    }
+    let mut refs = request_texts(api, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let mut docs: Vec<Option<Value>> = refs
+        .iter()
+        .map(|r| match r {
+            TextRef::JsonText(s) => serde_json::from_str::<Value>(s).ok(),
+            TextRef::Plain(_) | TextRef::Identity(_) => None,
+        })
+        .collect();
+    let report = {
+        let mut targets: Vec<&mut String> = Vec::with_capacity(refs.len());
+        for (r, d) in refs.iter_mut().zip(docs.iter_mut()) {
+            match (r, d) {
+                (TextRef::Identity(s), _) if identity == IdentityMode::Hash => {
+                    **s = masker.hasher().pseudonym(s);
+                }
+                (_, Some(doc)) => string_leaves(doc, &mut targets),
+                (TextRef::Plain(s) | TextRef::JsonText(s) | TextRef::Identity(s), None) => targets.push(&mut **s),
+            }
+        }
+        masker.mask(&mut targets, map).await?
+    };
+    for (r, d) in refs.iter_mut().zip(docs) {
+        if let (TextRef::JsonText(s), Some(doc)) = (r, d) {
+            **s = doc.to_string();
+        }
+    }
+    Ok(report)
+}
+
+/// Every string inside a JSON value (object keys excluded).
+fn string_leaves<'a>(v: &'a mut Value, out: &mut Vec<&'a mut String>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter_mut().for_each(|x| string_leaves(x, out)),
+        Value::Object(o) => o.values_mut().for_each(|x| string_leaves(x, out)),
+        _ => {}
+    }
+}
+
+/// The texts of a (masked) body as owned strings: JSON text fields by their string leaves.
+fn owned_texts(api: ApiKind, body: &mut Value) -> Result<Vec<String>, ShapeError> {
+    let mut out = Vec::new();
+    for r in request_texts(api, body)? {
+        match r {
+            TextRef::JsonText(s) => match serde_json::from_str::<Value>(s) {
+                Ok(mut doc) => {
+                    let mut leaves = Vec::new();
+                    string_leaves(&mut doc, &mut leaves);
+                    out.extend(leaves.into_iter().map(|l| l.clone()));
+                }
+                Err(_) => out.push(s.clone()),
+            },
+            TextRef::Plain(s) | TextRef::Identity(s) => out.push(s.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// The check that stays on in release builds: every non-structural string of `outgoing`
+/// (in `upstream_api`'s field rules) must be made of strings that went through the masker
+/// in `masked` (the client's body in `client_api`, after masking). A translated string may
+/// be one of them, a part of one, or several joined by whitespace (system prompts joined
+/// into one). Anything else is refused, counted, and never forwarded.
+pub fn check_translated(
+    client_api: ApiKind,
+    masked: &Value,
+    upstream_api: ApiKind,
+    outgoing: &Value,
+) -> Result<(), ApiError> {
+    let fail = |what: String| {
+        metrics::counter!(crate::telemetry::metrics::MASKING_CHECK_FAILURES, "provider_kind" => upstream_api.as_str())
+            .increment(1);
+        tracing::error!(client_api = %client_api, upstream_api = %upstream_api, field = %what,
+            "a translated request holds a string that did not pass the masker; refused (this is a bug)");
+        ApiError::MaskingCheck(what)
+    };
+    let masked_texts = owned_texts(client_api, &mut masked.clone()).map_err(|e| fail(e.path))?;
+    let sent = owned_texts(upstream_api, &mut outgoing.clone()).map_err(|e| fail(e.path))?;
+    let exact: HashSet<&str> = masked_texts.iter().map(String::as_str).collect();
+    let pieces: Vec<&str> = masked_texts.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+    let finder = AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&pieces)
+        .map_err(|_| fail("masked texts".into()))?;
+    let made_of_masked = |t: &str| {
+        if t.trim().is_empty()
+            || exact.contains(t)
+            || translate::SYNTHESIZED_TEXTS.contains(&t)
+            || pieces.iter().any(|p| p.contains(t))
+        {
+            return true;
+        }
+        let mut last = 0;
+        let mut covered = true;
+        for m in finder.find_iter(t) {
+            covered &= t[last..m.start()].trim().is_empty();
+            last = m.end();
+        }
+        covered && t[last..].trim().is_empty()
+    };
+    for (i, t) in sent.iter().enumerate() {
+        // A data URL built by a translator from a media type and a payload: the framing is
+        // structure, both parts must be masked text.
+        let ok = match split_data_url(t) {
+            Some((media_type, data)) => {
+                (crate::providers::fields::is_media_type(media_type) || made_of_masked(media_type))
+                    && made_of_masked(data)
+            }
+            None => made_of_masked(t),
+        };
+        if !ok {
+            return Err(fail(format!("outgoing text #{i}")));
+        }
+    }
+    Ok(())
+}
+
+/// `data:<media type>;base64,<payload>` as (media type, payload).
+fn split_data_url(s: &str) -> Option<(&str, &str)> {
+    let (meta, data) = s.strip_prefix("data:")?.split_once(',')?;
+    Some((meta.strip_suffix(";base64")?, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn translated_texts_made_of_masked_ones_pass() {
+        let masked = json!({"model": "m", "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "system", "content": "Reply to [EMAIL_1]."},
+            {"role": "user", "content": "Hello there, general"}
+        ]});
+        let out = json!({"model": "m", "max_tokens": 5, "system": "Be brief.\n\nReply to [EMAIL_1].",
+                         "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello there"}]}]});
+        check_translated(ApiKind::OpenAi, &masked, ApiKind::Anthropic, &out).unwrap();
+    }
+
+    #[test]
+    fn a_string_that_skipped_the_masker_is_refused_without_its_value() {
+        let masked = json!({"model": "m", "messages": [{"role": "user", "content": "Hi [EMAIL_1]"}]});
+        let out = json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "Hi [EMAIL_1]"}],
+                         "metadata": {"user_id": "jane.doe@example.com"}});
+        let e = check_translated(ApiKind::OpenAi, &masked, ApiKind::Anthropic, &out).unwrap_err();
+        assert!(matches!(e, ApiError::MaskingCheck(_)));
+        assert!(!e.to_string().contains("jane"), "{e}");
+    }
+
+    #[test]
+    fn data_url_framing_is_structure() {
+        let masked = json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "[EMAIL_1]"}}]}]});
+        let out = json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "file", "file": {"file_data": "data:application/pdf;base64,[EMAIL_1]"}}]}]});
+        check_translated(ApiKind::Anthropic, &masked, ApiKind::OpenAi, &out).unwrap();
+        let out = json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "file", "file": {"file_data": "data:application/pdf;base64,jane@x.io"}}]}]});
+        assert!(check_translated(ApiKind::Anthropic, &masked, ApiKind::OpenAi, &out).is_err());
+    }
+
+    #[test]
+    fn structural_strings_need_no_fragment() {
+        let masked = json!({"model": "m", "messages": [{"role": "user", "content": "x"}]});
+        let out = json!({"model": "claude", "max_tokens": 5, "messages": [{"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "call_1", "content": "x"}]}],
+            "tools": [{"name": "lookup", "input_schema": {"type": "object"}}]});
+        check_translated(ApiKind::OpenAi, &masked, ApiKind::Anthropic, &out).unwrap();
+    }
+}
