@@ -62,7 +62,9 @@ pub trait Detector: Send + Sync {
 /// non-overlapping list of spans over `text`. On overlap the higher priority wins (validated
 /// patterns beat the model), then the longer span, then the higher score. The parts of a
 /// losing span that stick out of the winners are kept with the loser's label (trimmed of
-/// whitespace), so no character any detector flagged is left unmasked.
+/// whitespace), so no character any detector flagged is left unmasked; a part without a
+/// letter or digit (the `.` after an e-mail address the model ran on into) is dropped, as
+/// symbol-only model spans are.
 pub fn merge(text: &str, mut found: Vec<(u8, Entity)>) -> Vec<Entity> {
     // Strongest first.
     found.sort_by(|(pa, a), (pb, b)| {
@@ -91,11 +93,12 @@ pub fn merge(text: &str, mut found: Vec<(u8, Entity)>) -> Vec<Entity> {
             }
             pieces = next;
         }
+        let whole = (e.start, e.end);
         for (s, t) in pieces {
             let piece = &text[s..t];
             let lead = piece.len() - piece.trim_start().len();
             let trail = piece.len() - piece.trim_end().len();
-            if lead + trail >= piece.len() {
+            if lead + trail >= piece.len() || (s, t) != whole && !piece.chars().any(char::is_alphanumeric) {
                 continue;
             }
             kept.push(Entity { start: s + lead, end: t - trail, ..e.clone() });
@@ -129,6 +132,32 @@ mod tests {
         let out =
             merge(text, vec![(10, ent(0, 15, Label::Person, "ner")), (100, ent(11, 27, Label::Email, "pattern"))]);
         assert_eq!(out, vec![ent(0, 10, Label::Person, "ner"), ent(11, 27, Label::Email, "pattern")]);
+    }
+
+    #[test]
+    fn leftovers_without_letters_or_digits_are_dropped() {
+        // The model ran the e-mail address on into the sentence's full stop.
+        let text = "Mail a@b.io. Thanks";
+        let out = merge(text, vec![(10, ent(5, 12, Label::Email, "ner")), (100, ent(5, 11, Label::Email, "pattern"))]);
+        assert_eq!(out, vec![ent(5, 11, Label::Email, "pattern")]);
+        // Leftovers with a letter or digit stay, and so do symbol spans nothing cut.
+        let text = "(Jo) a@b.io -- x";
+        let out = merge(
+            text,
+            vec![
+                (10, ent(0, 11, Label::Person, "ner")),
+                (100, ent(5, 11, Label::Email, "pattern")),
+                (90, ent(12, 14, Label::Password, "denylist")),
+            ],
+        );
+        assert_eq!(
+            out,
+            vec![
+                ent(0, 4, Label::Person, "ner"),
+                ent(5, 11, Label::Email, "pattern"),
+                ent(12, 14, Label::Password, "denylist")
+            ]
+        );
     }
 
     #[test]
