@@ -93,16 +93,37 @@ pub fn load_or_create_key(cfg: &AuditConfig, env: &dyn Env) -> Result<Vec<u8>, A
             read_key_file(&path)?
         }
     };
-    warn_once(|| {
-        tracing::warn!(
+    warn_once(|| match git_work_tree(&path) {
+        // `git add .` would commit the key with the code unless something ignores it.
+        Some(tree) => tracing::warn!(
+            key_file = %path.display(),
+            git_work_tree = %tree.display(),
+            "{} is not set: the audit key is stored beside the log, inside a git work tree; keep {} out of \
+             commits (.gitignore) and set {} for tamper evidence",
+            cfg.key_env,
+            path.display(),
+            cfg.key_env
+        ),
+        None => tracing::warn!(
             key_file = %path.display(),
             "{} is not set: the audit key is stored beside the log, so anyone who can read that file \
              can rewrite the log undetected; set {} for tamper evidence",
             cfg.key_env,
             cfg.key_env
-        );
+        ),
     });
     Ok(key)
+}
+
+/// The git work tree `file` lies in: the nearest folder above it (its own folder first) with
+/// a `.git` entry (a folder, or the file of a linked work tree or submodule).
+pub fn git_work_tree(file: &Path) -> Option<PathBuf> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir = std::path::absolute(dir).ok()?;
+    dir.ancestors().find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok()).map(Path::to_path_buf)
 }
 
 fn warn_once(f: impl FnOnce()) {
@@ -226,6 +247,28 @@ mod tests {
         std::fs::write(key_file_path(&log), "not hex").unwrap();
         let e = load_or_create_key(&cfg(Some(log)), &HashMap::new()).unwrap_err();
         assert!(e.to_string().contains("a.jsonl.key"), "{e}");
+    }
+
+    #[test]
+    fn git_work_tree_is_found_above_the_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        let deep = root.join("logs/2025");
+        std::fs::create_dir_all(&deep).unwrap();
+        // Outside any work tree (unless the temporary folder itself is in one).
+        let outside = git_work_tree(&deep.join("a.jsonl.key"));
+        assert!(outside.as_ref().is_none_or(|t| !t.starts_with(dir.path())), "{outside:?}");
+        std::fs::create_dir(root.join(".git")).unwrap();
+        assert_eq!(git_work_tree(&deep.join("a.jsonl.key")), Some(root.clone()));
+        assert_eq!(git_work_tree(&root.join("veil-audit.jsonl.key")), Some(root.clone()));
+        // A linked work tree or submodule has a `.git` file.
+        let linked = deep.join("wt");
+        std::fs::create_dir(&linked).unwrap();
+        std::fs::write(linked.join(".git"), "gitdir: ../../.git/worktrees/wt\n").unwrap();
+        assert_eq!(git_work_tree(&linked.join("x.key")), Some(linked));
+        // A bare file name is looked up from the working directory.
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(git_work_tree(Path::new("veil-audit.jsonl.key")), git_work_tree(&cwd.join("veil-audit.jsonl.key")));
     }
 
     #[test]
