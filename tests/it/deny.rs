@@ -664,3 +664,80 @@ fn generated_and_mutated_bodies_never_leak_and_never_fail_with_500() {
     let recs = rt.block_on(gw.audit_records());
     assert_clean("audit log", &serde_json::to_string(&recs).unwrap());
 }
+
+/// The real binary at debug level: after every field case, malformed body and translated
+/// request, neither its logs nor its audit log hold a value.
+#[tokio::test]
+async fn logs_and_audit_of_the_binary_hold_no_value() {
+    let mock = veil::mock::MockProvider::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let audit = dir.path().join("audit.jsonl");
+    let cfg = dir.path().join("veil.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[providers.mock]\nkind = \"openai\"\nbase_url = \"{}\"\n[providers.mocka]\nkind = \"anthropic\"\n\
+             base_url = \"{}\"\n[detect]\nmodel = \"none\"\n[audit]\npath = \"{}\"\n",
+            mock.openai_base_url(),
+            mock.anthropic_base_url(),
+            audit.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("veil.log");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config"])
+        .arg(&cfg)
+        .env("RUST_LOG", "debug")
+        .env("VEIL_AUDIT_KEY", "logs-test-key")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "veil did not become ready");
+    let mut sent = 0;
+    for (route, cases) in [("/v1/chat/completions", openai_cases()), ("/v1/messages", anthropic_cases())] {
+        for (_, body) in cases {
+            for provider in ["mock", "mocka"] {
+                let mut body = body.clone();
+                body["model"] = json!(format!("{provider}/echo"));
+                let r = client.post(format!("{base}{route}")).json(&body).send().await.unwrap();
+                assert!(r.status().as_u16() < 500, "{route} {provider}: {}", r.status());
+                sent += 1;
+            }
+        }
+    }
+    for bad in [
+        with(openai_base(), "/messages/0/content", json!({"text": PII})),
+        with(openai_base(), "/model", json!(PII)),
+        with(anthropic_base(), "/messages/0/role", json!(PII)),
+    ] {
+        let route = if bad.get("max_tokens").is_some() { "/v1/messages" } else { "/v1/chat/completions" };
+        let r = client.post(format!("{base}{route}")).json(&bad).send().await.unwrap();
+        assert!(r.status().is_client_error(), "{}", r.status());
+        sent += 1;
+    }
+    // Give the audit writer its flush interval, then stop veil by its PID.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    child.kill().await.unwrap();
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains("request"), "no request log lines at debug level: {logs}");
+    assert_clean("logs", &logs);
+    let records = std::fs::read_to_string(&audit).unwrap();
+    assert_eq!(records.lines().count(), sent, "one audit record per request");
+    assert_clean("audit log", &records);
+}
