@@ -20,7 +20,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/veil --create-home veil
 COPY --from=builder /src/target/release/veil /usr/local/bin/veil
-# The default model (when present) lives at a fixed path: /opt/veil/models/.
+# The default model (models/veil-pii) is built into the binary; the model folders are copied
+# as well so a config can name one, e.g. [detect] model = "/opt/veil/models/veil-pii-large".
 COPY --chown=veil:veil models/ /opt/veil/models/
 WORKDIR /opt/veil
 USER veil

@@ -209,8 +209,10 @@ pub struct ProviderConfig {
 /// Which NER model, if any, runs beside the patterns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelSetting {
-    /// Patterns and deny-lists only.
+    /// `model = "none"`: patterns and deny-lists only (`serve` warns at start-up).
     None,
+    /// `model` not set: the default model built into the binary (`models/veil-pii`).
+    Embedded,
     /// A local folder with config.json, tokenizer.json, model.safetensors.
     Dir(PathBuf),
     /// `hf:owner/name[@revision]`, resolved from the Hugging Face cache.
@@ -270,9 +272,6 @@ pub const BUILTIN_PROVIDERS: &[(&str, ApiKind, &str, Option<&str>)] = &[
     ("xai", ApiKind::OpenAi, "https://api.x.ai/v1", Some("XAI_API_KEY")),
     ("ollama", ApiKind::OpenAi, "http://127.0.0.1:11434/v1", None),
 ];
-
-/// The folder searched for the default model when `[detect] model` is not set.
-pub const DEFAULT_MODEL_DIR: &str = "models/veil-pii";
 
 impl Config {
     /// Reads and validates a TOML file (or the defaults when `path` is `None`).
@@ -446,14 +445,10 @@ fn validate_providers(
 }
 
 fn validate_detect(raw: RawDetect) -> Result<DetectConfig, ConfigError> {
+    // Unset means the built-in model, from any working directory; patterns alone only when
+    // the config says so.
     let model = match raw.model.as_deref() {
-        None => {
-            if Path::new(DEFAULT_MODEL_DIR).join("config.json").is_file() {
-                ModelSetting::Dir(PathBuf::from(DEFAULT_MODEL_DIR))
-            } else {
-                ModelSetting::None
-            }
-        }
+        None => ModelSetting::Embedded,
         Some(s) => parse_model_setting(s).map_err(|e| invalid("detect.model", e))?,
     };
     let min_score = raw.min_score;
@@ -610,6 +605,19 @@ mod tests {
         assert!(!c.detect.name_lexicon);
         let e = Config::from_toml("[detect]\nmodel = \"none\"\nname_lexicon = \"yes\"\n", &env()).unwrap_err();
         assert!(e.to_string().contains("name_lexicon"), "{e}");
+    }
+
+    #[test]
+    fn unset_model_is_the_built_in_one_and_none_means_patterns_only() {
+        assert_eq!(Config::from_toml("", &env()).unwrap().detect.model, ModelSetting::Embedded);
+        assert_eq!(
+            Config::from_toml("[detect]\ndevice = \"cpu\"\n", &env()).unwrap().detect.model,
+            ModelSetting::Embedded
+        );
+        let model = |v: &str| Config::from_toml(&format!("[detect]\nmodel = \"{v}\"\n"), &env()).unwrap().detect.model;
+        assert_eq!(model("none"), ModelSetting::None);
+        assert_eq!(model("models/veil-pii"), ModelSetting::Dir(PathBuf::from("models/veil-pii")));
+        assert_eq!(model("hf:acme/ner"), ModelSetting::Hub { repo: "acme/ner".into(), revision: None });
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     };
     let listen = config.server.listen;
     let (detectors, ner) = crate::state::detectors_unloaded(&config).map_err(ServeError::Config)?;
+    if ner.is_none() {
+        // Only an explicit `model = "none"` gets here: an unset model is the built-in one.
+        tracing::warn!(model = "none", "patterns only: names and street addresses are not masked");
+    }
     let model = config.detect.model.clone();
     let ner_options = crate::ner::NerOptions::from_config(&config.detect);
     let state =

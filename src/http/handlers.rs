@@ -62,12 +62,13 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// 200 once every detector can run (the NER model is loaded), else 503. The body names the
+/// status and the active detectors by version (`pattern/...`, `ner/veil-pii@...`, or
+/// `ner/loading`), so an operator sees whether the model runs at all.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    if state.is_ready() {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
-    }
+    let (status, text) =
+        if state.is_ready() { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") };
+    (status, Json(json!({"status": text, "detectors": state.masker.versions()}))).into_response()
 }
 
 pub async fn metrics() -> Response {

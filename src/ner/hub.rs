@@ -1,9 +1,10 @@
-//! Finding a model folder: a local path as given, or `hf:owner/name[@revision]` resolved in
-//! the standard Hugging Face cache (`HF_HUB_CACHE`, else `HF_HOME/hub`, else
-//! `~/.cache/huggingface/hub`), the layout `huggingface_hub` and the hf-hub crate share.
-//! `veil models pull` downloads ahead of time; start-up downloads only when
-//! `[detect] download = true`.
+//! Finding a model: the built-in default when `[detect] model` is not set, a local path as
+//! given, or `hf:owner/name[@revision]` resolved in the standard Hugging Face cache
+//! (`HF_HUB_CACHE`, else `HF_HOME/hub`, else `~/.cache/huggingface/hub`), the layout
+//! `huggingface_hub` and the hf-hub crate share. `veil models pull` downloads ahead of time;
+//! start-up downloads only when `[detect] download = true`.
 
+use super::source::ModelSource;
 use crate::config::ModelSetting;
 use anyhow::Context;
 use hf_hub::{Cache, Repo, RepoType};
@@ -56,10 +57,11 @@ pub async fn pull(name: &str, revision: Option<&str>) -> anyhow::Result<PathBuf>
     dir.ok_or_else(|| anyhow::anyhow!("hf:{name}: no files"))
 }
 
-/// The local folder for `setting`; downloads only if `download` is set.
-pub fn resolve(setting: &ModelSetting, download: bool) -> anyhow::Result<PathBuf> {
+/// Where to read the model of `setting` from; downloads only if `download` is set.
+pub fn resolve(setting: &ModelSetting, download: bool) -> anyhow::Result<ModelSource> {
     match setting {
         ModelSetting::None => anyhow::bail!("detect.model: no model configured"),
+        ModelSetting::Embedded => Ok(ModelSource::Embedded),
         ModelSetting::Dir(dir) => {
             for f in FILES {
                 let p = dir.join(f);
@@ -67,11 +69,11 @@ pub fn resolve(setting: &ModelSetting, download: bool) -> anyhow::Result<PathBuf
                     anyhow::bail!("detect.model: {}: not found", p.display());
                 }
             }
-            Ok(dir.clone())
+            Ok(ModelSource::Dir(dir.clone()))
         }
         ModelSetting::Hub { repo: name, revision } => {
             if let Some(dir) = cached(name, revision.as_deref()) {
-                return Ok(dir);
+                return Ok(ModelSource::Dir(dir));
             }
             let spec = match revision {
                 Some(r) => format!("hf:{name}@{r}"),
@@ -84,7 +86,7 @@ pub fn resolve(setting: &ModelSetting, download: bool) -> anyhow::Result<PathBuf
                 );
             }
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(pull(name, revision.as_deref()))
+            rt.block_on(pull(name, revision.as_deref())).map(ModelSource::Dir)
         }
     }
 }
@@ -117,7 +119,7 @@ mod tests {
         assert_eq!(cached("acme/tiny-ner", Some(commit)), Some(snap.clone()));
         assert_eq!(cached("acme/other", None), None);
         let setting = ModelSetting::Hub { repo: "acme/tiny-ner".into(), revision: None };
-        assert_eq!(resolve(&setting, false).ok(), Some(snap.clone()));
+        assert_eq!(resolve(&setting, false).ok(), Some(ModelSource::Dir(snap.clone())));
         std::fs::remove_file(snap.join("model.safetensors")).expect("rm");
         let err = resolve(&setting, false).expect_err("partial snapshot").to_string();
         assert!(err.contains("veil models pull hf:acme/tiny-ner"), "{err}");

@@ -52,10 +52,21 @@ impl NameLexicon {
         scheme: &LabelScheme,
         labels: &[Option<Label>],
     ) -> anyhow::Result<Option<NameLexicon>> {
+        let text = std::fs::read_to_string(file).with_context(|| format!("{}: cannot be read", file.display()))?;
+        Self::parse(&text, &file.display().to_string(), min_person, scheme, labels)
+    }
+
+    /// Like [`NameLexicon::load`], from the list's text; `name` names it in errors.
+    pub fn parse(
+        text: &str,
+        name: &str,
+        min_person: f32,
+        scheme: &LabelScheme,
+        labels: &[Option<Label>],
+    ) -> anyhow::Result<Option<NameLexicon>> {
         if !(0.0..=1.0).contains(&min_person) {
             anyhow::bail!("veil_name_lexicon.min_person {min_person} is not between 0 and 1");
         }
-        let text = std::fs::read_to_string(file).with_context(|| format!("{}: cannot be read", file.display()))?;
         let names: HashSet<String> = text
             .lines()
             .map(str::trim)
@@ -63,7 +74,7 @@ impl NameLexicon {
             .map(str::to_lowercase)
             .collect();
         if names.is_empty() {
-            anyhow::bail!("{}: holds no names", file.display());
+            anyhow::bail!("{name}: holds no names");
         }
         Ok(Self::new(names, min_person, scheme, labels))
     }

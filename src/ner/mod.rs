@@ -1,7 +1,9 @@
 //! On-box NER: Hugging Face token-classification checkpoints (BERT, DistilBERT,
 //! XLM-RoBERTa, DeBERTa-v2/v3) run under candle on CPU or CUDA, as one more [`Detector`].
 //!
-//! - [`hub`] finds the model folder (local, or `hf:owner/name[@rev]` in the HF cache);
+//! - [`hub`] finds the model folder (local, or `hf:owner/name[@rev]` in the HF cache), or
+//!   picks the built-in default model when `[detect] model` is not set;
+//! - [`source`] reads a model's files from its folder or from the binary;
 //! - [`model`] loads the weights and runs the encoder;
 //! - [`tokenize`] tokenizes whole texts and cuts overlapping windows (no truncation, ever);
 //! - [`labels`] turns per-token classes into word-level BIO spans and CONTRACT labels;
@@ -16,6 +18,7 @@ pub mod hub;
 pub mod labels;
 pub mod lexicon;
 pub mod model;
+pub mod source;
 #[cfg(test)]
 mod tests;
 pub mod tokenize;
@@ -25,9 +28,8 @@ use crate::mask::{DetectError, Detector, Entity, Label};
 use anyhow::Context;
 use engine::{Backend, Engine, EngineOptions, SubmitError, Worker};
 use futures::future::BoxFuture;
-use sha2::Digest;
+use source::{ModelSource, WEIGHTS_FILE};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::OnceLock;
 
 const NAME: &str = "ner";
@@ -79,8 +81,16 @@ impl NerDetector {
     /// Resolves, loads and starts the model named by `setting`. Blocking: model files are
     /// read (and, if allowed, downloaded) here.
     pub fn load(&self, setting: &ModelSetting, opts: &NerOptions) -> anyhow::Result<()> {
-        let dir = hub::resolve(setting, opts.download)?;
-        let (worker, version) = build_worker(&dir, opts)?;
+        let source = hub::resolve(setting, opts.download)?;
+        // Errors name the folder's file; the built-in model's say what to configure instead.
+        let (worker, version) = build_worker(&source, opts).map_err(|e| match source {
+            ModelSource::Embedded => e.context(format!(
+                "the built-in default model ({}) cannot be loaded; set [detect] model to a model folder or \
+                 \"hf:owner/name\", or model = \"none\" for patterns only",
+                source::embedded::NAME
+            )),
+            ModelSource::Dir(_) => e,
+        })?;
         let backend = worker.backend.name();
         let threads = if matches!(worker.backend, Backend::Fast(_)) { worker.options.threads.max(1) } else { 1 };
         let engine = Engine::start(worker).context("cannot start the NER threads")?;
@@ -88,7 +98,7 @@ impl NerDetector {
         if self.engine.set(engine).is_err() {
             anyhow::bail!("the NER model is already loaded");
         }
-        tracing::info!(model = %version, dir = %dir.display(), device = %opts.device, backend, threads, "NER model loaded");
+        tracing::info!(model = %version, source = %source, device = %opts.device, backend, threads, "NER model loaded");
         Ok(())
     }
 
@@ -112,13 +122,17 @@ fn device(spec: &str) -> anyhow::Result<candle_core::Device> {
     candle_core::Device::new_cuda(ordinal).with_context(|| format!("detect.device: {spec:?}: cannot open the GPU"))
 }
 
-/// Loads model, tokenizer and label map from `dir`.
-pub fn build_worker(dir: &Path, opts: &NerOptions) -> anyhow::Result<(Worker, String)> {
+/// Loads model, tokenizer and label map from `source`.
+pub fn build_worker(source: &ModelSource, opts: &NerOptions) -> anyhow::Result<(Worker, String)> {
     let dev = device(&opts.device)?;
-    let model = model::TokenClassifier::load(dir, &dev)?;
-    let tokenizer = tokenize::TextTokenizer::load(&dir.join("tokenizer.json"), model.config.case_feature)?;
+    let model = model::TokenClassifier::from_source(source, &dev)?;
+    let tokenizer = tokenize::TextTokenizer::from_bytes(
+        &source.read("tokenizer.json")?,
+        &source.display("tokenizer.json"),
+        model.config.case_feature,
+    )?;
     let scheme = labels::LabelScheme::parse(&model.config.id2label)
-        .map_err(|e| anyhow::anyhow!("{}: id2label: {e}", dir.join("config.json").display()))?;
+        .map_err(|e| anyhow::anyhow!("{}: id2label: {e}", source.display("config.json")))?;
     for key in opts.labels.keys() {
         if !scheme.types.contains(key) {
             anyhow::bail!("detect.labels.{key}: the model has no entity type {key:?} (it has {:?})", scheme.types);
@@ -139,17 +153,21 @@ pub fn build_worker(dir: &Path, opts: &NerOptions) -> anyhow::Result<(Worker, St
         anyhow::bail!("detect.window: {body} text tokens per window is too small for this model");
     }
     engine.overlap = engine.overlap.min(body / 4);
-    let mut version = format!("{NAME}/{}@{}", model_name(dir), file_digest(&dir.join("model.safetensors"))?);
+    // The same weights give the same version, from a folder or built in.
+    let mut version = format!("{NAME}/{}@{}", source.name(), source.digest(WEIGHTS_FILE)?);
     let min_score = engine.min_score.or(model.config.min_score).unwrap_or(0.5);
     let lexicon = match (&model.config.name_lexicon, opts.name_lexicon) {
         (Some(lx), true) => {
-            let file = dir.join(&lx.file);
-            let lexicon = lexicon::NameLexicon::load(&file, lx.min_person, &scheme, &label_map)
-                .with_context(|| format!("{}: veil_name_lexicon", dir.join("config.json").display()))?;
+            let lexicon = source
+                .read_text(&lx.file)
+                .and_then(|text| {
+                    lexicon::NameLexicon::parse(&text, &source.display(&lx.file), lx.min_person, &scheme, &label_map)
+                })
+                .with_context(|| format!("{}: veil_name_lexicon", source.display("config.json")))?;
             if let Some(l) = &lexicon {
                 tracing::debug!(names = l.len(), min_person = lx.min_person, "name lexicon loaded");
                 // The audit log's detector version changes when the list does.
-                version.push_str(&format!("+names@{}", file_digest(&file)?));
+                version.push_str(&format!("+names@{}", source.digest(&lx.file)?));
             }
             lexicon
         }
@@ -158,36 +176,15 @@ pub fn build_worker(dir: &Path, opts: &NerOptions) -> anyhow::Result<(Worker, St
     // BERT-family encoders on CPU run the hand-written forward pass; the candle copy of the
     // weights is dropped once converted.
     let backend = match dev {
-        candle_core::Device::Cpu => match fast::FastModel::from_classifier(&model)
-            .with_context(|| format!("{}", dir.join("model.safetensors").display()))?
-        {
-            Some(f) => Backend::Fast(f),
-            None => Backend::Candle(model),
-        },
+        candle_core::Device::Cpu => {
+            match fast::FastModel::from_classifier(&model).with_context(|| source.display(WEIGHTS_FILE))? {
+                Some(f) => Backend::Fast(f),
+                None => Backend::Candle(model),
+            }
+        }
         _ => Backend::Candle(model),
     };
     Ok((Worker { backend, tokenizer, scheme, labels: label_map, options: engine, body, min_score, lexicon }, version))
-}
-
-fn model_name(dir: &Path) -> String {
-    // HF cache folders are .../models--owner--name/snapshots/<commit>.
-    let parts: Vec<String> = dir.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-    if let Some(i) = parts.iter().rposition(|p| p == "snapshots") {
-        if i >= 1 {
-            if let Some(repo) = parts[i - 1].strip_prefix("models--") {
-                return repo.replace("--", "/");
-            }
-        }
-    }
-    parts.last().cloned().unwrap_or_default()
-}
-
-/// First 12 hex digits of the weights' SHA-256: which exact weights masked a request.
-fn file_digest(path: &Path) -> anyhow::Result<String> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("{}: cannot be read", path.display()))?;
-    let mut h = sha2::Sha256::new();
-    std::io::copy(&mut f, &mut h).with_context(|| format!("{}: cannot be read", path.display()))?;
-    Ok(hex::encode(&h.finalize()[..6]))
 }
 
 impl Detector for NerDetector {

@@ -6,6 +6,7 @@
 //! drops `classifier.bias`).
 
 use super::gelu::gelu;
+use super::source::{ModelSource, WEIGHTS_FILE};
 use anyhow::Context;
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
@@ -75,31 +76,30 @@ pub struct LexiconConfig {
 }
 
 impl ModelConfig {
-    pub fn load(path: &Path) -> anyhow::Result<ModelConfig> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot be read", path.display()))?;
+    /// Reads and checks the source's `config.json`.
+    pub fn load(source: &ModelSource) -> anyhow::Result<ModelConfig> {
+        let path = source.display("config.json");
+        let text = source.read_text("config.json")?;
         let raw: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{}: is not valid JSON", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{path}: is not valid JSON"))?;
         let c: Common = serde_json::from_value(raw.clone())
-            .with_context(|| format!("{}: model_type/id2label/max_position_embeddings", path.display()))?;
+            .with_context(|| format!("{path}: model_type/id2label/max_position_embeddings"))?;
         let arch = Arch::from_model_type(&c.model_type).ok_or_else(|| {
             anyhow::anyhow!(
-                "{}: model_type {:?} is not supported (bert, distilbert, xlm-roberta, deberta-v2)",
-                path.display(),
+                "{path}: model_type {:?} is not supported (bert, distilbert, xlm-roberta, deberta-v2)",
                 c.model_type
             )
         })?;
         let mut id2label = BTreeMap::new();
-        for (k, v) in c.id2label.ok_or_else(|| anyhow::anyhow!("{}: id2label is missing", path.display()))? {
-            let i: usize =
-                k.parse().map_err(|_| anyhow::anyhow!("{}: id2label key {k:?} is not a number", path.display()))?;
+        for (k, v) in c.id2label.ok_or_else(|| anyhow::anyhow!("{path}: id2label is missing"))? {
+            let i: usize = k.parse().map_err(|_| anyhow::anyhow!("{path}: id2label key {k:?} is not a number"))?;
             id2label.insert(i, v);
         }
         let case_feature = match c.veil_case_feature.as_deref() {
             None => false,
             Some(super::tokenize::CASE_FEATURE) => true,
             Some(other) => anyhow::bail!(
-                "{}: veil_case_feature {other:?} is not supported (expected {:?})",
-                path.display(),
+                "{path}: veil_case_feature {other:?} is not supported (expected {:?})",
                 super::tokenize::CASE_FEATURE
             ),
         };
@@ -108,10 +108,10 @@ impl ModelConfig {
         let offset = if arch == Arch::XlmRoberta { c.pad_token_id.unwrap_or(1) + 1 } else { 0 };
         let max_positions = positions.saturating_sub(offset);
         if max_positions < 8 {
-            anyhow::bail!("{}: max_position_embeddings {positions} is too small", path.display());
+            anyhow::bail!("{path}: max_position_embeddings {positions} is too small");
         }
         if let Some(m) = c.veil_min_score.filter(|m| !(0.0..=1.0).contains(m)) {
-            anyhow::bail!("{}: veil_min_score {m} is not between 0 and 1", path.display());
+            anyhow::bail!("{path}: veil_min_score {m} is not between 0 and 1");
         }
         Ok(ModelConfig {
             arch,
@@ -397,23 +397,21 @@ pub struct TokenClassifier {
 impl TokenClassifier {
     /// Loads `config.json` and `model.safetensors` from `dir` onto `device` (F32).
     pub fn load(dir: &Path, device: &Device) -> anyhow::Result<TokenClassifier> {
-        let config = ModelConfig::load(&dir.join("config.json"))?;
-        let weights = dir.join("model.safetensors");
-        if !weights.is_file() {
-            anyhow::bail!("{}: not found (only safetensors weights are read)", weights.display());
-        }
-        // SAFETY: the file is memory-mapped only while the weights are copied into tensors
-        // below; the VarBuilder (and with it the mapping) is dropped before this returns.
-        // Veil does not write model files; an operator replacing the file during these
-        // milliseconds is the only hazard, as with any mmap-based loader.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, device) }
-            .with_context(|| format!("{}: is not a safetensors file", weights.display()))?;
-        let ctx = || format!("{}: weights do not match config.json", weights.display());
+        Self::from_source(&ModelSource::Dir(dir.to_path_buf()), device)
+    }
+
+    /// Loads `config.json` and `model.safetensors` from `source` onto `device` (F32).
+    pub fn from_source(source: &ModelSource, device: &Device) -> anyhow::Result<TokenClassifier> {
+        let config = ModelConfig::load(source)?;
+        let weights = source.display(WEIGHTS_FILE);
+        // Dropped, with any file mapping, when this returns: the tensors hold copies.
+        let vb = source.weights(DType::F32, device)?;
+        let ctx = || format!("{weights}: weights do not match config.json");
         let n = config.id2label.len();
         let (body, hidden) = match config.arch {
             Arch::DebertaV2 => {
                 let dc: candle_transformers::models::debertav2::Config = serde_json::from_value(config.raw.clone())
-                    .with_context(|| format!("{}: DeBERTa-v2 fields", dir.join("config.json").display()))?;
+                    .with_context(|| format!("{}: DeBERTa-v2 fields", source.display("config.json")))?;
                 let hidden = dc.hidden_size;
                 let m = candle_transformers::models::debertav2::DebertaV2Model::load(vb.pp("deberta"), &dc)
                     .with_context(ctx)?;
@@ -428,7 +426,7 @@ impl TokenClassifier {
             ),
         };
         let classifier = Dense::load(&vb, "classifier", hidden, n)
-            .with_context(|| format!("{}: classifier (expected {n} labels from id2label)", weights.display()))?;
+            .with_context(|| format!("{weights}: classifier (expected {n} labels from id2label)"))?;
         Ok(TokenClassifier { body, classifier, config, device: device.clone() })
     }
 

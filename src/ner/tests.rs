@@ -5,6 +5,7 @@ use super::engine::{Backend, Engine, EngineOptions, Worker};
 use super::fast::{FastModel, Scratch};
 use super::labels::{self, LabelScheme, Prediction};
 use super::model::TokenClassifier;
+use super::source::ModelSource;
 use super::tokenize::{TextTokenizer, Window};
 use super::{build_worker, NerOptions};
 use candle_core::Device;
@@ -266,7 +267,7 @@ fn worker(arch: &str, window: usize, overlap: usize) -> Worker {
         download: false,
         name_lexicon: true,
     };
-    build_worker(&dir(arch), &opts).expect("worker").0
+    build_worker(&ModelSource::Dir(dir(arch)), &opts).expect("worker").0
 }
 
 /// Windowing changes nothing that has enough context: with windows of 24 tokens and an
@@ -487,15 +488,39 @@ fn load_errors_name_the_file_and_the_field() {
         download: false,
         name_lexicon,
     };
-    match build_worker(tmp.path(), &opts(true)) {
+    match build_worker(&ModelSource::Dir(tmp.path().to_path_buf()), &opts(true)) {
         Ok(_) => panic!("loads without its name list"),
         Err(e) => {
             let e = format!("{e:#}");
             assert!(e.contains("veil_name_lexicon") && e.contains("names.txt"), "{e}");
         }
     }
-    assert!(build_worker(tmp.path(), &opts(false)).is_ok());
+    assert!(build_worker(&ModelSource::Dir(tmp.path().to_path_buf()), &opts(false)).is_ok());
     std::fs::write(tmp.path().join("names.txt"), "Anna\n").expect("write");
-    let w = build_worker(tmp.path(), &opts(true)).expect("loads").0;
+    let w = build_worker(&ModelSource::Dir(tmp.path().to_path_buf()), &opts(true)).expect("loads").0;
     assert_eq!(w.lexicon.as_ref().map(|l| l.len()), Some(1));
+}
+
+/// The built-in default model loads from memory, finds a name no pattern catches, and its
+/// detector version names the weights and the list exactly as the folder's copy does.
+#[test]
+fn the_built_in_model_loads_from_memory() {
+    let opts = NerOptions {
+        device: "cpu".into(),
+        engine: EngineOptions { threads: 1, ..EngineOptions::default() },
+        labels: BTreeMap::new(),
+        download: false,
+        name_lexicon: true,
+    };
+    let (w, version) = build_worker(&ModelSource::Embedded, &opts).expect("the built-in model loads");
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/veil-pii");
+    assert_eq!(build_worker(&ModelSource::Dir(folder), &opts).expect("the folder loads").1, version);
+    assert!(version.starts_with("ner/veil-pii@") && version.contains("+names@"), "{version}");
+    assert!(w.lexicon.is_some(), "the built-in name list is used");
+    let text = "Hi, I'm Priya Raghunathan from Acme Corp";
+    let found = w.detect_batch(&[vec![text]]).expect("detect").remove(0).remove(0);
+    assert!(
+        found.iter().any(|e| e.label == crate::mask::Label::Person && text[e.start..e.end].contains("Raghunathan")),
+        "{found:?}"
+    );
 }

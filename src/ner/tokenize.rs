@@ -41,25 +41,25 @@ pub struct Window {
 }
 
 impl TextTokenizer {
+    /// Reads a `tokenizer.json` file.
     pub fn load(path: &Path, case_feature: bool) -> anyhow::Result<TextTokenizer> {
-        let mut inner =
-            Tokenizer::from_file(path).map_err(|e| anyhow::anyhow!("{}: cannot be read: {e}", path.display()))?;
-        inner
-            .with_truncation(None)
-            .map_err(|e| anyhow::anyhow!("{}: truncation: {e}", path.display()))?
-            .with_padding(None);
+        let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: cannot be read: {e}", path.display()))?;
+        Self::from_bytes(&bytes, &path.display().to_string(), case_feature)
+    }
+
+    /// Parses the contents of a `tokenizer.json`; `name` names it in errors.
+    pub fn from_bytes(bytes: &[u8], name: &str, case_feature: bool) -> anyhow::Result<TextTokenizer> {
+        let mut inner = Tokenizer::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{name}: cannot be read: {e}"))?;
+        inner.with_truncation(None).map_err(|e| anyhow::anyhow!("{name}: truncation: {e}"))?.with_padding(None);
         let plain = inner
             .encode("a", false)
-            .map_err(|e| anyhow::anyhow!("{}: cannot encode text: {e}", path.display()))?
+            .map_err(|e| anyhow::anyhow!("{name}: cannot encode text: {e}"))?
             .get_ids()
             .to_vec();
-        let full = inner
-            .encode("a", true)
-            .map_err(|e| anyhow::anyhow!("{}: cannot encode text: {e}", path.display()))?
-            .get_ids()
-            .to_vec();
+        let full =
+            inner.encode("a", true).map_err(|e| anyhow::anyhow!("{name}: cannot encode text: {e}"))?.get_ids().to_vec();
         let at = full.windows(plain.len()).position(|w| w == plain.as_slice()).ok_or_else(|| {
-            anyhow::anyhow!("{}: post_processor: cannot locate the text among its special tokens", path.display())
+            anyhow::anyhow!("{name}: post_processor: cannot locate the text among its special tokens")
         })?;
         let before = full[..at].to_vec();
         let after = full[at + plain.len()..].to_vec();

@@ -1,6 +1,8 @@
 //! The shipped default model (`models/veil-pii`) end to end: names and street addresses that
 //! no pattern can catch are masked on the way to the provider and restored on the way back,
-//! in short prompts and after 10,000 tokens of text; the NER queue refuses when full.
+//! in short prompts and after 10,000 tokens of text; the NER queue refuses when full. The
+//! model is built into the binary: `veil` uses it from any directory when `[detect] model`
+//! is not set, and runs patterns only (with a warning) just for `model = "none"`.
 
 use crate::common::*;
 use serde_json::Value;
@@ -290,4 +292,123 @@ async fn serve_becomes_ready_after_loading_and_stops_on_a_broken_model() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("model.safetensors"));
+}
+
+/// Runs the built `veil` in `dir` (no `VEIL_CONFIG`, no audit key in the environment).
+fn veil_in(dir: &std::path::Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_veil"));
+    cmd.current_dir(dir).env_remove("VEIL_CONFIG").env_remove("VEIL_AUDIT_KEY").kill_on_drop(true);
+    cmd
+}
+
+async fn redact_in(dir: &std::path::Path, args: &[&str], text: &str) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = veil_in(dir)
+        .arg("redact")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).await.unwrap();
+    child.wait_with_output().await.unwrap()
+}
+
+/// `veil serve --listen 127.0.0.1:<free port>` in `dir`; waits for /readyz to say 200 and
+/// returns its body, then stops the server by its PID and returns what it logged.
+async fn serve_in(dir: &std::path::Path, args: &[&str]) -> (Value, String) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = veil_in(dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut ready = None;
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await {
+            if r.status() == 200 {
+                ready = Some(r.json::<Value>().await.unwrap());
+                break;
+            }
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.start_kill().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    (ready.unwrap_or_else(|| panic!("/readyz never turned 200: {log}")), log)
+}
+
+/// The default model is built into the binary: from a directory without `models/`, and
+/// without any config, `redact` masks a name only the model finds.
+#[tokio::test]
+async fn the_built_in_model_masks_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = redact_in(dir.path(), &[], "Hi, I'm Priya Raghunathan from Acme Corp\n").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let masked = String::from_utf8(out.stdout).unwrap();
+    assert!(!masked.contains("Raghunathan"), "{masked}");
+    assert!(masked.contains("[PERSON_1]"), "{masked}");
+    // The full stop the model may run an e-mail address on into is not a second e-mail.
+    let out = redact_in(dir.path(), &[], "Mail a@b.io. Thanks").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "Mail [EMAIL_1]. Thanks");
+}
+
+/// `serve` with no model setting runs the built-in model and says so, at start-up and in
+/// /readyz; `model = "none"` runs patterns only and warns.
+#[tokio::test]
+async fn serve_reports_its_detectors_and_warns_about_patterns_only() {
+    let dir = tempfile::tempdir().unwrap();
+    // A git work tree: the audit key Veil writes beside the log is named in the warning.
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let (ready, log) = serve_in(dir.path(), &[]).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    let detectors: Vec<&str> = ready["detectors"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(detectors.iter().any(|d| d.starts_with("ner/veil-pii@") && d.contains("+names@")), "{ready}");
+    assert!(detectors.iter().any(|d| d.starts_with("pattern/")), "{ready}");
+    assert!(log.contains("NER model loaded") && log.contains("embedded"), "{log}");
+    assert!(!log.contains("patterns only"), "{log}");
+    let key_file = dir.path().join("veil-audit.jsonl.key");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert!(log.contains("git work tree") && log.contains("veil-audit.jsonl.key"), "{log}");
+    assert!(!log.contains(key.trim()), "the key itself is never logged");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    let cfg = dir.path().join("veil.toml");
+    std::fs::write(&cfg, "[detect]\nmodel = \"none\"\n[audit]\nenabled = false\n").unwrap();
+    let (ready, log) = serve_in(dir.path(), &["--config", cfg.to_str().unwrap()]).await;
+    assert_eq!(ready["detectors"], serde_json::json!(["pattern/1"]), "{ready}");
+    assert!(log.contains("WARN") && log.contains("patterns only"), "{log}");
+}
+
+/// A default model that cannot load stops start-up (exit 2) with what to configure; it
+/// never falls back to patterns silently. A CUDA device in a build without CUDA is one way.
+#[tokio::test]
+async fn a_built_in_model_that_cannot_load_stops_start_up() {
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("veil.toml");
+    std::fs::write(&cfg, "[detect]\ndevice = \"cuda:0\"\n").unwrap();
+    let out = redact_in(dir.path(), &["--config", cfg.to_str().unwrap()], "Hi Priya").await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("built-in default model") && err.contains("model = \"none\""), "{err}");
+    assert!(out.stdout.is_empty(), "nothing is printed unmasked");
 }
