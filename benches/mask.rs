@@ -1,8 +1,10 @@
 //! Pattern masking speed: 1 KB and 16 KB prompts with PII, through `Masker::mask` (all
-//! validated patterns, span merge, placeholder map), as the gateway runs it per request.
+//! validated patterns, span merge, placeholder map), as the gateway runs it per request;
+//! and the deny-by-default walk that finds every string of a request body.
 #![allow(clippy::unwrap_used)]
 
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use veil::mask::patterns::PatternDetector;
@@ -47,9 +49,47 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// A chat request as agent frameworks send it: a system prompt, a short conversation with
+/// a tool round trip, four tools with JSON schemas, a response format and a user id.
+fn agent_request() -> Value {
+    let tool = |name: &str| {
+        json!({"type": "function", "function": {"name": name, "description": "Looks up an order by its number.",
+            "parameters": {"type": "object", "properties": {
+                "order": {"type": "string", "description": "The order number, e.g. 88231-A"},
+                "status": {"type": "string", "enum": ["open", "shipped", "refunded"]},
+                "limit": {"type": "integer", "default": 10}},
+            "required": ["order"], "additionalProperties": false}}})
+    };
+    json!({"model": "openai/gpt-4o-mini", "user": "customer-4711", "temperature": 0.2,
+        "tools": [tool("lookup_order"), tool("refund_order"), tool("list_orders"), tool("escalate")],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "reply", "schema": {"type": "object",
+            "properties": {"answer": {"type": "string"}}, "required": ["answer"]}}},
+        "messages": [
+            {"role": "system", "content": prompt(600)},
+            {"role": "user", "content": prompt(400)},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_8f2k1", "type": "function",
+                "function": {"name": "lookup_order", "arguments": "{\"order\":\"88231-A\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_8f2k1", "content": "{\"status\":\"shipped\"}"},
+            {"role": "user", "content": [{"type": "text", "text": "Thanks, and the refund?"}]}
+        ]})
+}
+
+fn walk(c: &mut Criterion) {
+    let body = agent_request();
+    let mut g = c.benchmark_group("deny_walk");
+    g.bench_function("openai_agent_request", |b| {
+        b.iter_batched_ref(
+            || body.clone(),
+            |v| black_box(veil::providers::openai::request_texts(v).unwrap().len()),
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(50);
-    targets = bench
+    targets = bench, walk
 }
 criterion_main!(benches);
