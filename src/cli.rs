@@ -28,6 +28,9 @@ pub struct CharSpan {
     pub label: &'static str,
     pub score: f32,
     pub detector: &'static str,
+    /// The finer kind within the label (`region`, `place`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
 }
@@ -56,6 +59,7 @@ pub fn char_spans(text: &str, ents: &[Entity]) -> Vec<CharSpan> {
             label: e.label.as_str(),
             score: (e.score * 1000.0).round() / 1000.0,
             detector: e.detector,
+            kind: (!e.kind.is_any()).then(|| e.kind.as_str()),
             placeholder: None,
         });
     }
@@ -107,6 +111,8 @@ pub enum DetectCliError {
 }
 
 /// `veil detect --jsonl`: one output line per input line, in order, batched by `batch`.
+/// Each line lists the spans the gateway would mask, redact, hash or block; values the
+/// policy allows are left out.
 pub async fn detect_jsonl(
     masker: &Masker,
     input: impl BufRead,
@@ -149,7 +155,10 @@ async fn flush_batch(
     }
     let texts: Vec<&str> = pending.iter().map(|(_, t)| t.as_str()).collect();
     let found = masker.detect(&texts).await?;
-    for ((id, text), ents) in pending.iter().zip(found) {
+    for ((id, text), mut ents) in pending.iter().zip(found) {
+        // What the gateway would leave as it is (policy `allow`, a large region) is not
+        // reported: the output is what would be masked.
+        ents.retain(|e| masker.action_for_entity(e) != crate::mask::Action::Allow);
         let spans = char_spans(text, &ents);
         let line = serde_json::json!({"id": id, "spans": spans});
         writeln!(output, "{line}")?;
@@ -168,7 +177,14 @@ mod tests {
     fn char_offsets_count_code_points() {
         let text = "héllo 日本 Ann";
         let s = text.find("Ann").unwrap();
-        let e = Entity { start: s, end: s + 3, label: Label::Person, score: 0.9, detector: "x" };
+        let e = Entity {
+            start: s,
+            end: s + 3,
+            label: Label::Person,
+            score: 0.9,
+            detector: "x",
+            kind: crate::mask::Kind::Any,
+        };
         let spans = char_spans(text, &[e]);
         assert_eq!((spans[0].start, spans[0].end), (9, 12));
         let chars: Vec<char> = text.chars().collect();

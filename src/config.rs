@@ -3,7 +3,7 @@
 //! path (`providers.anthropic.base_url: ...`). Environment lookups go through [`Env`] so
 //! that tests can pass a map instead of mutating the process environment.
 
-use crate::mask::{Action, IdentityMode, Label};
+use crate::mask::{Action, IdentityMode, Kind, Label, Policy};
 use crate::providers::ApiKind;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -178,7 +178,8 @@ pub struct Config {
     pub aliases: BTreeMap<String, Vec<Target>>,
     /// Shared so that each authenticated request takes a reference, not a copy.
     pub keys: Vec<std::sync::Arc<KeyConfig>>,
-    pub policy: HashMap<Label, Action>,
+    /// `[policy]`: actions per label, and per kind (`"LOCATION.region"`).
+    pub policy: Policy,
     /// `[policy] identity_fields`: what happens to end-user identifier fields.
     pub identity_fields: IdentityMode,
     pub audit: AuditConfig,
@@ -298,7 +299,7 @@ impl Config {
         let detect = validate_detect(raw.detect)?;
         let aliases = validate_aliases(raw.models, &providers)?;
         let keys = validate_keys(raw.keys)?;
-        let mut policy = HashMap::new();
+        let mut policy = Policy::default();
         let mut identity_fields = IdentityMode::default();
         for (label, action) in raw.policy {
             let key = format!("policy.{label}");
@@ -306,9 +307,32 @@ impl Config {
                 identity_fields = action.parse().map_err(|e: String| invalid(&key, e))?;
                 continue;
             }
-            let l: Label = label.parse().map_err(|e: crate::mask::UnknownLabel| invalid(&key, e.to_string()))?;
             let a: Action = action.parse().map_err(|e: String| invalid(&key, e))?;
-            policy.insert(l, a);
+            let (name, kind) = match label.split_once('.') {
+                Some((name, kind)) => (name, Some(kind)),
+                None => (label.as_str(), None),
+            };
+            let l: Label = name.parse().map_err(|e: crate::mask::UnknownLabel| invalid(&key, e.to_string()))?;
+            match kind {
+                None => {
+                    policy.labels.insert(l, a);
+                }
+                Some(kind) => {
+                    let kinds = Kind::of_label(l);
+                    let Some(k) = kinds.iter().find(|k| k.as_str() == kind) else {
+                        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+                        return Err(invalid(
+                            &key,
+                            if names.is_empty() {
+                                format!("{name} has no kinds")
+                            } else {
+                                format!("unknown kind {kind:?}: {name} has {}", names.join(", "))
+                            },
+                        ));
+                    };
+                    policy.kinds.insert((l, *k), a);
+                }
+            }
         }
         let audit = AuditConfig {
             path: if raw.audit.enabled.unwrap_or(true) {
@@ -323,7 +347,7 @@ impl Config {
 
     /// The action for a label (mask unless the policy says otherwise).
     pub fn action_for(&self, label: Label) -> Action {
-        self.policy.get(&label).copied().unwrap_or(Action::Mask)
+        self.policy.action(label, Kind::Any)
     }
 }
 
@@ -639,6 +663,16 @@ mod tests {
         let c = Config::from_toml("[policy]\nidentity_fields = \"drop\"\nEMAIL = \"redact\"\n", &env()).unwrap();
         assert_eq!(c.identity_fields, IdentityMode::Drop);
         assert_eq!(c.action_for(Label::Email), Action::Redact);
+        let c = Config::from_toml("[policy]\n\"LOCATION.region\" = \"mask\"\nLOCATION = \"redact\"\n", &env()).unwrap();
+        assert_eq!(c.policy.action(Label::Location, Kind::Region), Action::Mask);
+        assert_eq!(c.policy.action(Label::Location, Kind::Place), Action::Redact);
+        let c = Config::from_toml("", &env()).unwrap();
+        assert_eq!(c.policy.action(Label::Location, Kind::Region), Action::Allow);
+        assert_eq!(c.policy.action(Label::Location, Kind::Place), Action::Mask);
+        let e = Config::from_toml("[policy]\n\"LOCATION.town\" = \"mask\"\n", &env()).unwrap_err();
+        assert!(e.to_string().contains("unknown kind \"town\": LOCATION has region, place"), "{e}");
+        let e = Config::from_toml("[policy]\n\"EMAIL.x\" = \"mask\"\n", &env()).unwrap_err();
+        assert!(e.to_string().contains("EMAIL has no kinds"), "{e}");
         let e = Config::from_toml("[policy]\nidentity_fields = \"keep\"\n", &env()).unwrap_err();
         assert!(e.to_string().starts_with("policy.identity_fields:"), "{e}");
     }

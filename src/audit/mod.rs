@@ -136,6 +136,9 @@ pub struct AuditRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditFinding {
     pub label: String,
+    /// The finer kind within the label (`region`, `place` for LOCATION), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     pub action: String,
     pub detector: String,
     /// The placeholder the value became (mask action only).
@@ -149,6 +152,7 @@ impl From<&crate::mask::Finding> for AuditFinding {
     fn from(f: &crate::mask::Finding) -> Self {
         AuditFinding {
             label: f.label.as_str().to_string(),
+            kind: (!f.kind.is_any()).then(|| f.kind.as_str().to_string()),
             action: f.action.as_str().to_string(),
             detector: f.detector.to_string(),
             placeholder: f.placeholder.clone(),
@@ -337,6 +341,7 @@ pub(crate) mod tests {
         ] {
             report.findings.push(Finding {
                 label,
+                kind: crate::mask::Kind::Any,
                 action,
                 detector: "pattern",
                 placeholder: placeholder.map(str::to_string),

@@ -6,6 +6,43 @@ use super::Label;
 use futures::future::BoxFuture;
 use serde::Serialize;
 
+/// A finer kind within a label, so that `[policy]` can choose per kind (`"LOCATION.region"`)
+/// and the audit log can say which. Only LOCATION has kinds today.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// No finer kind.
+    #[default]
+    Any,
+    /// A country, state or province, continent, sea, mountain range or other large region:
+    /// not an identifier under HIPAA Safe Harbor; allowed by default.
+    Region,
+    /// A city or any smaller or unknown place: masked by default.
+    Place,
+}
+
+impl Kind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Any => "any",
+            Kind::Region => "region",
+            Kind::Place => "place",
+        }
+    }
+
+    pub fn is_any(&self) -> bool {
+        *self == Kind::Any
+    }
+
+    /// The kinds a label may have (for config validation).
+    pub fn of_label(label: Label) -> &'static [Kind] {
+        match label {
+            Label::Location => &[Kind::Region, Kind::Place],
+            _ => &[],
+        }
+    }
+}
+
 /// One finding in a text. Offsets are **byte** offsets into the `&str` that was searched,
 /// on UTF-8 character boundaries, end exclusive.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -17,6 +54,9 @@ pub struct Entity {
     pub score: f32,
     /// Name of the detector that found it, e.g. `pattern`, `denylist`, `ner`.
     pub detector: &'static str,
+    /// The finer kind within the label, if any.
+    #[serde(skip_serializing_if = "Kind::is_any")]
+    pub kind: Kind,
 }
 
 impl Entity {
@@ -113,7 +153,7 @@ mod tests {
     use super::*;
 
     fn ent(start: usize, end: usize, label: Label, detector: &'static str) -> Entity {
-        Entity { start, end, label, score: 0.9, detector }
+        Entity { start, end, label, score: 0.9, detector, kind: Kind::Any }
     }
 
     #[test]

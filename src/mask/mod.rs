@@ -9,7 +9,7 @@ pub mod patterns;
 pub mod placeholder;
 pub mod restore;
 
-pub use detect::{merge, DetectError, Detector, Entity};
+pub use detect::{merge, DetectError, Detector, Entity, Kind};
 pub use label::{Label, UnknownLabel};
 pub use placeholder::{PlaceholderMap, MAX_PLACEHOLDER_LEN};
 pub use restore::{Escape, RestoreStats, Restorer, StreamRestorer};
@@ -129,6 +129,35 @@ impl ValueHasher {
     }
 }
 
+/// The `[policy]` table: an action per label, and per kind of a label where one is set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Policy {
+    pub labels: HashMap<Label, Action>,
+    /// `"LOCATION.region" = "mask"`: overrides for one kind of a label.
+    pub kinds: HashMap<(Label, Kind), Action>,
+}
+
+impl Policy {
+    /// The action for a value of `label` and `kind`: the kind's own setting, else the
+    /// built-in default of the kind (a [`Kind::Region`] is allowed: large regions are not
+    /// identifiers), else the label's setting, else mask.
+    pub fn action(&self, label: Label, kind: Kind) -> Action {
+        if let Some(a) = self.kinds.get(&(label, kind)) {
+            return *a;
+        }
+        if kind == Kind::Region {
+            return Action::Allow;
+        }
+        self.labels.get(&label).copied().unwrap_or(Action::Mask)
+    }
+}
+
+impl From<HashMap<Label, Action>> for Policy {
+    fn from(labels: HashMap<Label, Action>) -> Self {
+        Policy { labels, kinds: HashMap::new() }
+    }
+}
+
 /// Why a request could not be masked. Every variant refuses the request.
 #[derive(Debug, thiserror::Error)]
 pub enum MaskError {
@@ -143,6 +172,9 @@ pub enum MaskError {
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub label: Label,
+    /// The finer kind within the label (`region`, `place`), if it has one.
+    #[serde(skip_serializing_if = "Kind::is_any")]
+    pub kind: Kind,
     pub action: Action,
     pub detector: &'static str,
     /// The placeholder it became (mask action only).
@@ -162,7 +194,7 @@ pub struct MaskReport {
 /// Runs the detectors and applies the policy.
 pub struct Masker {
     detectors: Vec<Arc<dyn Detector>>,
-    policy: HashMap<Label, Action>,
+    policy: Policy,
     allow: HashSet<String>,
     hasher: ValueHasher,
 }
@@ -176,12 +208,12 @@ impl std::fmt::Debug for Masker {
 impl Masker {
     pub fn new(
         detectors: Vec<Arc<dyn Detector>>,
-        policy: HashMap<Label, Action>,
+        policy: impl Into<Policy>,
         allow: &[String],
         hasher: ValueHasher,
     ) -> Self {
         let allow = allow.iter().map(|a| a.trim().to_lowercase()).collect();
-        Masker { detectors, policy, allow, hasher }
+        Masker { detectors, policy: policy.into(), allow, hasher }
     }
 
     pub fn hasher(&self) -> &ValueHasher {
@@ -195,7 +227,12 @@ impl Masker {
     }
 
     pub fn action_for(&self, label: Label) -> Action {
-        self.policy.get(&label).copied().unwrap_or(Action::Mask)
+        self.policy.action(label, Kind::Any)
+    }
+
+    /// The action for one found value (its label and kind).
+    pub fn action_for_entity(&self, e: &Entity) -> Action {
+        self.policy.action(e.label, e.kind)
     }
 
     /// Finds entities in each text: merged, allow-listed, byte offsets.
@@ -241,7 +278,7 @@ impl Masker {
             let mut last = 0;
             for e in ents {
                 let value = &text[e.start..e.end];
-                let action = self.action_for(e.label);
+                let action = self.action_for_entity(&e);
                 *report.counts.entry((e.label, action)).or_insert(0) += 1;
                 let hmac = self.hasher.hash(e.label, value);
                 out.push_str(&text[last..e.start]);
@@ -272,7 +309,14 @@ impl Masker {
                         out.push_str("[BLOCKED]");
                     }
                 }
-                report.findings.push(Finding { label: e.label, action, detector: e.detector, placeholder, hmac });
+                report.findings.push(Finding {
+                    label: e.label,
+                    kind: e.kind,
+                    action,
+                    detector: e.detector,
+                    placeholder,
+                    hmac,
+                });
                 last = e.end;
             }
             out.push_str(&text[last..]);
@@ -311,7 +355,14 @@ pub(crate) mod tests {
                     let mut v = Vec::new();
                     for (w, l) in &self.0 {
                         for (s, _) in t.match_indices(w) {
-                            v.push(Entity { start: s, end: s + w.len(), label: *l, score: 1.0, detector: "words" });
+                            v.push(Entity {
+                                start: s,
+                                end: s + w.len(),
+                                label: *l,
+                                score: 1.0,
+                                detector: "words",
+                                kind: Kind::Any,
+                            });
                         }
                     }
                     v
@@ -328,7 +379,7 @@ pub(crate) mod tests {
                 ("123-45-6789", Label::UsSsn),
                 ("Acme", Label::Organization),
             ]))],
-            policy.iter().copied().collect(),
+            policy.iter().copied().collect::<HashMap<_, _>>(),
             &["acme".to_string()],
             ValueHasher::new(b"k"),
         )

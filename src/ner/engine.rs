@@ -17,7 +17,7 @@ use super::labels::{self, ClassKind, Group, LabelScheme, Prediction};
 use super::lexicon::NameLexicon;
 use super::model::TokenClassifier;
 use super::tokenize::{best_window, windows, Encoded, TextTokenizer, Window};
-use crate::mask::{Entity, Label};
+use crate::mask::{Entity, Kind, Label};
 use crate::telemetry::metrics as m;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -566,7 +566,9 @@ impl Worker {
             lexicon.apply(text, &mut words);
         }
         let groups = labels::group_words(&self.scheme, &words);
-        self.to_entities(text, groups)
+        let mut ents = self.to_entities(text, groups);
+        super::scope::apply(text, &mut ents);
+        ents
     }
 
     /// Entities for every text of every job, on the calling thread (the candle thread, and
@@ -638,7 +640,10 @@ impl Worker {
                     continue;
                 }
             }
-            out.push((Entity { start: g.start, end: g.end, label, score: g.score, detector: "ner" }, g.entity));
+            out.push((
+                Entity { start: g.start, end: g.end, label, score: g.score, detector: "ner", kind: Kind::Any },
+                g.entity,
+            ));
         }
         out.into_iter().map(|(e, _)| e).collect()
     }

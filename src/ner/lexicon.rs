@@ -120,18 +120,26 @@ impl NameLexicon {
         self.kinds.get(class).copied().unwrap_or(ClassKind::Other)
     }
 
-    /// Turns lexicon words of `text` (byte offsets) into PERSON words.
+    /// Turns lexicon words of `text` (byte offsets) into PERSON words. A listed word that
+    /// sits inside another entity (the model gives that entity to the words on both sides
+    /// of it: "14 Birch Lane") stays that entity.
     pub fn apply(&self, text: &str, words: &mut [Word]) {
+        // The model's own kinds, before any word is turned.
+        let kinds: Vec<ClassKind> = words.iter().map(|w| self.kind(w.pred.class)).collect();
         // Previous word: its text (lone dots skipped, so "Mr." counts) and whether it ended
         // as a PERSON word.
         let mut prev_word: Option<&str> = None;
         let mut prev_person = false;
-        for w in words.iter_mut() {
+        for (i, w) in words.iter_mut().enumerate() {
             let word = &text[w.start..w.end];
             let p = &mut w.pred;
-            let kind = self.kind(p.class);
+            let kind = kinds[i];
+            let inside_other = kind == ClassKind::Other
+                && i > 0
+                && kinds[i - 1] == ClassKind::Other
+                && kinds.get(i + 1) == Some(&ClassKind::Other);
             // Another entity type wins only where the model is sure of it ("Paris" the city).
-            let open = kind != ClassKind::Other || p.score < OTHER_ENTITY_SURE;
+            let open = kind != ClassKind::Other || (p.score < OTHER_ENTITY_SURE && !inside_other);
             if open && p.person >= self.min_person && self.confirms(word, prev_word) {
                 if kind != ClassKind::Person {
                     p.class = if prev_person { self.inside } else { self.begin };
@@ -217,6 +225,15 @@ mod tests {
         // Lower case, not listed.
         assert!(run("ask anna today", &[(0, 0.9, 0.3), (0, 0.6, 0.3), (0, 0.9, 0.3)], 0.01).is_empty());
         assert!(run("ask Bob today", &[(0, 0.9, 0.3), (0, 0.6, 0.3), (0, 0.9, 0.3)], 0.01).is_empty());
+    }
+
+    #[test]
+    fn a_listed_word_inside_another_entity_stays_that_entity() {
+        // "14 Park Lane": the model reads a place around the listed word, unsure of it.
+        let preds = [(0, 0.9, 0.0), (3, 0.6, 0.0), (4, 0.45, 0.3), (4, 0.6, 0.0), (0, 0.9, 0.0)];
+        let got = run("at 14 Park Lane today", &preds, 0.01);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0.as_str(), got[0].1.as_str()), ("14 Park Lane", "LOC"));
     }
 
     #[test]

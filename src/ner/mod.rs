@@ -7,6 +7,8 @@
 //! - [`model`] loads the weights and runs the encoder;
 //! - [`tokenize`] tokenizes whole texts and cuts overlapping windows (no truncation, ever);
 //! - [`labels`] turns per-token classes into word-level BIO spans and CONTRACT labels;
+//! - [`scope`] drops spans that are not personal data (languages, products, a year alone)
+//!   and tells large regions from places;
 //! - [`fast`] runs BERT-family encoders on CPU without candle (plain f32, one thread each);
 //! - [`engine`] serves a bounded queue with worker threads (a pool for [`fast`], one
 //!   batching thread for candle).
@@ -18,6 +20,7 @@ pub mod hub;
 pub mod labels;
 pub mod lexicon;
 pub mod model;
+pub mod scope;
 pub mod source;
 #[cfg(test)]
 mod tests;

@@ -8,3 +8,4 @@ mod errors;
 mod flows;
 mod model;
 mod policy;
+mod utility;

@@ -4,7 +4,7 @@
 //! detector `denylist`. The allow-list is applied later by the `Masker`, not here.
 
 use super::{PatternError, DENYLIST_DETECTOR};
-use crate::mask::{Entity, Label};
+use crate::mask::{Entity, Kind, Label};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use std::collections::BTreeMap;
 
@@ -73,7 +73,14 @@ impl DenyLists {
                     continue;
                 }
                 reach = e;
-                out.push(Entity { start: s, end: e, label: list.label, score: 1.0, detector: DENYLIST_DETECTOR });
+                out.push(Entity {
+                    start: s,
+                    end: e,
+                    label: list.label,
+                    score: 1.0,
+                    detector: DENYLIST_DETECTOR,
+                    kind: Kind::Any,
+                });
             }
         }
     }

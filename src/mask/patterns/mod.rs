@@ -15,7 +15,7 @@ mod secrets;
 mod ssn;
 mod url;
 
-use super::{DetectError, Detector, Entity, Label};
+use super::{DetectError, Detector, Entity, Kind, Label};
 use futures::future::BoxFuture;
 use std::collections::BTreeMap;
 
@@ -120,7 +120,7 @@ impl Detector for PatternDetector {
 
 /// A span found by a validated pattern.
 fn entity(start: usize, end: usize, label: Label, score: f32) -> Entity {
-    Entity { start, end, label, score, detector: PATTERN_DETECTOR }
+    Entity { start, end, label, score, detector: PATTERN_DETECTOR, kind: Kind::Any }
 }
 
 /// The character just before byte `i`, if any.

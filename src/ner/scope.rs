@@ -1,0 +1,456 @@
+//! Where the line is (inside the NER detector, after decoding, before spans reach the
+//! masker): which model spans are not personal data, and which kind of place a LOCATION
+//! is. Masking a word that is not personal data makes the LLM's answer worse and buys no
+//! privacy ("translate this into [PERSON_1]"), so:
+//!
+//! - **group names** (nationalities, languages, ethnic and religious groups:
+//!   `scope/groups.txt`) are never PERSON or LOCATION: such a span is dropped;
+//! - **product, technology, brand, unit, celestial and work-of-art names**
+//!   (`scope/terms.txt`) are not PERSON (nor a company or a place): a PERSON, ORGANIZATION
+//!   or LOCATION span made only of them is dropped, unless an honorific stands before it;
+//!   common given names (Julia, Ruby, Ada) are not on that list: there the model decides;
+//! - months that are not given names, weekdays and holidays are group-like words too;
+//! - a name, organization or place span loses function words at its edges ("LLC and",
+//!   "Patagonia so");
+//! - a PERSON, ORGANIZATION or LOCATION span without a letter ("Windows 11" → "11") is
+//!   dropped;
+//! - a LOCATION that is a country, state or province, continent, sea, mountain range or
+//!   other large region (`scope/regions.txt`, the HIPAA Safe Harbor line) gets the kind
+//!   [`Kind::Region`], left alone by default; every other LOCATION is a [`Kind::Place`]
+//!   (cities and smaller: masked). Whether a city is the topic of a question or where
+//!   someone lives is not told apart: a city is always masked (the safe side). A span is
+//!   looked up with its neighbouring words too, so "South" + "Asia" read as two spans is
+//!   one region; a PERSON span that is a region ("Sahara", "Texas") is dropped unless the
+//!   region is also a common given name (Georgia, Jordan, India ...);
+//! - a DATE or DATE_OF_BIRTH covers whole tokens or nothing: it is widened to the token
+//!   it sits in, and kept only when it names a day (a year alone, a month, a weekday, a
+//!   duration, a version number or "yesterday" is not a date of birth); a timestamp with a
+//!   time of day (`2024-03-15T10:00:00Z`, log lines) is a machine time, not a person's date;
+//! - an AGE is not part of a larger number ("13.8 billion", "Ubuntu 22.04", "6,000"), not
+//!   a year or other number of four or more digits ("the 2008 crisis"), and not an item
+//!   of a list of numbers ("15, 30, 40"); otherwise the model's reading stands ("I'm 34").
+
+use crate::mask::{Entity, Kind, Label};
+use regex::Regex;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+static SCOPE: LazyLock<Scope> = LazyLock::new(Scope::new);
+
+/// Compass and position words stripped before a region look-up ("northern Italy").
+const COMPASS: &[&str] = &[
+    "north",
+    "south",
+    "east",
+    "west",
+    "northern",
+    "southern",
+    "eastern",
+    "western",
+    "central",
+    "northeast",
+    "northwest",
+    "southeast",
+    "southwest",
+    "north-east",
+    "north-west",
+    "south-east",
+    "south-west",
+    "northeastern",
+    "northwestern",
+    "southeastern",
+    "southwestern",
+    "upper",
+    "lower",
+    "rural",
+    "coastal",
+    "mainland",
+];
+
+/// Regions that are also common given names: a PERSON span that is one of these stays.
+const NAME_LIKE_REGIONS: &[&str] = &[
+    "georgia", "jordan", "chad", "israel", "india", "asia", "florence", "virginia", "carolina", "dakota", "montana",
+    "nevada", "kenya", "sierra", "savannah", "siena", "sydney", "victoria", "lorraine", "paris", "america", "china",
+    "africa", "austin", "orlando", "phoenix", "eugene", "denver", "madison", "helena", "camden", "kent", "chelsea",
+];
+
+/// Lower-case words that do not begin or end a name, an organization or a place.
+const EDGE_WORDS: &[&str] = &[
+    "a", "an", "and", "or", "but", "so", "to", "of", "in", "on", "at", "for", "with", "from", "by", "as", "is", "are",
+    "was", "were", "be", "try", "trying", "use", "using", "via", "vs", "versus", "than", "then", "that", "this",
+    "these", "those", "it", "its", "i", "we", "you", "he", "she", "they", "my", "our", "your", "their",
+];
+
+/// Titles before a name; a listed term after one is a person ("Dr. Pascal").
+const HONORIFICS: &[&str] = &["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "herr", "frau"];
+
+struct Scope {
+    regions: HashSet<String>,
+    groups: HashSet<String>,
+    terms: HashSet<String>,
+    /// A date with a day: numeric with three parts, or a month name next to a day number.
+    day_date: Regex,
+    /// A date followed by a time of day: a machine timestamp.
+    timestamp: Regex,
+}
+
+fn list(text: &str) -> HashSet<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_lowercase).collect()
+}
+
+impl Scope {
+    fn new() -> Scope {
+        let months = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|\
+                      oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|maerz|mai|juni|juli|oktober|dezember|\
+                      janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|\
+                      decembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|\
+                      noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre";
+        let day = r"(?:[12][0-9]|3[01]|0?[1-9])(?:st|nd|rd|th|er|\.|º)?";
+        let pattern = format!(
+            r"(?ix)
+            \b(?:19|20)\d{{2}}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])\b     # 2024-03-15
+            | \b(?:0?[1-9]|[12]\d|3[01])[-/](?:0?[1-9]|[12]\d|3[01])[-/](?:19|20)?\d{{2}}\b  # 15/03/2024, 3-15-24
+            | \b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)\d{{2}}\b          # 15.03.2024
+            | \b(?:{months})\.?\s+(?:the\s+)?{day}(?:\D|$)                  # March 15, Sept. 3rd
+            | \b{day}\s+(?:of\s+|de\s+)?(?:{months})\b                      # 15 March, 3 de mayo, 1er avril
+            "
+        );
+        Scope {
+            regions: list(include_str!("scope/regions.txt")),
+            groups: list(include_str!("scope/groups.txt")),
+            terms: list(include_str!("scope/terms.txt")),
+            day_date: Regex::new(&pattern).expect("day-date regex is valid; this is a bug"),
+            timestamp: Regex::new(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+                .expect("timestamp regex is valid; this is a bug"),
+        }
+    }
+
+    fn is_region_name(&self, span: &str) -> bool {
+        let name = normalize(span);
+        if self.regions.contains(&name) {
+            return true;
+        }
+        let mut words: Vec<&str> = name.split(' ').collect();
+        while words.len() > 1 && COMPASS.contains(&words[0]) {
+            words.remove(0);
+            if self.regions.contains(&words.join(" ")) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether the span, alone or with up to two neighbouring words on either side, is a
+    /// region ("South" + "Asia", "North" + "America"), or is only compass words.
+    fn is_region(&self, text: &str, start: usize, end: usize) -> bool {
+        let span = &text[start..end];
+        let words: Vec<&str> = span.split_whitespace().collect();
+        self.is_region_name(span)
+            || (!words.is_empty() && words.iter().all(|w| COMPASS.contains(&w.to_lowercase().as_str())))
+            || self.in_region_phrase(text, start, end)
+    }
+
+    /// Whether the span with up to two neighbouring words on either side is a region.
+    fn in_region_phrase(&self, text: &str, start: usize, end: usize) -> bool {
+        let span = &text[start..end];
+        let before: Vec<&str> = text[..start].split_whitespace().rev().take(2).collect();
+        let after: Vec<&str> = text[end..].split_whitespace().take(2).collect();
+        for b in 0..=before.len() {
+            for a in 0..=after.len() {
+                if a == 0 && b == 0 {
+                    continue;
+                }
+                let mut phrase: Vec<&str> = before[..b].iter().rev().copied().collect();
+                phrase.push(span);
+                phrase.extend(&after[..a]);
+                if self.is_region_name(&phrase.join(" ")) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Whether every word of `span` (or the whole of it) is in `set`, plurals included.
+    fn all_in(&self, set: &HashSet<String>, span: &str) -> bool {
+        let name = normalize(span);
+        if name.is_empty() {
+            return false;
+        }
+        if set.contains(&name) {
+            return true;
+        }
+        name.split(' ').all(|w| {
+            set.contains(w)
+                || w.strip_suffix("es").is_some_and(|b| set.contains(b))
+                || w.strip_suffix('s').is_some_and(|b| set.contains(b))
+        })
+    }
+
+    fn after_honorific(text: &str, start: usize) -> bool {
+        let before = text[..start].trim_end();
+        let word = before.rsplit(|c: char| c.is_whitespace()).next().unwrap_or_default();
+        let word = word.trim_end_matches('.');
+        HONORIFICS.iter().any(|h| word.eq_ignore_ascii_case(h))
+    }
+
+    /// An AGE span that is really part of other numbers (module doc).
+    fn is_other_number(text: &str, start: usize, end: usize) -> bool {
+        let b = text.as_bytes();
+        // Part of a larger number: a separator and a digit right before or after.
+        let glued_after =
+            b.get(end).is_some_and(|c| matches!(c, b'.' | b',')) && b.get(end + 1).is_some_and(u8::is_ascii_digit);
+        let glued_before = start >= 2 && matches!(b[start - 1], b'.' | b',') && b[start - 2].is_ascii_digit();
+        let long = text[start..end].split(|c: char| !c.is_ascii_digit()).any(|run| run.len() >= 4);
+        // An item of a list of numbers: "15, 30, 40".
+        let before = text[..start].trim_end();
+        let after = text[end..].trim_start();
+        let listed = (before.ends_with(',')
+            && before[..before.len() - 1].trim_end().ends_with(|c: char| c.is_ascii_digit()))
+            || (after.starts_with(',') && after[1..].trim_start().starts_with(|c: char| c.is_ascii_digit()));
+        glued_after || glued_before || long || listed
+    }
+
+    /// Cuts function words off the edges of a name, organization or place span.
+    fn trim_edges(text: &str, e: &mut Entity) {
+        loop {
+            let span = &text[e.start..e.end];
+            let Some((first, rest)) = span.split_once(char::is_whitespace) else { break };
+            if !EDGE_WORDS.contains(&first) {
+                break;
+            }
+            e.start = e.end - rest.trim_start().len();
+        }
+        loop {
+            let span = &text[e.start..e.end];
+            let Some((rest, last)) = span.rsplit_once(char::is_whitespace) else { break };
+            if !EDGE_WORDS.contains(&last) {
+                break;
+            }
+            e.end = e.start + rest.trim_end().len();
+        }
+    }
+
+    /// Applies the rules above to one text's model spans.
+    fn apply(&self, text: &str, ents: &mut Vec<Entity>) {
+        ents.retain_mut(|e| {
+            if matches!(e.label, Label::Person | Label::Location | Label::Organization) {
+                Self::trim_edges(text, e);
+            }
+            let span = &text[e.start..e.end];
+            match e.label {
+                Label::Person | Label::Location | Label::Organization if !span.chars().any(char::is_alphabetic) => {
+                    false
+                }
+                Label::Person | Label::Location if self.all_in(&self.groups, span) => false,
+                Label::Person | Label::Location | Label::Organization
+                    if self.all_in(&self.terms, span) && !Self::after_honorific(text, e.start) =>
+                {
+                    false
+                }
+                Label::Person if self.in_region_phrase(text, e.start, e.end) => false,
+                Label::Person => !self.is_region_name(span) || NAME_LIKE_REGIONS.contains(&normalize(span).as_str()),
+                Label::Location => {
+                    e.kind = if self.is_region(text, e.start, e.end) { Kind::Region } else { Kind::Place };
+                    true
+                }
+                Label::Date | Label::DateOfBirth => {
+                    let (start, end) = whole_token(text, e.start, e.end);
+                    let token = &text[start..end];
+                    if self.timestamp.is_match(token) || !self.day_date.is_match(&text[e.start.min(start)..end]) {
+                        return false;
+                    }
+                    e.start = start;
+                    e.end = end;
+                    true
+                }
+                Label::Age => !Self::is_other_number(text, e.start, e.end),
+                _ => true,
+            }
+        });
+        // Widening may have made neighbours overlap: keep the first of each overlap.
+        let mut last_end = 0;
+        ents.retain(|e| {
+            let keep = e.start >= last_end;
+            if keep {
+                last_end = e.end;
+            }
+            keep
+        });
+    }
+}
+
+/// Drops model spans that are not personal data and sets LOCATION kinds (module doc).
+pub fn apply(text: &str, ents: &mut Vec<Entity>) {
+    SCOPE.apply(text, ents);
+}
+
+/// Lower case, inner whitespace collapsed, a leading "the" and a trailing possessive or
+/// punctuation removed.
+fn normalize(span: &str) -> String {
+    let lower = span.to_lowercase();
+    let mut words: Vec<&str> = lower.split_whitespace().collect();
+    if words.len() > 1 && words[0] == "the" {
+        words.remove(0);
+    }
+    let joined = words.join(" ");
+    let trimmed = joined.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
+    trimmed.strip_suffix("'s").or_else(|| trimmed.strip_suffix("’s")).unwrap_or(trimmed).to_string()
+}
+
+/// The whitespace-delimited token(s) around `start..end`, without enclosing brackets or
+/// quotes and without trailing sentence punctuation.
+fn whole_token(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let opening = |c: char| matches!(c, '(' | '[' | '{' | '"' | '\'' | '“' | '‘' | '<');
+    let mut s = start;
+    for (i, c) in text[..start].char_indices().rev() {
+        if c.is_whitespace() || opening(c) {
+            break;
+        }
+        s = i;
+    }
+    let mut e = end;
+    for (i, c) in text[end..].char_indices() {
+        if c.is_whitespace() {
+            break;
+        }
+        e = end + i + c.len_utf8();
+    }
+    let token = &text[s..e];
+    let trimmed = token.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '"', '\'', '”', '’', '>']);
+    // Never narrower than what the model found.
+    (s.min(start), (s + trimmed.len()).max(end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ent(text: &str, value: &str, label: Label) -> Entity {
+        let start = text.find(value).expect("value in text");
+        Entity { start, end: start + value.len(), label, score: 0.9, detector: "ner", kind: Kind::Any }
+    }
+
+    fn kept(text: &str, spans: &[(&str, Label)]) -> Vec<(String, Label, Kind)> {
+        let mut ents: Vec<Entity> = spans.iter().map(|(v, l)| ent(text, v, *l)).collect();
+        apply(text, &mut ents);
+        ents.into_iter().map(|e| (text[e.start..e.end].to_string(), e.label, e.kind)).collect()
+    }
+
+    #[test]
+    fn languages_nationalities_and_religions_are_not_people_or_places() {
+        let t = "Translate this into Swedish, then give me a Korean recipe for Ramadan as a Buddhist would.";
+        assert!(
+            kept(t, &[("Swedish", Label::Person), ("Korean", Label::Location), ("Buddhist", Label::Person)]).is_empty()
+        );
+        assert!(kept("The Germans and the Danes", &[("Germans", Label::Person), ("Danes", Label::Person)]).is_empty());
+        // A name is still a name.
+        assert_eq!(kept("Ask Ingrid", &[("Ingrid", Label::Person)]).len(), 1);
+    }
+
+    #[test]
+    fn technology_units_planets_and_works_are_not_people() {
+        let t = "Port this Haskell to NumPy, convert to Kelvin, describe the planet Mercury and summarise Macbeth.";
+        let spans = [
+            ("Haskell", Label::Person),
+            ("NumPy", Label::Person),
+            ("Kelvin", Label::Person),
+            ("Mercury", Label::Person),
+            ("Macbeth", Label::Person),
+        ];
+        assert!(kept(t, &spans).is_empty());
+        // After an honorific, or next to a given name, it is a person.
+        assert_eq!(kept("Call Dr. Kelvin today", &[("Kelvin", Label::Person)]).len(), 1);
+        assert_eq!(kept("Lord Kelvin and Julia Rust", &[("Julia Rust", Label::Person)]).len(), 1);
+    }
+
+    #[test]
+    fn numbers_alone_are_not_names_or_places() {
+        assert!(kept("Upgrade to Windows 11 now", &[("11", Label::Location)]).is_empty());
+    }
+
+    #[test]
+    fn large_regions_are_regions_and_cities_are_places() {
+        let t = "Trekking in the Himalayas, sailing the Baltic Sea, then northern Italy and Lisbon.";
+        let got = kept(
+            t,
+            &[
+                ("Himalayas", Label::Location),
+                ("the Baltic Sea", Label::Location),
+                ("northern Italy", Label::Location),
+                ("Lisbon", Label::Location),
+            ],
+        );
+        let kinds: Vec<Kind> = got.iter().map(|g| g.2).collect();
+        assert_eq!(kinds, vec![Kind::Region, Kind::Region, Kind::Region, Kind::Place]);
+        assert_eq!(kept("in Bavaria's hills", &[("Bavaria's", Label::Location)])[0].2, Kind::Region);
+    }
+
+    #[test]
+    fn dates_are_whole_tokens_with_a_day_or_nothing() {
+        // Year, month, weekday, duration, relative day: not dates of a person.
+        for (t, v) in [
+            ("since 1999 we ship", "1999"),
+            ("in March we ship", "March"),
+            ("every Monday", "Monday"),
+            ("for three weeks", "three weeks"),
+            ("see you yesterday", "yesterday"),
+            ("in Q3 2024", "Q3 2024"),
+            ("Python 3.12 is out", "3.12"),
+        ] {
+            assert!(kept(t, &[(v, Label::Date)]).is_empty(), "{t}");
+        }
+        // A machine timestamp is left alone, whole.
+        assert!(kept("at 2024-03-15T10:00:00Z the job failed", &[("2024-03-15", Label::Date)]).is_empty());
+        // Three-part version numbers are not dates either.
+        assert!(kept("pin 1.2.10 or 3.12.1", &[("1.2.10", Label::Date), ("3.12.1", Label::Date)]).is_empty());
+        // A day-level date is widened to its whole token.
+        let got = kept("born on 1984-07-02, she", &[("1984-07", Label::DateOfBirth)]);
+        assert_eq!(got[0].0, "1984-07-02");
+        let got = kept("Her birthday is March 15, 1990.", &[("March 15, 1990", Label::DateOfBirth)]);
+        assert_eq!(got[0].0, "March 15, 1990");
+        assert_eq!(kept("am 3. Mai 2021", &[("3. Mai 2021", Label::Date)]).len(), 1);
+    }
+
+    #[test]
+    fn an_age_is_not_part_of_other_numbers() {
+        for (t, v) in [
+            ("since 1999", "1999"),
+            ("the 2008 financial crisis", "2008"),
+            ("about 13.8 billion years old", "13"),
+            ("on Ubuntu 22.04", "22"),
+            ("about 6,000 years ago", "6"),
+            ("why 15, 30, 40 in tennis", "40"),
+            ("of 4, 8, 15, 16, 23, 42 by hand", "42"),
+        ] {
+            assert!(kept(t, &[(v, Label::Age)]).is_empty(), "{t}");
+        }
+        for (t, v) in [
+            ("I'm 34, I have", "34"),
+            ("a 34-year-old patient", "34"),
+            ("Noa Ben-David, 29, was treated", "29"),
+            ("my son is 7 and", "7"),
+        ] {
+            assert_eq!(kept(t, &[(v, Label::Age)]).len(), 1, "{t}");
+        }
+    }
+
+    #[test]
+    fn compound_regions_edges_months_and_products() {
+        let t = "Rice dishes of South Asia and North America";
+        let got = kept(t, &[("South", Label::Location), ("Asia", Label::Person), ("North America", Label::Location)]);
+        assert_eq!(got.iter().map(|g| g.2).collect::<Vec<_>>(), vec![Kind::Region, Kind::Region]);
+        assert!(kept("Why was the Sahara green?", &[("Sahara", Label::Person)]).is_empty());
+        // A region that is also a given name stays a person.
+        assert_eq!(kept("Ask Georgia about it", &[("Georgia", Label::Person)]).len(), 1);
+        assert!(kept("Plan meals for January and Ramadan", &[("January", Label::Person), ("Ramadan", Label::Person)])
+            .is_empty());
+        assert!(kept(
+            "Is Microsoft or Java better",
+            &[("Microsoft", Label::Organization), ("Java", Label::Organization)]
+        )
+        .is_empty());
+        let got = kept("Acme LLC and friends", &[("Acme LLC and", Label::Organization)]);
+        assert_eq!(got[0].0, "Acme LLC");
+    }
+}
