@@ -61,17 +61,17 @@ fn agent_request() -> Value {
             "required": ["order"], "additionalProperties": false}}})
     };
     json!({"model": "openai/gpt-4o-mini", "user": "customer-4711", "temperature": 0.2,
-        "tools": [tool("lookup_order"), tool("refund_order"), tool("list_orders"), tool("escalate")],
-        "response_format": {"type": "json_schema", "json_schema": {"name": "reply", "schema": {"type": "object",
-            "properties": {"answer": {"type": "string"}}, "required": ["answer"]}}},
-        "messages": [
-            {"role": "system", "content": prompt(600)},
-            {"role": "user", "content": prompt(400)},
-            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_8f2k1", "type": "function",
-                "function": {"name": "lookup_order", "arguments": "{\"order\":\"88231-A\"}"}}]},
-            {"role": "tool", "tool_call_id": "call_8f2k1", "content": "{\"status\":\"shipped\"}"},
-            {"role": "user", "content": [{"type": "text", "text": "Thanks, and the refund?"}]}
-        ]})
+    "tools": [tool("lookup_order"), tool("refund_order"), tool("list_orders"), tool("escalate")],
+    "response_format": {"type": "json_schema", "json_schema": {"name": "reply", "schema": {"type": "object",
+        "properties": {"answer": {"type": "string"}}, "required": ["answer"]}}},
+    "messages": [
+        {"role": "system", "content": prompt(600)},
+        {"role": "user", "content": prompt(400)},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_8f2k1", "type": "function",
+            "function": {"name": "lookup_order", "arguments": "{\"order\":\"88231-A\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_8f2k1", "content": "{\"status\":\"shipped\"}"},
+        {"role": "user", "content": [{"type": "text", "text": "Thanks, and the refund?"}]}
+    ]})
 }
 
 fn walk(c: &mut Criterion) {

@@ -39,6 +39,8 @@ nice -n 19 $PY export.py --student $OUT/student --teacher $OUT/teacher --out $OU
 # name lexicon (names.txt + veil_name_lexicon in config.json)
 nice -n 19 $PY name_lexicon.py $OUT/veil-pii --min-person 0.003
 nice -n 19 $PY name_lexicon.py $OUT/veil-pii-teacher --min-person 0.003
+# The common-word list of the utility rules (src/ner/scope/common.txt).
+$PY common_words.py ../src/ner/scope/common.txt
 
 # 6. evaluation on the held-out dev set (scoring only) and the synthetic test split
 if [ -f "$DEV" ]; then

@@ -10,6 +10,9 @@
 //!   or LOCATION span made only of them is dropped, unless an honorific stands before it;
 //!   common given names (Julia, Ruby, Ada) are not on that list: there the model decides;
 //! - months that are not given names, weekdays and holidays are group-like words too;
+//! - a PERSON span written all in lower case and made only of common English words that
+//!   are not given names (`scope/common.txt`, from `training/common_words.py`) is an
+//!   ordinary word ("rice", "soup", "my neighbour"), while "tell mike" stays a name;
 //! - a name, organization or place span loses function words at its edges ("LLC and",
 //!   "Patagonia so");
 //! - a PERSON, ORGANIZATION or LOCATION span without a letter ("Windows 11" → "11") is
@@ -88,6 +91,7 @@ struct Scope {
     regions: HashSet<String>,
     groups: HashSet<String>,
     terms: HashSet<String>,
+    common: HashSet<String>,
     /// A date with a day: numeric with three parts, or a month name next to a day number.
     day_date: Regex,
     /// A date followed by a time of day: a machine timestamp.
@@ -119,6 +123,7 @@ impl Scope {
             regions: list(include_str!("scope/regions.txt")),
             groups: list(include_str!("scope/groups.txt")),
             terms: list(include_str!("scope/terms.txt")),
+            common: list(include_str!("scope/common.txt")),
             day_date: Regex::new(&pattern).expect("day-date regex is valid; this is a bug"),
             timestamp: Regex::new(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
                 .expect("timestamp regex is valid; this is a bug"),
@@ -187,6 +192,16 @@ impl Scope {
         })
     }
 
+    /// Whether every word of a (lower-case) span is a common word that is not a given name.
+    fn all_common(&self, span: &str) -> bool {
+        let mut words = span
+            .split(|c: char| c.is_whitespace() || c == '-')
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|w| !w.is_empty())
+            .peekable();
+        words.peek().is_some() && words.all(|w| self.common.contains(w))
+    }
+
     fn after_honorific(text: &str, start: usize) -> bool {
         let before = text[..start].trim_end();
         let word = before.rsplit(|c: char| c.is_whitespace()).next().unwrap_or_default();
@@ -249,6 +264,7 @@ impl Scope {
                     false
                 }
                 Label::Person if self.in_region_phrase(text, e.start, e.end) => false,
+                Label::Person if !span.chars().any(char::is_uppercase) && self.all_common(span) => false,
                 Label::Person => !self.is_region_name(span) || NAME_LIKE_REGIONS.contains(&normalize(span).as_str()),
                 Label::Location => {
                     e.kind = if self.is_region(text, e.start, e.end) { Kind::Region } else { Kind::Place };
@@ -433,6 +449,24 @@ mod tests {
         ] {
             assert_eq!(kept(t, &[(v, Label::Age)]).len(), 1, "{t}");
         }
+    }
+
+    #[test]
+    fn lower_case_common_words_are_not_names_but_lower_case_given_names_are() {
+        let t = "a recipe with lamb and soup, ask my neighbour, then tell mike and jenny";
+        let got = kept(
+            t,
+            &[
+                ("lamb", Label::Person),
+                ("soup", Label::Person),
+                ("neighbour", Label::Person),
+                ("mike", Label::Person),
+                ("jenny", Label::Person),
+            ],
+        );
+        assert_eq!(got.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(), vec!["mike", "jenny"]);
+        // Capitalized, it is the model's call.
+        assert_eq!(kept("Ask Lamb", &[("Lamb", Label::Person)]).len(), 1);
     }
 
     #[test]
