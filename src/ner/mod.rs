@@ -96,6 +96,7 @@ impl NerDetector {
         })?;
         let backend = worker.backend.name();
         let threads = if matches!(worker.backend, Backend::Fast(_)) { worker.options.threads.max(1) } else { 1 };
+        scope::warm();
         let engine = Engine::start(worker).context("cannot start the NER threads")?;
         let _ = self.version.set(version.clone());
         if self.engine.set(engine).is_err() {

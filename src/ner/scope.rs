@@ -296,6 +296,11 @@ impl Scope {
     }
 }
 
+/// Builds the word lists and patterns now (at model load) rather than on the first request.
+pub fn warm() {
+    LazyLock::force(&SCOPE);
+}
+
 /// Drops model spans that are not personal data and sets LOCATION kinds (module doc).
 pub fn apply(text: &str, ents: &mut Vec<Entity>) {
     SCOPE.apply(text, ents);
