@@ -1,5 +1,5 @@
 //! The `veil` binary: CLI → config → telemetry → serve, or one of the offline commands.
-//! Exit codes follow CONTRACT.md: 2 for bad usage or a bad config.
+//! Exit codes follow docs/interface.md: 2 for bad usage or a bad config.
 
 use clap::{Parser, Subcommand};
 use std::io::{BufReader, Read};

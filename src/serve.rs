@@ -7,7 +7,7 @@ use crate::mask::ValueHasher;
 use crate::state::AppState;
 use std::net::SocketAddr;
 
-/// Start-up failures; `exit_code` maps them to CONTRACT.md's exit codes.
+/// Start-up failures; `exit_code` maps them to docs/interface.md's exit codes.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("{0:#}")]

@@ -1,4 +1,4 @@
-//! Entity labels: the closed set from CONTRACT.md that `detect`, `redact --json`, metrics
+//! Entity labels: the closed set from docs/interface.md that `detect`, `redact --json`, metrics
 //! and the audit log report. Detectors may use finer internal types but map onto these.
 
 use serde::{Deserialize, Serialize};
@@ -7,17 +7,17 @@ use std::str::FromStr;
 
 macro_rules! labels {
     ($($variant:ident => $name:literal),+ $(,)?) => {
-        /// A canonical entity label (CONTRACT.md "Entity labels").
+        /// A canonical entity label (docs/interface.md "Entity labels").
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum Label {
             $(#[serde(rename = $name)] $variant),+
         }
 
         impl Label {
-            /// Every label, in CONTRACT.md order.
+            /// Every label, in docs/interface.md order.
             pub const ALL: &'static [Label] = &[$(Label::$variant),+];
 
-            /// The label as written in CONTRACT.md, e.g. `STREET_ADDRESS`.
+            /// The label as written in docs/interface.md, e.g. `STREET_ADDRESS`.
             pub const fn as_str(self) -> &'static str {
                 match self { $(Label::$variant => $name),+ }
             }
@@ -65,7 +65,7 @@ impl fmt::Display for Label {
     }
 }
 
-/// A label name that is not in CONTRACT.md's list.
+/// A label name that is not in docs/interface.md's list.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("unknown entity label {0:?}: expected one of PERSON, ORGANIZATION, LOCATION, STREET_ADDRESS, EMAIL, PHONE, CREDIT_CARD, IBAN, US_SSN, NATIONAL_ID, PASSPORT, DRIVER_LICENSE, IP_ADDRESS, URL, DATE_OF_BIRTH, DATE, AGE, USERNAME, PASSWORD, API_KEY, CRYPTO_ADDRESS, MEDICAL_ID, ACCOUNT_NUMBER, OTHER_ID")]
 pub struct UnknownLabel(pub String);

@@ -1,7 +1,7 @@
 //! The placeholder grammar and the per-request map between placeholders and values.
 //!
 //! A placeholder is `[LABEL_N]`, e.g. `[PERSON_1]`, `[STREET_ADDRESS_2]`: an opening `[`,
-//! a CONTRACT.md label, `_`, a decimal index starting at 1, and a closing `]`. Because the
+//! a docs/interface.md label, `_`, a decimal index starting at 1, and a closing `]`. Because the
 //! closing delimiter cannot occur inside, no placeholder is a prefix of another
 //! (`[PERSON_1]` vs `[PERSON_12]`). The *core* is the part between the brackets; models
 //! sometimes drop the brackets or change the case, and `restore` accepts those mutations.

@@ -211,7 +211,7 @@ fn push_value(out: &mut String, value: &str, escape: Escape) {
     }
 }
 
-/// Counts `[LABEL_N]` tokens (CONTRACT.md labels) in literal text.
+/// Counts `[LABEL_N]` tokens (docs/interface.md labels) in literal text.
 fn count_unknown(text: &str) -> u64 {
     let b = text.as_bytes();
     let mut n = 0;

@@ -121,7 +121,7 @@ pub struct Worker {
     pub backend: Backend,
     pub tokenizer: TextTokenizer,
     pub scheme: LabelScheme,
-    /// CONTRACT label per entity type of the scheme (`None`: ignored).
+    /// docs/interface.md label per entity type of the scheme (`None`: ignored).
     pub labels: Vec<Option<Label>>,
     pub options: EngineOptions,
     /// Text tokens per window.
@@ -619,7 +619,7 @@ impl Worker {
         Ok(out)
     }
 
-    /// Maps groups to CONTRACT labels, drops low scores and ignored types, and joins
+    /// Maps groups to docs/interface.md labels, drops low scores and ignored types, and joins
     /// neighbours that map to the same label but were different model types (FIRSTNAME +
     /// LASTNAME → one PERSON), so one value gets one placeholder.
     fn to_entities(&self, text: &str, groups: Vec<Group>) -> Vec<Entity> {

@@ -1,7 +1,7 @@
 //! From per-token predictions to entity spans: the model's `id2label` parsed into tag
 //! prefixes and entity types, word-level "first" aggregation and BIO grouping (what the
 //! Hugging Face token-classification pipeline does with `aggregation_strategy="first"`), and
-//! the map from a model's entity types to CONTRACT.md labels.
+//! the map from a model's entity types to docs/interface.md labels.
 
 use crate::mask::Label;
 use std::collections::{BTreeMap, HashMap};
@@ -198,7 +198,7 @@ pub fn group_words(scheme: &LabelScheme, words: &[Word]) -> Vec<Group> {
 
 /// Built-in names of entity types, compared after upper-casing and dropping everything that
 /// is not a letter or digit (`phone_number` → `PHONENUMBER`). Covers CoNLL, OntoNotes, the
-/// ai4privacy and piiranha PII sets, and CONTRACT.md's own labels.
+/// ai4privacy and piiranha PII sets, and docs/interface.md's own labels.
 const BUILTIN: &[(&str, Option<Label>)] = &[
     ("PER", Some(Label::Person)),
     ("PERSON", Some(Label::Person)),
@@ -302,7 +302,7 @@ fn normalize(name: &str) -> String {
     name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
 }
 
-/// Maps each of the model's entity types to a CONTRACT.md label (`None`: ignored).
+/// Maps each of the model's entity types to a docs/interface.md label (`None`: ignored).
 /// `overrides` come from `[detect.labels]` (type name as the model spells it → label or
 /// `"none"`). A type neither built in nor overridden maps to OTHER_ID, so that nothing the
 /// model flags goes out unmasked; the names of such types are returned for a start-up log.

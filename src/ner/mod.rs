@@ -6,7 +6,7 @@
 //! - [`source`] reads a model's files from its folder or from the binary;
 //! - [`model`] loads the weights and runs the encoder;
 //! - [`tokenize`] tokenizes whole texts and cuts overlapping windows (no truncation, ever);
-//! - [`labels`] turns per-token classes into word-level BIO spans and CONTRACT labels;
+//! - [`labels`] turns per-token classes into word-level BIO spans and docs/interface.md labels;
 //! - [`scope`] drops spans that are not personal data (languages, products, a year alone)
 //!   and tells large regions from places;
 //! - [`fast`] runs BERT-family encoders on CPU without candle (plain f32, one thread each);
@@ -42,7 +42,7 @@ const NAME: &str = "ner";
 pub struct NerOptions {
     pub device: String,
     pub engine: EngineOptions,
-    /// `[detect.labels]`: model entity type → CONTRACT label, `None` to ignore it.
+    /// `[detect.labels]`: model entity type → docs/interface.md label, `None` to ignore it.
     pub labels: BTreeMap<String, Option<Label>>,
     /// Whether a model missing from the HF cache may be downloaded at start-up.
     pub download: bool,
