@@ -23,3 +23,6 @@ fi
 cargo build --locked --bin veil --bin veil-mock
 VEIL_BIN="target/debug/veil" VEIL_MOCK_BIN="target/debug/veil-mock" \
   "$VENV/bin/python" -m unittest discover -s tests/python -p 'test_*.py' -v
+
+echo "==> Deployment checks: Dockerfile lint, Kubernetes manifests, Prometheus rules"
+VEIL_BIN="target/debug/veil" ./scripts/check-deploy.sh
