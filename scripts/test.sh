@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, Rust unit + integration tests, and the
+# The whole test suite: formatting, lints, Rust unit + integration tests, the
 # end-to-end test that drives the built binary with the official OpenAI and Anthropic
-# Python SDKs. Needs only the Rust toolchain, Python 3 and the package registries.
+# Python SDKs, and the deployment checks (scripts/check-deploy.sh). Needs only the Rust
+# toolchain, Python 3 and the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
