@@ -102,7 +102,7 @@ pub trait Detector: Send + Sync {
 /// non-overlapping list of spans over `text`. On overlap the higher priority wins (validated
 /// patterns beat the model), then the longer span, then the higher score. The parts of a
 /// losing span that stick out of the winners are kept with the loser's label (trimmed of
-/// whitespace), so no character any detector flagged is left unmasked; a part without a
+/// whitespace, and of separators such as `,` where they were cut), so no character any detector flagged is left unmasked; a part without a
 /// letter or digit (the `.` after an e-mail address the model ran on into) is dropped, as
 /// symbol-only model spans are.
 pub fn merge(text: &str, mut found: Vec<(u8, Entity)>) -> Vec<Entity> {
@@ -136,8 +136,12 @@ pub fn merge(text: &str, mut found: Vec<(u8, Entity)>) -> Vec<Entity> {
         let whole = (e.start, e.end);
         for (s, t) in pieces {
             let piece = &text[s..t];
-            let lead = piece.len() - piece.trim_start().len();
-            let trail = piece.len() - piece.trim_end().len();
+            // A cut piece also loses the separators it shared with the winner ("Jane Doe, "
+            // before an e-mail address); a final "." or ")" stays ("Jr.", "(UK)").
+            let cut = (s, t) != whole;
+            let edge = |c: char| c.is_whitespace() || cut && matches!(c, ',' | ';' | ':' | '/' | '|' | '"' | '“' | '”');
+            let lead = piece.len() - piece.trim_start_matches(edge).len();
+            let trail = piece.len() - piece.trim_end_matches(edge).len();
             if lead + trail >= piece.len() || (s, t) != whole && !piece.chars().any(char::is_alphanumeric) {
                 continue;
             }
@@ -172,6 +176,17 @@ mod tests {
         let out =
             merge(text, vec![(10, ent(0, 15, Label::Person, "ner")), (100, ent(11, 27, Label::Email, "pattern"))]);
         assert_eq!(out, vec![ent(0, 10, Label::Person, "ner"), ent(11, 27, Label::Email, "pattern")]);
+    }
+
+    #[test]
+    fn cut_pieces_lose_the_separators_they_shared_with_the_winner() {
+        let text = "Write to Jane Doe, jane.doe@example.com";
+        let out =
+            merge(text, vec![(10, ent(9, 39, Label::Person, "ner")), (100, ent(19, 39, Label::Email, "pattern"))]);
+        assert_eq!(out, vec![ent(9, 17, Label::Person, "ner"), ent(19, 39, Label::Email, "pattern")]);
+        // An uncut span keeps what the detector gave it.
+        let out = merge("Dr. Lee, MD", vec![(10, ent(0, 8, Label::Person, "ner"))]);
+        assert_eq!(out, vec![ent(0, 8, Label::Person, "ner")]);
     }
 
     #[test]
