@@ -15,7 +15,7 @@ use std::any::Any;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 /// Routes that need no API key.
 pub const PUBLIC_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
@@ -54,7 +54,10 @@ pub fn router(state: AppState) -> Router {
             // Debug level: at the default `info` no span is built per request (it cost
             // measurable throughput); request-level log lines carry `request_id` themselves.
             tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+        })
+        // Failures are logged once, by the pipeline (with the request id and error kind); a
+        // 503 from /readyz while the model loads is not an error at all.
+        .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRequestUuid))
         .with_state(state)
