@@ -164,6 +164,10 @@ pub struct RawAudit {
     pub key_env: Option<String>,
     /// Set to false to turn the audit log off (default true).
     pub enabled: Option<bool>,
+    /// Rotate the log once the next record would take it past this many bytes (default off).
+    pub rotate_bytes: Option<u64>,
+    /// Rotate the log once its first record is this old, e.g. `"1d"`, `"12h"` (default off).
+    pub rotate_age: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -258,6 +262,26 @@ pub struct AuditConfig {
     /// `None` when the audit log is turned off.
     pub path: Option<PathBuf>,
     pub key_env: String,
+    /// `[audit] rotate_bytes` and `rotate_age`: when the writer starts a new file.
+    pub rotation: AuditRotation,
+}
+
+/// When the audit writer rotates its file (see [`crate::audit`]): the current file is
+/// renamed and a new one started whose first record chains to the renamed file's last.
+/// Both limits are off by default; either one reached rotates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuditRotation {
+    /// Rotate before a record would take the file past this many bytes (a file holding a
+    /// single larger record is the one exception). Always > 0.
+    pub max_bytes: Option<u64>,
+    /// Rotate before writing a record once the file's first record is this old. Always > 0.
+    pub max_age: Option<Duration>,
+}
+
+impl AuditRotation {
+    pub fn is_off(&self) -> bool {
+        self.max_bytes.is_none() && self.max_age.is_none()
+    }
 }
 
 /// Built-in providers: name, kind, base URL, key variable.
@@ -334,14 +358,7 @@ impl Config {
                 }
             }
         }
-        let audit = AuditConfig {
-            path: if raw.audit.enabled.unwrap_or(true) {
-                Some(raw.audit.path.unwrap_or_else(|| PathBuf::from("veil-audit.jsonl")))
-            } else {
-                None
-            },
-            key_env: raw.audit.key_env.unwrap_or_else(|| "VEIL_AUDIT_KEY".to_string()),
-        };
+        let audit = validate_audit(raw.audit)?;
         Ok(Config { server, providers, detect, aliases, keys, policy, identity_fields, audit })
     }
 
@@ -405,6 +422,61 @@ fn validate_server(raw: RawServer) -> Result<ServerConfig, ConfigError> {
         stream_idle_timeout: secs("server.stream_idle_timeout_secs", raw.stream_idle_timeout_secs, 300.0)?,
         log_json,
     })
+}
+
+fn validate_audit(raw: RawAudit) -> Result<AuditConfig, ConfigError> {
+    if raw.rotate_bytes == Some(0) {
+        return Err(invalid("audit.rotate_bytes", "must be > 0 (leave it out to never rotate by size)"));
+    }
+    let max_age = match raw.rotate_age.as_deref() {
+        None => None,
+        Some(text) => match parse_duration(text) {
+            Ok(d) if d.is_zero() => {
+                return Err(invalid("audit.rotate_age", "must be > 0 (leave it out to never rotate by age)"))
+            }
+            Ok(d) => Some(d),
+            Err(e) => return Err(invalid("audit.rotate_age", e)),
+        },
+    };
+    Ok(AuditConfig {
+        path: if raw.enabled.unwrap_or(true) {
+            Some(raw.path.unwrap_or_else(|| PathBuf::from("veil-audit.jsonl")))
+        } else {
+            None
+        },
+        key_env: raw.key_env.unwrap_or_else(|| "VEIL_AUDIT_KEY".to_string()),
+        rotation: AuditRotation { max_bytes: raw.rotate_bytes, max_age },
+    })
+}
+
+/// Parses a duration written as whole numbers with units, largest first or not:
+/// `"90s"`, `"30m"`, `"12h"`, `"1d"`, `"2w"`, `"1h30m"` (s, m, h, d = 24 h, w = 7 d).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration like \"30m\", \"12h\", \"1d\" or \"1h30m\"");
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut secs: u64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        let unit = rest[digits..].chars().next().ok_or_else(bad)?;
+        let scale = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(bad()),
+        };
+        secs = n.checked_mul(scale).and_then(|v| secs.checked_add(v)).ok_or_else(|| format!("{text:?} is too long"))?;
+        rest = &rest[digits + unit.len_utf8()..];
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 fn validate_base_url(key: &str, url: &str) -> Result<String, ConfigError> {
@@ -721,5 +793,43 @@ path = "x.jsonl"
         assert_eq!(c.keys[0].id, "team-a");
         assert_eq!(c.action_for(Label::UsSsn), Action::Block);
         assert_eq!(c.detect.model, ModelSetting::None);
+        assert!(c.audit.rotation.is_off());
+    }
+
+    #[test]
+    fn durations() {
+        for (text, secs) in
+            [("45s", 45), ("30m", 1800), ("12h", 43_200), ("1d", 86_400), ("2w", 1_209_600), ("1h30m", 5400), ("0s", 0)]
+        {
+            assert_eq!(parse_duration(text), Ok(Duration::from_secs(secs)), "{text}");
+        }
+        for bad in ["", "1", "h", "1x", "1.5h", "-1h", "1 h", "1hh", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_duration("1x").unwrap_err().contains("\"1x\""));
+    }
+
+    #[test]
+    fn audit_rotation_keys() {
+        let c = Config::from_toml("[audit]\nrotate_bytes = 104857600\nrotate_age = \"1d\"\n", &env()).unwrap();
+        assert_eq!(c.audit.rotation.max_bytes, Some(104_857_600));
+        assert_eq!(c.audit.rotation.max_age, Some(Duration::from_secs(86_400)));
+        assert!(!c.audit.rotation.is_off());
+        let c = Config::from_toml("[audit]\nrotate_age = \"6h\"\n", &env()).unwrap();
+        assert_eq!(c.audit.rotation.max_bytes, None);
+        for (toml, key) in [
+            ("rotate_bytes = 0", "audit.rotate_bytes:"),
+            ("rotate_bytes = -5", "audit.rotate_bytes"),
+            ("rotate_bytes = \"1MB\"", "audit.rotate_bytes"),
+            ("rotate_age = \"1 day\"", "audit.rotate_age:"),
+            ("rotate_age = \"0h\"", "audit.rotate_age:"),
+            ("rotate_age = 3600", "audit.rotate_age"),
+            ("rotate_size = 10", "rotate_size"),
+        ] {
+            let e = Config::from_toml(&format!("[audit]\n{toml}\n"), &env()).unwrap_err();
+            assert!(e.to_string().contains(key), "{toml}: {e}");
+        }
+        let e = Config::from_toml("[audit]\nrotate_age = \"1 day\"\n", &env()).unwrap_err();
+        assert!(e.to_string().starts_with("audit.rotate_age: \"1 day\" is not a duration"), "{e}");
     }
 }

@@ -200,7 +200,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(path: Option<PathBuf>) -> AuditConfig {
-        AuditConfig { path, key_env: "VEIL_AUDIT_KEY".to_string() }
+        AuditConfig { path, key_env: "VEIL_AUDIT_KEY".to_string(), rotation: Default::default() }
     }
 
     #[test]
