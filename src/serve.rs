@@ -38,8 +38,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         Some(path) => {
             let key = audit::load_or_create_key(&config.audit, &ProcessEnv)
                 .map_err(|e| ServeError::Config(anyhow::anyhow!("audit: {e}")))?;
-            let (handle, writer) =
-                AuditHandle::open(path, &key).await.map_err(|e| ServeError::Config(anyhow::anyhow!("audit: {e}")))?;
+            let (handle, writer) = AuditHandle::open_with(path, &key, config.audit.rotation)
+                .await
+                .map_err(|e| ServeError::Config(anyhow::anyhow!("audit: {e}")))?;
             (handle, Some(writer), key)
         }
         None => (AuditHandle::disabled(), None, rand::random::<[u8; 32]>().to_vec()),

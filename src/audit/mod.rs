@@ -41,6 +41,21 @@
 //!  "prev_hash":"000…000","hash":"…","mac":"…"}
 //! ```
 //!
+//! # Rotation
+//!
+//! With `[audit] rotate_bytes` and/or `rotate_age` set (both off by default), the writer
+//! rotates before writing a record that would take the file past `rotate_bytes`, or once
+//! the file's first record is `rotate_age` old (checked when a record is written; an idle
+//! log is not rotated). It fsyncs the file, renames it to
+//! `<stem>.<first seq, 12 digits>.<first record's time>.jsonl` (see [`rotated_path`]; names sort
+//! in chain order, before the active file) and starts a new file at the configured path.
+//! The chain does not restart: the new file's first record has the next `seq` and the
+//! previous file's last `hash` as its `prev_hash`. [`verify_set`] checks a set as one chain
+//! and names a missing, emptied, renamed or reordered file. If the active file is empty or
+//! missing when the writer opens it (a crash right after a rotation), the chain goes on
+//! from the newest rotated file beside it. A rotation that fails (rename refused) is logged
+//! and tried again a minute later; records keep going to the current file meanwhile.
+//!
 //! # Guarantees and limits
 //!
 //! - One process per log: [`AuditHandle::open`] takes an exclusive advisory lock.
@@ -53,22 +68,26 @@
 //! - A crash can leave a torn last line (no trailing `\n`); the next `open` truncates only
 //!   that line (with a warning) and continues the chain from the last complete record.
 //! - `verify` detects edits, insertions, deletions and reorderings anywhere except the
-//!   removal of records at the *end* of the file, which leaves a valid shorter chain. To
-//!   detect that, anchor the last `seq` and `hash` that `verify` reports somewhere else
-//!   (a ticket, another system's log) and compare later.
+//!   removal of records at the *end* of the file (or of the newest file of a rotated set),
+//!   which leaves a valid shorter chain. To detect that, anchor the last `seq` and `hash`
+//!   that `verify` reports somewhere else (a ticket, another system's log) and compare
+//!   later. Likewise, removing the *oldest* files of a set (retention) is reported but not
+//!   an error: the set then starts at the seq in its oldest file's name.
 //! - The audit key comes from the environment variable named by `audit.key_env`
 //!   (default `VEIL_AUDIT_KEY`; hex or a raw string), else from `<log path>.key`
 //!   (created with mode 0600 when missing). A key file beside the log protects against
 //!   accidental edits, not against someone who can read that file.
 
+mod files;
 mod key;
 mod stats;
 mod verify;
 mod writer;
 
+pub use files::{collect_sets, rotated_files, rotated_path, LogFile, LogName, LogSet, Rotated};
 pub use key::{key_file_path, load_or_create_key, parse_key, AuditKey};
 pub use stats::{stats, Percentiles, StatsReport};
-pub use verify::{verify, verify_key_for, VerifyError, VerifyReport};
+pub use verify::{verify, verify_key_for, verify_set, VerifyError, VerifyReport};
 pub use writer::{AuditHandle, AuditWriterTask, CHANNEL_CAPACITY};
 
 use crate::mask::MaskReport;
