@@ -78,15 +78,24 @@
 //!   (created with mode 0600 when missing). A key file beside the log protects against
 //!   accidental edits, not against someone who can read that file.
 
+mod export;
 mod files;
 mod key;
+mod query;
 mod stats;
+mod tail;
 mod verify;
 mod writer;
 
+pub use export::{write_csv_header, write_csv_row, CSV_COLUMNS};
 pub use files::{collect_sets, rotated_files, rotated_path, LogFile, LogName, LogSet, Rotated};
 pub use key::{key_file_path, load_or_create_key, parse_key, AuditKey};
-pub use stats::{stats, Percentiles, StatsReport};
+pub use query::{
+    entity_summary, format_line, format_table, parse_time_bound, read_entries, run_query, Entry, Query, QueryError,
+    QueryStats, PARAMS as QUERY_PARAMS,
+};
+pub use stats::{stats, stats_files, Percentiles, StatsReport};
+pub use tail::{tail, TailOptions};
 pub use verify::{verify, verify_key_for, verify_set, VerifyError, VerifyReport};
 pub use writer::{AuditHandle, AuditWriterTask, CHANNEL_CAPACITY};
 
@@ -113,6 +122,8 @@ pub mod outcome {
     pub const CANCELLED: &str = "cancelled";
     /// Veil failed (detector error, internal error).
     pub const ERROR: &str = "error";
+    /// Every outcome.
+    pub const ALL: &[&str] = &[OK, UPSTREAM_ERROR, REFUSED, BLOCKED, CANCELLED, ERROR];
 }
 
 /// The `prev_hash` of the first record.

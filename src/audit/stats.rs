@@ -7,7 +7,7 @@ use super::verify::{for_each_line, VerifyError};
 use super::AuditRecord;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// p50, p90 and p99 (nearest rank) of a set of values, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -84,20 +84,28 @@ impl StatsReport {
 
 /// Summarizes the audit log at `path`. Fails only when the file cannot be read.
 pub fn stats(path: &Path) -> Result<StatsReport, VerifyError> {
+    stats_files(&[path.to_path_buf()])
+}
+
+/// Summarizes the files of a log (a rotated set, oldest first) as one. Fails only when a
+/// file cannot be read.
+pub fn stats_files(files: &[PathBuf]) -> Result<StatsReport, VerifyError> {
     let mut report = StatsReport::default();
     let mut total = Vec::new();
     let mut mask = Vec::new();
-    for_each_line(path, |_, bytes, _| {
-        match serde_json::from_slice::<AuditRecord>(bytes) {
-            Ok(r) => {
-                total.push(r.latency_ms.total);
-                mask.push(r.latency_ms.mask);
-                report.add(r);
+    for path in files {
+        for_each_line(path, |_, bytes, _| {
+            match serde_json::from_slice::<AuditRecord>(bytes) {
+                Ok(r) => {
+                    total.push(r.latency_ms.total);
+                    mask.push(r.latency_ms.mask);
+                    report.add(r);
+                }
+                Err(_) => report.malformed_lines += 1,
             }
-            Err(_) => report.malformed_lines += 1,
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })?;
+    }
     report.total_ms = Percentiles::of(total);
     report.mask_ms = Percentiles::of(mask);
     Ok(report)
