@@ -70,10 +70,113 @@ enum ModelsCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain and record format; exit 0 intact, 1 tampered, 2 unreadable.
-    Verify { file: PathBuf },
+    /// Check the hash chain and record format of a log, or of a rotated set across its
+    /// files; exit 0 intact, 1 tampered, 2 unreadable.
+    Verify {
+        /// Log files, folders (every log in them) or patterns like 'logs/veil-audit*'.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     /// Summarise requests, entities, providers and latency.
-    Stats { file: PathBuf },
+    Stats {
+        /// Log files, folders or patterns, read as one log.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the last records, then each new one as it is written (follows rotation).
+    Tail {
+        /// The log the server writes ([audit] path).
+        file: PathBuf,
+        /// Records to print first.
+        #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 10)]
+        lines: usize,
+        /// Print each record's raw JSON line instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the records that match the filters, as a table or JSON lines.
+    Query {
+        /// Log files, folders or patterns, read oldest first.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print the matching records' raw JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the matching records as CSV to stdout: one row per record.
+    Export {
+        /// Log files, folders or patterns, read oldest first.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// CSV (the only format).
+        #[arg(long, required = true)]
+        csv: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+}
+
+/// Record filters, the same parameters as `veil::audit::Query::set` takes.
+#[derive(clap::Args)]
+struct FilterArgs {
+    /// Records at or after: a duration back from now (30m, 1h, 2d), a date or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN")]
+    since: Option<String>,
+    /// Records before: same forms as --since.
+    #[arg(long, value_name = "WHEN")]
+    until: Option<String>,
+    /// Records with an entity of this label (repeat for any of several).
+    #[arg(long = "label", value_name = "LABEL")]
+    labels: Vec<String>,
+    /// Records sent to this provider (repeatable).
+    #[arg(long = "provider", value_name = "NAME")]
+    providers: Vec<String>,
+    /// Records for this model, `gpt-4o` or `openai/gpt-4o` (repeatable).
+    #[arg(long = "model", value_name = "MODEL")]
+    models: Vec<String>,
+    /// Records of this caller key id (repeatable).
+    #[arg(long = "key", value_name = "KEY_ID")]
+    keys: Vec<String>,
+    /// ok, upstream_error, refused, blocked, cancelled or error (repeatable).
+    #[arg(long = "outcome", value_name = "OUTCOME")]
+    outcomes: Vec<String>,
+    /// At most N records: the first N, or the newest N with --newest-first.
+    #[arg(long, value_name = "N")]
+    limit: Option<String>,
+    /// Newest records first.
+    #[arg(long)]
+    newest_first: bool,
+}
+
+impl FilterArgs {
+    fn query(&self) -> Result<veil::audit::Query, veil::audit::QueryError> {
+        let now = chrono::Utc::now();
+        let mut q = veil::audit::Query::default();
+        let single = [("since", &self.since), ("until", &self.until), ("limit", &self.limit)];
+        for (param, value) in single {
+            if let Some(v) = value {
+                q.set(param, v, now)?;
+            }
+        }
+        let many = [
+            ("label", &self.labels),
+            ("provider", &self.providers),
+            ("model", &self.models),
+            ("key", &self.keys),
+            ("outcome", &self.outcomes),
+        ];
+        for (param, values) in many {
+            for v in values {
+                q.set(param, v, now)?;
+            }
+        }
+        if self.newest_first {
+            q.set("order", "newest", now)?;
+        }
+        Ok(q)
+    }
 }
 
 fn load_config(path: Option<&std::path::Path>) -> Result<Config, ExitCode> {
@@ -268,10 +371,10 @@ fn models_pull(spec: &str) -> ExitCode {
 
 fn audit_command(cmd: AuditCommand) -> ExitCode {
     match cmd {
-        AuditCommand::Verify { file } => {
-            let key_env = std::env::var("VEIL_AUDIT_KEY_ENV").unwrap_or_else(|_| "VEIL_AUDIT_KEY".into());
-            let key = veil::audit::verify_key_for(&file, &key_env, &ProcessEnv);
-            match veil::audit::verify(&file, key.as_deref()) {
+        AuditCommand::Verify { files } => audit_verify(&files),
+        AuditCommand::Stats { files } => {
+            let read = audit_files(&files).and_then(|f| veil::audit::stats_files(&f).map_err(|e| report_read(&e)));
+            match read {
                 Ok(report) => {
                     #[allow(clippy::print_stdout)]
                     {
@@ -279,28 +382,170 @@ fn audit_command(cmd: AuditCommand) -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
-                Err(e @ veil::audit::VerifyError::Broken { .. }) => {
-                    eprintln!("veil: audit log {} is broken: {e}", file.display());
-                    ExitCode::from(1)
-                }
-                Err(e) => {
-                    eprintln!("veil: {e}");
-                    ExitCode::from(2)
-                }
+                Err(code) => code,
             }
         }
-        AuditCommand::Stats { file } => match veil::audit::stats(&file) {
+        AuditCommand::Tail { file, lines, json } => audit_tail(&file, lines, json),
+        AuditCommand::Query { files, filter, json } => audit_query(&files, &filter, json),
+        AuditCommand::Export { files, csv: _, filter } => audit_export(&files, &filter),
+    }
+}
+
+fn report_read(e: &veil::audit::VerifyError) -> ExitCode {
+    eprintln!("veil: {e}");
+    ExitCode::from(2)
+}
+
+/// The files the arguments name, every set oldest first (exit 2 if one is missing).
+fn audit_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, ExitCode> {
+    let sets = veil::audit::collect_sets(args).map_err(|e| report_read(&e))?;
+    Ok(sets.iter().flat_map(veil::audit::LogSet::paths).collect())
+}
+
+fn audit_query_args(filter: &FilterArgs) -> Result<veil::audit::Query, ExitCode> {
+    filter.query().map_err(|e| {
+        match e {
+            veil::audit::QueryError::Invalid { .. } => eprintln!("veil: --{e}"),
+            veil::audit::QueryError::Unknown(_) => eprintln!("veil: {e}"),
+        }
+        ExitCode::from(2)
+    })
+}
+
+fn audit_verify(args: &[PathBuf]) -> ExitCode {
+    let sets = match veil::audit::collect_sets(args) {
+        Ok(s) => s,
+        Err(e) => return report_read(&e),
+    };
+    let key_env = std::env::var("VEIL_AUDIT_KEY_ENV").unwrap_or_else(|_| "VEIL_AUDIT_KEY".into());
+    let mut worst = 0;
+    for set in &sets {
+        let key = veil::audit::verify_key_for(&set.active, &key_env, &ProcessEnv);
+        match veil::audit::verify_set(set, key.as_deref()) {
             Ok(report) => {
                 #[allow(clippy::print_stdout)]
                 {
-                    println!("{report}");
+                    if sets.len() > 1 {
+                        println!("{}: {report}", set.active.display());
+                    } else {
+                        println!("{report}");
+                    }
                 }
-                ExitCode::SUCCESS
             }
             Err(e) => {
                 eprintln!("veil: {e}");
-                ExitCode::from(2)
+                worst = worst.max(e.exit_code());
+            }
+        }
+    }
+    ExitCode::from(worst as u8)
+}
+
+fn audit_query(args: &[PathBuf], filter: &FilterArgs, json: bool) -> ExitCode {
+    use std::io::Write;
+    use std::ops::ControlFlow;
+    let query = match audit_query_args(filter) {
+        Ok(q) => q,
+        Err(code) => return code,
+    };
+    let files = match audit_files(args) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut rows = Vec::new();
+    let result = veil::audit::run_query(&files, &query, |e| {
+        if json {
+            if writeln!(out, "{}", e.line).is_err() {
+                return ControlFlow::Break(());
+            }
+        } else {
+            rows.push(e.record.clone());
+        }
+        ControlFlow::Continue(())
+    });
+    let stats = match result {
+        Ok(s) => s,
+        Err(e) => return report_read(&e),
+    };
+    if !json {
+        let _ = out.write_all(veil::audit::format_table(&rows).as_bytes());
+    }
+    let _ = out.flush();
+    eprintln!("{} of {} records match", stats.matched, stats.records);
+    if stats.malformed_lines > 0 {
+        eprintln!("skipped {} lines that are not records (run `veil audit verify`)", stats.malformed_lines);
+    }
+    ExitCode::SUCCESS
+}
+
+fn audit_export(args: &[PathBuf], filter: &FilterArgs) -> ExitCode {
+    use std::io::Write;
+    use std::ops::ControlFlow;
+    let query = match audit_query_args(filter) {
+        Ok(q) => q,
+        Err(code) => return code,
+    };
+    let files = match audit_files(args) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if veil::audit::write_csv_header(&mut out).is_err() {
+        return ExitCode::from(1);
+    }
+    let mut failed = false;
+    let result = veil::audit::run_query(&files, &query, |e| {
+        if veil::audit::write_csv_row(&mut out, e).is_err() {
+            failed = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    match result {
+        Err(e) => report_read(&e),
+        Ok(_) if failed || out.flush().is_err() => ExitCode::from(1),
+        Ok(stats) => {
+            if stats.malformed_lines > 0 {
+                eprintln!("skipped {} lines that are not records (run `veil audit verify`)", stats.malformed_lines);
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn audit_tail(file: &std::path::Path, lines: usize, json: bool) -> ExitCode {
+    use std::io::Write;
+    use std::ops::ControlFlow;
+    let opts = veil::audit::TailOptions { last: lines, ..Default::default() };
+    // Stdout is line-buffered: each record shows up as it is printed.
+    let mut out = std::io::stdout().lock();
+    let result = veil::audit::tail(
+        file,
+        &opts,
+        |line| {
+            let written = if json {
+                out.write_all(line).and_then(|()| out.write_all(b"\n"))
+            } else {
+                match veil::audit::Entry::parse(line) {
+                    Some(e) => writeln!(out, "{}", veil::audit::format_line(&e.record)),
+                    None => {
+                        eprintln!("veil: skipped a line that is not an audit record");
+                        Ok(())
+                    }
+                }
+            };
+            // The reader went away (a closed pipe): stop.
+            if written.and_then(|()| out.flush()).is_err() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
         },
+        &|| false,
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report_read(&e),
     }
 }
