@@ -2,6 +2,7 @@
 //! in-process mock provider, driven over real HTTP.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod audit_tools;
 mod common;
 mod deny;
 mod errors;
