@@ -74,9 +74,10 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MaskingUnavailable(_) | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::MissingProviderKey { .. } | ApiError::MaskingCheck(_) | ApiError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            // A configuration fault of the gateway, not of the request: the provider cannot be
+            // served until its key is set (the message names the variable).
+            ApiError::MissingProviderKey { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MaskingCheck(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             // 401/403 upstream means *our* provider key is wrong, not the caller's.
             ApiError::Upstream { status, .. } => match *status {
                 401 | 403 => StatusCode::BAD_GATEWAY,

@@ -342,7 +342,10 @@ async fn send(
             let kind = if e.is_timeout() { "timeout" } else { "connect" };
             metrics::counter!(crate::telemetry::metrics::UPSTREAM_ERRORS, "provider" => name.clone(), "kind" => kind)
                 .increment(1);
-            tracing::warn!(provider = %name, error = %e, "upstream request failed");
+            // reqwest's own message is "error sending request"; the cause (DNS, connection
+            // refused, TLS) is at the bottom of its source chain.
+            let cause = root_cause(&e);
+            tracing::warn!(provider = %name, error = %e, cause = %cause, "upstream request failed");
             return Err(if e.is_timeout() {
                 ApiError::UpstreamTimeout { provider: name }
             } else {
@@ -403,6 +406,15 @@ async fn finish_plain(
     let stats = restore_body(api, &mut body, restorer);
     fin.restore_time(t0.elapsed(), stats);
     Ok(body)
+}
+
+/// The innermost error of a chain (what actually went wrong under a wrapper's message).
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 /// A streaming body fed by the pump task.

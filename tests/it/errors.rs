@@ -185,3 +185,21 @@ async fn client_that_leaves_gets_a_cancelled_audit_record() {
     // Masking ran before the client left: entities are still accounted for.
     assert_eq!(recs[0]["entities"]["EMAIL"]["mask"], 1);
 }
+
+/// A provider whose key variable is unset is a configuration fault of the gateway: 503 in
+/// the caller's shape, naming the variable, and nothing is sent.
+#[tokio::test]
+async fn a_provider_without_its_key_answers_503_naming_the_variable() {
+    let gw = gateway(
+        "[providers.keyed]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\napi_key_env = \"VEIL_IT_UNSET_KEY\"\n",
+    )
+    .await;
+    let (status, v) = gw.post("/v1/chat/completions", &openai_body("keyed/gpt", "hi", false)).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["code"], "missing_provider_key", "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("VEIL_IT_UNSET_KEY"), "{v}");
+    let (status, v) = gw.post("/v1/messages", &anthropic_body("keyed/gpt", "hi", false)).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["type"], "error", "{v}");
+    assert!(gw.mock.received().is_empty());
+}
