@@ -161,17 +161,7 @@ impl BlockKind {
 
 /// One content block, by its `type`; a block of a type Veil does not know is all text.
 fn request_block<'a>(block: &'a mut Value, path: Path<'_>, out: &mut Vec<TextRef<'a>>) -> Result<(), ShapeError> {
-    let Some(obj) = block.as_object() else { return Err(path.error("expected an object")) };
-    let kind = match obj.get("type") {
-        Some(Value::String(t)) => BlockKind::of(t),
-        Some(_) => return Err(path.key("type").error("expected a string")),
-        None => return Err(path.key("type").error("missing")),
-    };
-    let Some(kind) = kind else {
-        fields::all_text(block, out);
-        return Ok(());
-    };
-    let Value::Object(map) = block else { return Ok(()) };
+    let Some((kind, map)) = fields::typed_object(block, path, BlockKind::of, out)? else { return Ok(()) };
     let source_type = map.get("source").and_then(|s| s.get("type")).and_then(Value::as_str).map(str::to_owned);
     for (key, value) in map.iter_mut() {
         let p = path.key(key);

@@ -122,6 +122,35 @@ pub fn object_fields<'a>(
     }
 }
 
+/// The fields of a JSON object, borrowed for a visitor.
+pub type Fields<'a> = &'a mut serde_json::Map<String, Value>;
+
+/// An object that carries a string `type` (a content part, a block): its known kind (by
+/// `of`) and its fields. An object of a kind `of` does not know is all text (pushed here)
+/// and gives `None`. Refused when it is not an object or its `type` is missing or not a
+/// string: without it Veil cannot tell where the text is.
+pub fn typed_object<'a, K>(
+    v: &'a mut Value,
+    path: Path<'_>,
+    of: impl Fn(&str) -> Option<K>,
+    out: &mut Vec<TextRef<'a>>,
+) -> Result<Option<(K, Fields<'a>)>, ShapeError> {
+    let Some(obj) = v.as_object() else { return Err(path.error("expected an object")) };
+    let kind = match obj.get("type") {
+        Some(Value::String(t)) => of(t),
+        Some(_) => return Err(path.key("type").error("expected a string")),
+        None => return Err(path.key("type").error("missing")),
+    };
+    let Some(kind) = kind else {
+        all_text(v, out);
+        return Ok(None);
+    };
+    match v {
+        Value::Object(map) => Ok(Some((kind, map))),
+        _ => Ok(None),
+    }
+}
+
 /// A structural field: left alone when it is a string that passes `check`, else text.
 pub fn structural<'a>(v: &'a mut Value, check: impl Fn(&str) -> bool, out: &mut Vec<TextRef<'a>>) {
     match v {

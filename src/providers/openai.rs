@@ -156,17 +156,7 @@ fn request_content<'a>(content: &'a mut Value, path: Path<'_>, out: &mut Vec<Tex
 
 /// One content part, by its `type`; a part of a type Veil does not know is all text.
 fn content_part<'a>(part: &'a mut Value, path: Path<'_>, out: &mut Vec<TextRef<'a>>) -> Result<(), ShapeError> {
-    let Some(obj) = part.as_object() else { return Err(path.error("expected an object")) };
-    let kind = match obj.get("type") {
-        Some(Value::String(t)) => PartKind::of(t),
-        Some(_) => return Err(path.key("type").error("expected a string")),
-        None => return Err(path.key("type").error("missing")),
-    };
-    let Some(kind) = kind else {
-        fields::all_text(part, out);
-        return Ok(());
-    };
-    let Value::Object(map) = part else { return Ok(()) };
+    let Some((kind, map)) = fields::typed_object(part, path, PartKind::of, out)? else { return Ok(()) };
     for (key, value) in map.iter_mut() {
         match (kind, key.as_str()) {
             (_, "type") => {}
