@@ -567,6 +567,7 @@ impl Worker {
         }
         let groups = labels::group_words(&self.scheme, &words);
         let mut ents = self.to_entities(text, groups);
+        super::names::apply(text, &mut ents);
         super::scope::apply(text, &mut ents);
         ents
     }

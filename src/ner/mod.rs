@@ -7,6 +7,7 @@
 //! - [`model`] loads the weights and runs the encoder;
 //! - [`tokenize`] tokenizes whole texts and cuts overlapping windows (no truncation, ever);
 //! - [`labels`] turns per-token classes into word-level BIO spans and docs/interface.md labels;
+//! - [`names`] completes names as people write them (initials, titles, post-nominals, surnames);
 //! - [`scope`] drops spans that are not personal data (languages, products, a year alone)
 //!   and tells large regions from places;
 //! - [`fast`] runs BERT-family encoders on CPU without candle (plain f32, one thread each);
@@ -20,6 +21,7 @@ pub mod hub;
 pub mod labels;
 pub mod lexicon;
 pub mod model;
+pub mod names;
 pub mod scope;
 pub mod source;
 #[cfg(test)]

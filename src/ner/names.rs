@@ -1,0 +1,1094 @@
+//! Names as people write them (inside the NER detector, after the model's spans are mapped to
+//! labels, before [`super::scope`] draws the line). The model reads most names but misses
+//! parts written in shapes it has rarely seen, and a missed part reaches the provider
+//! ("Mr J. [Pemberton]", "Lord Justice [Haversham]"). These rules work on word shapes and
+//! title lists only, never on a list of names:
+//!
+//! - **initials** belong to the name next to them ("J. Pemberton", "A.B. Carter",
+//!   "J.-P. Leclerc"); a capitalized word right after initials the model read as a name is
+//!   the surname, and initials between a name and a capitalized word are middle initials;
+//! - after a **title** (`Mr`, `Dr`, `Lord Justice`, `Frau`, ...) the initials and capitalized
+//!   words up to the first other word are a name, even where the model read nothing; after a
+//!   personal title (`Mr`, `Mrs`, `Dr` ...) a single capital letter is a name too ("Mrs T.
+//!   sued"), as is a bracketed letter after a title or a party's role ("the witness [K.]")
+//!   and a letter after a capitalized role ("Child A"). The title stays as the model had it;
+//! - before a **post-nominal** (`QC`, `MD`, `PhD`, and `J`/`LJ` as in "Smith J held") stands
+//!   a name, which becomes PERSON; the post-nominal stays as the model had it;
+//! - **hyphenated, apostrophe and particle surnames** are one name: a PERSON span that stops
+//!   inside "Müller-Schmidt" or "O'Malley" covers the whole word, and one followed by "van",
+//!   "de la", "bin" ... and a capitalized word goes on over them ("Charles de Gaulle"); not
+//!   leftwards, and German "von" only after a full name, because German capitalizes nouns
+//!   ("die Officiere von Karl Ferdinand", "Giovanni von Bolzano" = from Bolzano);
+//! - PERSON spans that now overlap, or that only a space separates, become one (one value,
+//!   one placeholder).
+//!
+//! A word the model gave another label (a STREET_ADDRESS, an ORGANIZATION) is never taken
+//! into a name, except initials the model misread. Handles (`@jenny_k`) are not here: the
+//! pattern detector finds them (`crate::mask::patterns`), with or without the model.
+
+use crate::mask::{Entity, Kind, Label};
+
+/// Score of a PERSON span these rules create (the model spans they extend keep theirs).
+const NAME_RULE_SCORE: f32 = 0.8;
+
+/// At most this many words of a name are taken after a title or before a post-nominal.
+const MAX_NAME_WORDS: usize = 4;
+
+/// Titles, as written (first letter capital, the dot optional unless `dot`).
+/// `personal`: a lone capital letter after it stands for a person ("Mrs T."); the others
+/// need a capitalized word ("Lord Haversham", not "Rev B" of a document).
+struct Title {
+    word: &'static str,
+    personal: bool,
+    dot: bool,
+}
+
+const fn t(word: &'static str, personal: bool, dot: bool) -> Title {
+    Title { word, personal, dot }
+}
+
+/// "Sr" is left out: it is as often "Senior" ("Sr. Software Engineer").
+const TITLES: &[Title] = &[
+    t("Mr", true, false),
+    t("Mrs", true, false),
+    t("Ms", true, false),
+    t("Miss", true, false),
+    t("Mx", true, false),
+    t("Mme", true, false),
+    t("Mlle", true, false),
+    t("Herr", true, false),
+    t("Frau", true, false),
+    t("Dr", true, false),
+    t("Prof", true, false),
+    t("Sra", true, false),
+    t("Srta", true, false),
+    t("Sir", false, false),
+    t("Dame", false, false),
+    t("Lord", false, false),
+    t("Lady", false, false),
+    t("Justice", false, false),
+    t("Judge", false, false),
+    t("Professor", false, false),
+    t("Rev", false, false),
+    t("Revd", false, false),
+    t("Fr", false, true),
+    t("M", false, true),
+    t("MM", false, true),
+    t("Dott", false, true),
+];
+
+/// Post-nominals, as written: letters after a name that are not part of it. `comma`: also
+/// after a comma ("Jane Roe, QC"); "MD" and "MP" are not (", MD" is as often Maryland).
+/// "SC" is left out: it is as often South Carolina ("Columbia SC").
+const POST_NOMINALS: &[(&str, bool)] = &[
+    ("QC", true),
+    ("KC", true),
+    ("LJ", false),
+    ("CJ", false),
+    ("JJ", false),
+    ("LJJ", false),
+    ("MP", false),
+    ("MSP", false),
+    ("MEP", false),
+    ("MD", false),
+    ("PhD", true),
+    ("DPhil", true),
+    ("Esq", true),
+    ("MBE", true),
+    ("OBE", true),
+    ("CBE", true),
+    ("KBE", true),
+    ("DBE", true),
+    ("FRS", true),
+];
+
+/// Post-nominals of judges: a model span "Haversham LJ" with another label is a PERSON.
+const JUDICIAL: &[&str] = &["J", "LJ", "CJ", "JJ", "LJJ", "QC", "KC"];
+
+/// Dotted abbreviations that are not initials (compared without the last dot).
+const ABBREVIATIONS: &[&str] = &[
+    "U.S", "U.K", "U.N", "E.U", "D.C", "U.S.A", "A.M", "P.M", "B.C", "A.D", "N.Y", "L.A", "S.A", "E.G", "I.E", "N.B",
+    "P.S", "R.I.P", "Q.E.D",
+];
+
+/// Lower-case name particles ("Ludwig van Beethoven", "Mohammed bin Salman").
+/// Left out: words that are as often ordinary words before a capitalized noun ("zu Hause",
+/// "das Buch", "do Pilates") or join two people ("Juan y María").
+const PARTICLES: &[&str] = &[
+    "van", "von", "de", "da", "di", "del", "della", "du", "le", "la", "bin", "bint", "ibn", "al", "el", "ter", "ten",
+    "der", "den", "dos", "af", "ben",
+];
+
+/// Particles that continue only "van" or "ter" ("van der Berg"; "von der Bank" is a bank).
+const DUTCH_ARTICLES: &[&str] = &["der", "den"];
+
+/// Particles that are also articles or conjunctions ("Herr der Ringe", "la maison"): they
+/// may continue a name but not begin one after a title.
+const ARTICLE_PARTICLES: &[&str] = &["le", "la", "el", "al", "der", "den", "di", "da", "du", "del"];
+
+/// Capitalized words that are not names: function words and pronouns as they begin a
+/// sentence, greetings, company suffixes (compared lower-cased).
+const NOT_NAMES: &[&str] = &[
+    "the", "a", "an", "and", "or", "but", "nor", "of", "in", "on", "at", "to", "for", "with", "from", "by", "as", "is",
+    "are", "was", "were", "be", "it", "its", "i", "you", "we", "he", "she", "they", "me", "him", "her", "his", "hers",
+    "us", "them", "my", "our", "your", "their", "this", "that", "these", "those", "not", "no", "yes", "if", "so",
+    "then", "than", "when", "where", "what", "who", "whom", "whose", "which", "why", "how", "all", "any", "some",
+    "each", "every", "both", "here", "there", "please", "thanks", "thank", "dear", "hi", "hello", "hey", "re", "ok",
+    "okay", "also", "just", "very", "will", "would", "can", "could", "should", "may", "might", "must", "shall", "do",
+    "does", "did", "has", "have", "had", "about", "after", "before", "into", "over", "under", "up", "down", "out",
+    "off", "again", "against", "between", "through", "during", "without", "within", "ltd", "inc", "corp", "co", "llc",
+    "plc", "gmbh", "ag", "llp", "limited",
+];
+
+/// Capitalized nouns that a letter follows as a label, not a name ("Section A", "Plan B",
+/// "Type A", "Exhibit J"); a post-nominal after them is that letter.
+const LETTERED_NOUNS: &[&str] = &[
+    "section",
+    "part",
+    "schedule",
+    "appendix",
+    "annex",
+    "exhibit",
+    "table",
+    "figure",
+    "form",
+    "plan",
+    "type",
+    "class",
+    "grade",
+    "group",
+    "block",
+    "unit",
+    "phase",
+    "stage",
+    "level",
+    "option",
+    "model",
+    "vitamin",
+    "item",
+    "article",
+    "chapter",
+    "room",
+    "gate",
+    "terminal",
+    "row",
+    "seat",
+    "box",
+    "tab",
+    "column",
+    "step",
+    "tier",
+    "zone",
+    "wing",
+    "floor",
+    "hall",
+    "building",
+    "team",
+    "division",
+    "league",
+    "category",
+    "size",
+    "version",
+    "series",
+    "track",
+    "line",
+    "route",
+    "platform",
+    "war",
+    "tranche",
+    "hepatitis",
+    "channel",
+    "area",
+    "site",
+    "lot",
+    "pool",
+    "list",
+];
+
+/// Roles a bracketed letter after stands for a person ("the witness [K.]"); capitalized,
+/// a bare letter after them does too ("Child A", "Patient X").
+const ROLES: &[&str] = &[
+    "witness",
+    "claimant",
+    "defendant",
+    "applicant",
+    "respondent",
+    "appellant",
+    "plaintiff",
+    "complainant",
+    "petitioner",
+    "patient",
+    "victim",
+    "child",
+    "mother",
+    "father",
+    "parent",
+    "accused",
+    "officer",
+    "suspect",
+    "client",
+    "employee",
+    "pupil",
+    "student",
+    "tenant",
+    "informant",
+    "person",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// "J.", "A.B.", "J.-P." (at least one dot).
+    Initials,
+    /// A capital letter alone, no dot: "J", "T".
+    Letter,
+    /// A capitalized word: "Pemberton", "Müller-Schmidt", "O'Malley", "al-Hassan".
+    Name,
+    /// A word in capitals: "POINCARÉ", "NASA"; a name only after a title.
+    Upper,
+    /// A lower-case name particle: "van", "de".
+    Particle,
+    /// A title from [`TITLES`] (index).
+    Title(usize),
+    /// A post-nominal from [`POST_NOMINALS`] (index).
+    PostNominal(usize),
+    Other,
+}
+
+/// A whitespace-separated piece of text: its core (from the first to the last letter or
+/// digit, a possessive "'s" cut off) and what surrounds it.
+#[derive(Debug, Clone, Copy)]
+struct Word<'a> {
+    /// The core's byte span; `end` takes in the dot of initials and titles.
+    start: usize,
+    end: usize,
+    core: &'a str,
+    shape: Shape,
+    /// Symbols before the core ("(", "[", a quote).
+    lead: &'a str,
+    /// Symbols after the core (and after the dot `end` took in): ",", ")", "'s", a sentence's ".".
+    trail: &'a str,
+    /// A line break separates it from the word before.
+    newline_before: bool,
+}
+
+fn words(text: &str) -> Vec<Word<'_>> {
+    let mut out = Vec::new();
+    let mut last_end = 0;
+    let mut at = 0;
+    for piece in text.split(char::is_whitespace) {
+        let start = at;
+        at += piece.len();
+        // The separator is one whitespace char; find its length from the text.
+        let sep = text[at..].chars().next().map_or(0, char::len_utf8);
+        at += sep;
+        if piece.is_empty() {
+            continue;
+        }
+        let newline_before = text[last_end..start].contains(['\n', '\r']);
+        last_end = start + piece.len();
+        let lead_len = piece.len() - piece.trim_start_matches(|c: char| !c.is_alphanumeric()).len();
+        let mut core = piece[lead_len..].trim_end_matches(|c: char| !c.is_alphanumeric());
+        let lead = &piece[..lead_len];
+        for s in ["'s", "’s", "'S"] {
+            if core.len() > s.len() && core.ends_with(s) {
+                core = &core[..core.len() - s.len()];
+            }
+        }
+        let core_start = start + lead_len;
+        let mut end = core_start + core.len();
+        let dot = text[end..].starts_with('.');
+        let shape = classify(core, dot);
+        if dot && matches!(shape, Shape::Initials | Shape::Title(_)) {
+            end += 1;
+        }
+        let trail = &text[end..start + piece.len()];
+        // "J'", "L’": French elision, not an initial.
+        let shape = if shape == Shape::Letter && matches!(trail, "'" | "’") { Shape::Other } else { shape };
+        out.push(Word { start: core_start, end, core, shape, lead, trail, newline_before });
+    }
+    // "M." is "Monsieur" except among initials ("J. M. Barrie").
+    for i in 0..out.len() {
+        let among_initials = |j: Option<usize>| j.and_then(|j| out.get(j)).is_some_and(|w| w.shape == Shape::Initials);
+        if out[i].core == "M"
+            && matches!(out[i].shape, Shape::Title(_))
+            && (among_initials(i.checked_sub(1)) || among_initials(Some(i + 1)))
+        {
+            out[i].shape = Shape::Initials;
+        }
+    }
+    out
+}
+
+fn classify(core: &str, dot: bool) -> Shape {
+    if core.is_empty() {
+        return Shape::Other;
+    }
+    if let Some(i) = TITLES.iter().position(|t| t.word == core && (dot || !t.dot)) {
+        return Shape::Title(i);
+    }
+    if let Some(i) = POST_NOMINALS.iter().position(|(p, _)| *p == core) {
+        return Shape::PostNominal(i);
+    }
+    if PARTICLES.contains(&core) {
+        return Shape::Particle;
+    }
+    if is_initials(core, dot) && !ABBREVIATIONS.contains(&core) {
+        return Shape::Initials;
+    }
+    let mut chars = core.chars();
+    if let (Some(c), None) = (chars.next(), chars.next()) {
+        return if c.is_uppercase() { Shape::Letter } else { Shape::Other };
+    }
+    if NOT_NAMES.iter().any(|w| core.eq_ignore_ascii_case(w)) {
+        return Shape::Other;
+    }
+    if is_name(core) {
+        return Shape::Name;
+    }
+    if core.chars().all(|c| c.is_uppercase() || c == '-') && core.chars().filter(|c| c.is_uppercase()).count() >= 2 {
+        return Shape::Upper;
+    }
+    Shape::Other
+}
+
+/// Capital letters each followed by a dot, joined by nothing or "-" ("J.", "A.B.", "J.-P.");
+/// the last dot is `dot` (it lies outside the core).
+fn is_initials(core: &str, dot: bool) -> bool {
+    let mut rest = core;
+    loop {
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { return false };
+        if !c.is_uppercase() {
+            return false;
+        }
+        rest = chars.as_str();
+        if rest.is_empty() {
+            return dot;
+        }
+        rest = match rest.strip_prefix(".-").or_else(|| rest.strip_prefix('.')) {
+            Some(r) => r,
+            None => return false,
+        };
+    }
+}
+
+/// A capitalized word ("Okonkwo", "McDonald"), or such words joined by "-" where a
+/// lower-case particle may lead ("Ben-David", "al-Hassan"); each part may carry a one- or
+/// two-letter prefix before an apostrophe ("O'Malley", "d'Estaing").
+fn is_name(core: &str) -> bool {
+    let parts: Vec<&str> = core.split('-').collect();
+    let last = parts.len() - 1;
+    parts.iter().enumerate().all(|(k, p)| (k < last && PARTICLES.contains(p)) || is_name_part(p))
+}
+
+fn is_name_part(part: &str) -> bool {
+    let rest = match part.find(['\'', '’']) {
+        Some(i) if (1..=2).contains(&i) && part[..i].chars().all(char::is_alphabetic) => {
+            &part[i + part[i..].chars().next().map_or(1, char::len_utf8)..]
+        }
+        Some(_) => return false,
+        None => part,
+    };
+    let mut chars = rest.chars();
+    chars.next().is_some_and(char::is_uppercase)
+        && rest.chars().count() >= 2
+        && rest.chars().all(char::is_alphabetic)
+        && rest.chars().any(char::is_lowercase)
+}
+
+/// Applies the rules to the NER spans of `text` (byte offsets, any order; sorted on return).
+/// Spans of other labels are left alone, except initials inside a name, which are dropped
+/// into it, and a judge's name read as another label ("Haversham LJ"), which becomes PERSON.
+pub fn apply(text: &str, ents: &mut Vec<Entity>) {
+    let words = words(text);
+    if words.is_empty() {
+        return;
+    }
+    let mut n = Names { text, words, ents: std::mem::take(ents) };
+    n.snap();
+    n.titles();
+    n.post_nominals();
+    n.extend();
+    n.join();
+    *ents = n.ents;
+}
+
+struct Names<'a> {
+    text: &'a str,
+    words: Vec<Word<'a>>,
+    ents: Vec<Entity>,
+}
+
+impl Names<'_> {
+    /// Whether words `i` and `i + 1` read as one phrase: only spaces between them, no
+    /// symbol after the first (but the dot of initials or a title), none before the second.
+    fn joined(&self, i: usize) -> bool {
+        let (a, b) = (&self.words[i], self.words.get(i + 1));
+        b.is_some_and(|b| a.trail.is_empty() && b.lead.is_empty() && !b.newline_before)
+    }
+
+    /// Whether word `i` begins the text, a line or a sentence.
+    fn sentence_start(&self, i: usize) -> bool {
+        i == 0 || self.words[i].newline_before || self.words[i - 1].trail.contains(['.', '!', '?', ':'])
+    }
+
+    /// Whether word `i` is a single letter that labels the noun before it ("Section A.",
+    /// "Plan B", "Type A"), or a numeral beginning a line ("I. Introduction").
+    fn label_letter(&self, i: usize) -> bool {
+        let w = &self.words[i];
+        if w.core.chars().count() != 1 {
+            return false;
+        }
+        let heading = matches!(w.core, "I" | "V" | "X") && (i == 0 || w.newline_before);
+        heading
+            || i > 0
+                && self.joined(i - 1)
+                && LETTERED_NOUNS.iter().any(|n| self.words[i - 1].core.eq_ignore_ascii_case(n))
+    }
+
+    fn overlaps(e: &Entity, w: &Word) -> bool {
+        e.start < w.end && w.start < e.end
+    }
+
+    /// Whether a span of another label lies on word `i` (initials: one reaching outside it;
+    /// a misread "J." inside "J.-P. Leclerc" does not count).
+    fn blocked(&self, i: usize) -> bool {
+        let w = &self.words[i];
+        self.ents.iter().any(|e| {
+            e.label != Label::Person
+                && Self::overlaps(e, w)
+                && !(w.shape == Shape::Initials && w.start <= e.start && e.end <= w.end)
+        })
+    }
+
+    fn person(&self, i: usize) -> bool {
+        let w = &self.words[i];
+        self.ents.iter().any(|e| e.label == Label::Person && Self::overlaps(e, w))
+    }
+
+    /// Words (first, last) a span lies on, if any.
+    fn word_range(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        let first = self.words.partition_point(|w| w.end <= start);
+        let last = self.words.partition_point(|w| w.start < end).checked_sub(1)?;
+        (first <= last).then_some((first, last))
+    }
+
+    fn persons(&self) -> Vec<(usize, usize, f32)> {
+        self.ents.iter().filter(|e| e.label == Label::Person).map(|e| (e.start, e.end, e.score)).collect()
+    }
+
+    /// Makes `start..end` PERSON: one span with every PERSON span it overlaps (their lowest
+    /// score), and without the other labels' spans that lie inside it.
+    fn add_person(&mut self, mut start: usize, mut end: usize, mut score: f32) {
+        let mut template = None;
+        self.ents.retain(|e| {
+            let person = e.label == Label::Person && e.start < end && start < e.end;
+            if person {
+                start = start.min(e.start);
+                end = end.max(e.end);
+                score = score.min(e.score);
+                template.get_or_insert_with(|| e.clone());
+            }
+            !person
+        });
+        self.ents.retain(|e| !(start <= e.start && e.end <= end));
+        let e = match template {
+            Some(t) => Entity { start, end, score, ..t },
+            None => Entity { start, end, label: Label::Person, score, detector: "ner", kind: Kind::Any },
+        };
+        self.ents.push(e);
+    }
+
+    /// A PERSON span that begins or ends inside a name or initials covers the whole word
+    /// ("Noa Ben" of "Ben-David", "Malley" of "O'Malley", "P. Leclerc" of "J.-P. Leclerc").
+    fn snap(&mut self) {
+        for (start, end, score) in self.persons() {
+            let Some((a, b)) = self.word_range(start, end) else { continue };
+            let whole = |i: usize| matches!(self.words[i].shape, Shape::Name | Shape::Initials) && !self.blocked(i);
+            let s = if whole(a) { start.min(self.words[a].start) } else { start };
+            let t = if whole(b) { end.max(self.words[b].end) } else { end };
+            if (s, t) != (start, end) {
+                self.add_person(s, t, score);
+            }
+        }
+    }
+
+    /// Names after titles, and letters standing for a person.
+    fn titles(&mut self) {
+        for i in 0..self.words.len() {
+            let Shape::Title(k) = self.words[i].shape else {
+                self.stand_in(i);
+                continue;
+            };
+            // A chain of titles ("Lord Justice", "Herr Dr.") is read from its first.
+            if i > 0 && self.joined(i - 1) && matches!(self.words[i - 1].shape, Shape::Title(_)) {
+                continue;
+            }
+            // "Oak Dr", "Notre Dame", "Social Justice": a capitalized word before it makes it
+            // part of another name (unless that word only begins a sentence: "Ask Dr Smith").
+            if i > 0
+                && self.joined(i - 1)
+                && self.words[i - 1].shape == Shape::Name
+                && !self.person(i - 1)
+                && (!self.sentence_start(i - 1) || !TITLES[k].personal)
+            {
+                continue;
+            }
+            let mut j = i;
+            let mut personal = TITLES[k].personal;
+            while self.joined(j) {
+                let Shape::Title(k) = self.words[j + 1].shape else { break };
+                personal |= TITLES[k].personal;
+                j += 1;
+            }
+            if (i..=j).any(|x| self.blocked(x)) || !self.joined(j) {
+                continue;
+            }
+            if let Some((a, b)) = self.name_after(j + 1, personal) {
+                let (s, t) = (self.words[a].start, self.words[b].end);
+                self.add_person(s, t, NAME_RULE_SCORE);
+            }
+        }
+    }
+
+    /// The name that begins at word `i` after a title: initials, capitalized words and
+    /// particles before a capitalized word, up to [`MAX_NAME_WORDS`] words. Needs a
+    /// capitalized word unless `personal` (then a letter will do: "Mrs T.").
+    fn name_after(&self, i: usize, personal: bool) -> Option<(usize, usize)> {
+        let mut last = None;
+        let mut names = 0;
+        let mut k = i;
+        while k < self.words.len() && k - i < MAX_NAME_WORDS && !self.blocked(k) {
+            let w = &self.words[k];
+            let take = match w.shape {
+                Shape::Name | Shape::Upper => {
+                    names += 1;
+                    true
+                }
+                Shape::Initials => true,
+                Shape::Letter => w.core != "I",
+                Shape::Particle => {
+                    (k > i || !ARTICLE_PARTICLES.contains(&w.core)) && self.particles_then_name(k).is_some()
+                }
+                _ => false,
+            };
+            if !take {
+                break;
+            }
+            if w.shape != Shape::Particle {
+                last = Some(k);
+            }
+            if !self.joined(k) {
+                break;
+            }
+            k += 1;
+        }
+        let last = last?;
+        (names > 0 || personal).then_some((i, last))
+    }
+
+    /// When particles begin at word `i` and a capitalized word follows them, that word
+    /// ("de la Tour", "van der Berg", "bin Salman").
+    fn particles_then_name(&self, i: usize) -> Option<usize> {
+        let mut k = i;
+        while k < self.words.len() && self.words[k].shape == Shape::Particle && k - i < 3 {
+            let w = &self.words[k];
+            let dutch = k > i && matches!(self.words[k - 1].core, "van" | "ter");
+            if !self.joined(k) || self.blocked(k) || DUTCH_ARTICLES.contains(&w.core) && !dutch {
+                return None;
+            }
+            k += 1;
+        }
+        let name = k > i && k < self.words.len() && self.words[k].shape == Shape::Name && !self.blocked(k);
+        name.then_some(k)
+    }
+
+    /// A letter standing for a person: bracketed after a title or a role ("Mr [K.]", "the
+    /// witness (K)"), or bare after a capitalized role ("Child A").
+    fn stand_in(&mut self, i: usize) {
+        let w = self.words[i];
+        let letter = match w.shape {
+            Shape::Letter => true,
+            Shape::Initials => w.core.chars().count() == 1,
+            _ => false,
+        };
+        if !letter || i == 0 || w.newline_before || w.core == "I" || self.blocked(i) || self.person(i) {
+            return;
+        }
+        let p = &self.words[i - 1];
+        let role = ROLES.iter().any(|r| p.core.eq_ignore_ascii_case(r));
+        let bracketed = p.trail.is_empty()
+            && matches!(w.lead, "[" | "(")
+            && matches!(w.trail, "]" | ")" | "]," | ")," | "])" | "].")
+            && (role || matches!(p.shape, Shape::Title(_)));
+        let after_role = role
+            && self.joined(i - 1)
+            && p.core.starts_with(char::is_uppercase)
+            && !(self.joined(i) && self.words[i + 1].shape == Shape::Name);
+        if bracketed || after_role {
+            self.add_person(w.start, w.end, NAME_RULE_SCORE);
+        }
+    }
+
+    /// Names before post-nominals ("Jane Roe QC", "Smith J held", "Haversham LJ").
+    fn post_nominals(&mut self) {
+        for i in 1..self.words.len() {
+            let w = self.words[i];
+            let (word, comma) = match w.shape {
+                Shape::PostNominal(k) => POST_NOMINALS[k],
+                Shape::Letter if w.core == "J" => ("J", false),
+                _ => continue,
+            };
+            let p = i - 1;
+            let prev = &self.words[p];
+            let after = self.words.get(i + 1).filter(|_| self.joined(i));
+            let attached = self.joined(p) || (comma && prev.trail == "," && w.lead.is_empty() && !w.newline_before);
+            if !attached
+                || prev.shape != Shape::Name
+                || LETTERED_NOUNS.iter().any(|n| prev.core.eq_ignore_ascii_case(n))
+                // A number after it is a postcode ("Baltimore MD 21201").
+                || after.is_some_and(|a| a.core.starts_with(|c: char| c.is_ascii_digit()))
+                // "Smith J held", "Smith J's", not "Smith J Pemberton".
+                || word == "J" && after.is_some_and(|a| !a.core.starts_with(char::is_lowercase))
+                || self.person(p)
+            {
+                continue;
+            }
+            if self.blocked(p) {
+                self.relabel_judge(p, i, word);
+                continue;
+            }
+            let mut a = p;
+            while a > 0 && p - a + 1 < MAX_NAME_WORDS && self.joined(a - 1) && !self.blocked(a - 1) {
+                match self.words[a - 1].shape {
+                    Shape::Name | Shape::Initials | Shape::Particle => a -= 1,
+                    Shape::Letter if !matches!(self.words[a - 1].core, "A" | "I") => a -= 1,
+                    _ => break,
+                }
+            }
+            while self.words[a].shape == Shape::Particle {
+                a += 1;
+            }
+            let (s, t) = (self.words[a].start, self.words[p].end);
+            self.add_person(s, t, NAME_RULE_SCORE);
+        }
+    }
+
+    /// "Haversham LJ" read as another label: when that span is a name and the judge's
+    /// post-nominal `post` (word `i`) and nothing else, it is a PERSON.
+    fn relabel_judge(&mut self, p: usize, i: usize, post: &str) {
+        if !JUDICIAL.contains(&post) {
+            return;
+        }
+        let name = self.words[p];
+        let Some(e) = self.ents.iter().position(|e| e.label != Label::Person && Self::overlaps(e, &name)) else {
+            return;
+        };
+        let Some((a, b)) = self.word_range(self.ents[e].start, self.ents[e].end) else { return };
+        let names = (a..b).all(|k| matches!(self.words[k].shape, Shape::Name | Shape::Initials));
+        if names && b == i {
+            self.ents[e].label = Label::Person;
+            self.ents[e].kind = Kind::Any;
+        }
+    }
+
+    /// Every PERSON span takes in the initials, particles and surname that belong to it.
+    /// Growing one span does not change how another grows, so one pass will do.
+    fn extend(&mut self) {
+        for (start, end, score) in self.persons() {
+            let Some((a, b)) = self.word_range(start, end) else { continue };
+            let (a2, b2) = (self.extend_left(a), self.extend_right(a, b));
+            if (a2, b2) != (a, b) {
+                let (s, t) = (self.words[a2].start.min(start), self.words[b2].end.max(end));
+                self.add_person(s, t, score);
+            }
+        }
+    }
+
+    /// The first word of the name whose first word is `a`: the initials before it ("J.
+    /// Pemberton", "J Pemberton"). Particles are not taken in leftwards: in German a noun
+    /// stands before "von" as often as a given name does ("Officiere von Karl Ferdinand").
+    fn extend_left(&self, mut a: usize) -> usize {
+        while a > 0 && self.joined(a - 1) && !self.blocked(a - 1) && !self.label_letter(a - 1) {
+            match self.words[a - 1].shape {
+                Shape::Initials => a -= 1,
+                Shape::Letter if !matches!(self.words[a - 1].core, "A" | "I") && self.words[a].shape == Shape::Name => {
+                    a -= 1
+                }
+                _ => break,
+            }
+        }
+        a
+    }
+
+    /// The last word of the name whose last word is `b`: a surname after initials, middle
+    /// initials and the surname after them, particles and the surname after them.
+    fn extend_right(&self, a: usize, mut b: usize) -> usize {
+        while b + 1 < self.words.len() && self.joined(b) && !self.blocked(b + 1) && !self.label_letter(b) {
+            let (w, next) = (&self.words[b], &self.words[b + 1]);
+            match next.shape {
+                Shape::Name if w.shape == Shape::Initials || w.shape == Shape::Letter && self.name_so_far(a, b) => {
+                    b += 1
+                }
+                Shape::Initials | Shape::Letter if !self.label_letter(b + 1) => {
+                    // Middle initials, then the surname; else a dotted initial of its own.
+                    let mut k = b + 1;
+                    while k - b < 3
+                        && self.joined(k)
+                        && matches!(self.words[k + 1].shape, Shape::Initials | Shape::Letter)
+                    {
+                        k += 1;
+                    }
+                    let surname = self.joined(k)
+                        && self.words[k + 1].shape == Shape::Name
+                        && !(b + 1..=k + 1).any(|x| self.blocked(x) || self.words[x].core == "I");
+                    if surname {
+                        b = k + 1;
+                    } else if next.shape == Shape::Initials && w.shape == Shape::Name {
+                        b += 1;
+                        break;
+                    } else {
+                        break;
+                    }
+                }
+                // German "von" after a single name is as often "from" ("Giovanni von Bolzano")
+                // as nobility ("Franz Kussenitz von Jbenics").
+                Shape::Particle
+                    if matches!(w.shape, Shape::Name | Shape::Upper)
+                        && (next.core != "von" || self.names_in(a, b) >= 2) =>
+                {
+                    match self.particles_then_name(b + 1) {
+                        Some(k) => b = k,
+                        None => break,
+                    }
+                }
+                _ => break,
+            }
+        }
+        b
+    }
+
+    /// Whether the word at byte `i` is a name, initials, a letter or a title: a lower-case
+    /// word the model read as a name stays a span of its own, for [`super::scope`] to judge.
+    fn name_like_at(&self, i: usize) -> bool {
+        let k = self.words.partition_point(|w| w.end <= i);
+        self.words.get(k).is_some_and(|w| {
+            w.start <= i
+                && matches!(
+                    w.shape,
+                    Shape::Name
+                        | Shape::Upper
+                        | Shape::Initials
+                        | Shape::Letter
+                        | Shape::Title(_)
+                        | Shape::PostNominal(_)
+                )
+        })
+    }
+
+    /// Whether words `a..=b` read as one name: titles, names, initials and particles, with
+    /// nothing between them ("J", "Mr J", "Anna B"; not "LG G" of "LG G Watch", nor "Decani. K").
+    /// A letter without a dot takes a surname only after such a span; initials always do.
+    fn name_so_far(&self, a: usize, b: usize) -> bool {
+        (a..=b).all(|k| {
+            let shape = self.words[k].shape;
+            let name_like =
+                matches!(shape, Shape::Name | Shape::Initials | Shape::Letter | Shape::Particle | Shape::Title(_));
+            name_like && (k == b || self.joined(k))
+        })
+    }
+
+    /// How many of words `a..=b` are capitalized names.
+    fn names_in(&self, a: usize, b: usize) -> usize {
+        (a..=b).filter(|&k| self.words[k].shape == Shape::Name).count()
+    }
+
+    /// PERSON spans that overlap, or that one space separates, become one; sorts the spans.
+    fn join(&mut self) {
+        self.ents.sort_by_key(|e| (e.start, e.end));
+        let mut out: Vec<Entity> = Vec::with_capacity(self.ents.len());
+        for e in std::mem::take(&mut self.ents) {
+            if let Some(prev) = out.last_mut() {
+                let one_space = e.start == prev.end + 1
+                    && self.text.as_bytes().get(prev.end) == Some(&b' ')
+                    && self.name_like_at(prev.end - 1)
+                    && self.name_like_at(e.start);
+                if prev.label == Label::Person && e.label == Label::Person && (e.start <= prev.end || one_space) {
+                    prev.end = prev.end.max(e.end);
+                    prev.score = prev.score.min(e.score);
+                    continue;
+                }
+            }
+            out.push(e);
+        }
+        self.ents = out;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Label::{Location, Organization, Person, StreetAddress};
+
+    /// Runs the rules on `text` with the model's spans `model` (each the next occurrence of
+    /// its text); the spans after, as `(text, label)`.
+    fn run(text: &str, model: &[(&str, Label)]) -> Vec<(String, Label)> {
+        let mut ents = Vec::new();
+        let mut from = 0;
+        for (s, label) in model {
+            let start = from + text[from..].find(s).expect("model span in text");
+            from = start + s.len();
+            ents.push(Entity { start, end: from, label: *label, score: 0.9, detector: "ner", kind: Kind::Any });
+        }
+        apply(text, &mut ents);
+        for w in ents.windows(2) {
+            assert!(w[0].end <= w[1].start, "overlapping spans in {text:?}: {ents:?}");
+        }
+        ents.iter().map(|e| (text[e.start..e.end].to_string(), e.label)).collect()
+    }
+
+    fn persons(text: &str, model: &[(&str, Label)]) -> Vec<String> {
+        run(text, model).into_iter().filter(|(_, l)| *l == Person).map(|(s, _)| s).collect()
+    }
+
+    #[test]
+    fn word_shapes() {
+        for (core, dot, shape) in [
+            ("J", true, Shape::Initials),
+            ("A.B", true, Shape::Initials),
+            ("J.-P", true, Shape::Initials),
+            ("J", false, Shape::Letter),
+            ("Pemberton", false, Shape::Name),
+            ("Müller-Schmidt", false, Shape::Name),
+            ("O'Malley", false, Shape::Name),
+            ("d’Estaing", false, Shape::Name),
+            ("al-Hassan", false, Shape::Name),
+            ("McDonald", false, Shape::Name),
+            ("van", false, Shape::Particle),
+            ("Mr", true, Shape::Title(0)),
+            ("QC", false, Shape::PostNominal(0)),
+            ("NASA", false, Shape::Upper),
+            ("POINCARÉ", false, Shape::Upper),
+            ("U.S", true, Shape::Other),
+            ("iPhone", false, Shape::Other),
+            ("The", false, Shape::Other),
+            ("Anna-based", false, Shape::Other),
+            ("AB", true, Shape::Upper),
+            ("x", false, Shape::Other),
+            ("Fr", false, Shape::Name),
+            ("42nd", false, Shape::Other),
+        ] {
+            assert_eq!(classify(core, dot), shape, "{core:?} dot={dot}");
+        }
+        let ws = words("(Mr. [K.], Smith's) \n J.-P.");
+        let got: Vec<(&str, &str, &str, bool)> =
+            ws.iter().map(|w| (w.lead, w.core, w.trail, w.newline_before)).collect();
+        assert_eq!(
+            got,
+            [("(", "Mr", "", false), ("[", "K", "],", false), ("", "Smith", "'s)", false), ("", "J.-P", "", true)]
+        );
+        assert_eq!(&"(Mr. [K.], Smith's) \n J.-P."[ws[1].start..ws[1].end], "K.");
+    }
+
+    #[test]
+    fn initials_join_the_surname_the_model_read() {
+        // The model read only the initial, or only the surname.
+        let t = "represented by Mr J. Pemberton of the Home Office";
+        assert_eq!(persons(t, &[("J", Person)]), ["J. Pemberton"]);
+        assert_eq!(persons(t, &[("Pemberton", Person)]), ["J. Pemberton"]);
+        assert_eq!(persons("counsel Ms A. Okonkwo, for the claimant", &[("A.", Person)]), ["A. Okonkwo"]);
+        assert_eq!(persons("signed by J Pemberton today", &[("Pemberton", Person)]), ["J Pemberton"]);
+        assert_eq!(persons("A.B. Carter was appointed", &[("Carter", Person)]), ["A.B. Carter"]);
+        // A misread "J." inside "J.-P." goes into the name.
+        let got = run("and J.-P. Leclerc were appointed", &[("J.", Organization), ("P. Leclerc", Person)]);
+        assert_eq!(got, [("J.-P. Leclerc".to_string(), Person)]);
+        // Middle initials, and a trailing one.
+        assert_eq!(persons("ask John F. Kennedy now", &[("John", Person)]), ["John F. Kennedy"]);
+        assert_eq!(persons("ask J. R. R. Tolkien now", &[("J.", Person)]), ["J. R. R. Tolkien"]);
+        assert_eq!(persons("tell Anna B. thanks", &[("Anna", Person)]), ["Anna B."]);
+    }
+
+    #[test]
+    fn initials_do_not_take_in_ordinary_words() {
+        // No model span, no title: nothing.
+        for t in [
+            "I. Introduction",
+            "Section A. Scope",
+            "We need a Plan B for this",
+            "Vitamin D helps",
+            "World War I ended",
+            "Type A personality",
+            "send it to a@b.io",
+        ] {
+            assert_eq!(run(t, &[]), [], "{t}");
+        }
+        // The model misread the letter: it is not grown into the next word.
+        assert_eq!(persons("I. Introduction", &[("I.", Person)]), ["I."]);
+        assert_eq!(persons("Section A. Scope", &[("A.", Person)]), ["A."]);
+        assert_eq!(persons("Plan B Smith", &[("B", Person)]), ["B"]);
+        // "A" and "I" are words; "I" is no middle initial.
+        assert_eq!(persons("A Smith family", &[("Smith", Person)]), ["Smith"]);
+        assert_eq!(persons("Anna I Smith", &[("Anna", Person)]), ["Anna"]);
+        // Abbreviations are no initials; a sentence's end is none either.
+        assert_eq!(persons("the U.S. Trump administration", &[("Trump", Person)]), ["Trump"]);
+        assert_eq!(persons("I met Anna. B. Smith came", &[("Anna", Person)]), ["Anna"]);
+        // Only a name so far takes the surname: not "LG G" + "Watch", nor "Decani. K" + "Namen".
+        assert_eq!(persons("the LG G Watch is out", &[("LG G", Person)]), ["LG G"]);
+        assert_eq!(persons("Gustav Decani. K Namen", &[("Gustav Decani. K", Person)]), ["Gustav Decani. K"]);
+        assert_eq!(persons("the Tranche B Cash Payment", &[("Cash", Person)]), ["Cash"]);
+        // Dotted initials take the surname after any span.
+        assert_eq!(persons("par VITICULTURE H. Latière", &[("VITICULTURE H.", Person)]), ["VITICULTURE H. Latière"]);
+        // French elision is no initial, nor a judge's "J".
+        assert_eq!(persons("Si J' on entre", &[]), Vec::<String>::new());
+        assert_eq!(persons("et L'Enfant dit", &[("Enfant", Person)]), ["L'Enfant"]);
+        // A surname after initials is not taken from another label.
+        let got = run("J. Paris office", &[("J.", Person), ("Paris", Location)]);
+        assert_eq!(got, [("J.".to_string(), Person), ("Paris".to_string(), Location)]);
+    }
+
+    #[test]
+    fn a_title_starts_a_name_the_model_missed() {
+        assert_eq!(persons("Mr J. Pemberton of the Home Office", &[]), ["J. Pemberton"]);
+        assert_eq!(persons("Sir Keir Starmer spoke", &[("Keir", Person)]), ["Keir Starmer"]);
+        assert_eq!(persons("ask Dr. Amal Haddad about it", &[]), ["Amal Haddad"]);
+        assert_eq!(persons("Prof. Wojciechowski will chair", &[]), ["Wojciechowski"]);
+        assert_eq!(persons("Frau Müller-Lüdenscheidt kommt", &[]), ["Müller-Lüdenscheidt"]);
+        assert_eq!(persons("M. Dupont a déclaré", &[]), ["Dupont"]);
+        assert_eq!(persons("UN DISCOURS DE M. POINCARÉ Paris", &[("Paris", Location)]), ["POINCARÉ"]);
+        assert_eq!(persons("J. M. Barrie wrote", &[("Barrie", Person)]), ["J. M. Barrie"]);
+        // A chain of titles; the model's title span joins the name.
+        let got = persons("Lord Justice Haversham said", &[("Lord", Person), ("Justice", Person)]);
+        assert_eq!(got, ["Lord Justice Haversham"]);
+        assert_eq!(persons("Lord Justice Haversham said", &[]), ["Haversham"]);
+        assert_eq!(persons("Herr Dr. Ottokar Brzezinski ist krank", &[]), ["Ottokar Brzezinski"]);
+        // Particles inside, not at the end; at most four words.
+        assert_eq!(persons("Mr Pemberton-Smythe de la Tour arrived", &[]), ["Pemberton-Smythe de la Tour"]);
+        assert_eq!(persons("Mr Smith de la maison", &[]), ["Smith"]);
+        assert_eq!(persons("Judge Anna Maria Lucia Rossi Bianchi ruled", &[]), ["Anna Maria Lucia Rossi"]);
+    }
+
+    #[test]
+    fn a_title_before_no_name_gives_nothing() {
+        for t in [
+            "Mr and Mrs",
+            "Dear Sir, thank you",
+            "the Lord of the Rings",
+            "I Miss You So Much",
+            "Justice For All",
+            "Sr. Software Engineer at Acme",
+            "Rev B of the drawing",
+            "Fr 12:00",
+            "Herr der Ringe",
+            "Social Justice Warriors",
+            "Notre Dame Cathedral",
+        ] {
+            assert_eq!(persons(t, &[]), Vec::<String>::new(), "{t}");
+        }
+        // The title is part of an address or an organization the model read.
+        assert_eq!(persons("at 12 Oak Dr. Springfield", &[("12 Oak Dr", StreetAddress)]), Vec::<String>::new());
+        assert_eq!(
+            persons("the Justice Department said", &[("Justice Department", Organization)]),
+            Vec::<String>::new()
+        );
+        assert_eq!(persons("the Lady Margaret Hall", &[("Lady Margaret Hall", Organization)]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_letter_after_a_title_or_a_role_stands_for_a_person() {
+        assert_eq!(persons("Mr and Mrs T. sued the council", &[]), ["T."]);
+        assert_eq!(persons("Patient Mrs E. was seen", &[("Mrs", Person)]), ["Mrs E."]);
+        assert_eq!(persons("Mr X said", &[]), ["X"]);
+        assert_eq!(persons("the witness [K.] stated", &[]), ["K."]);
+        assert_eq!(persons("The mother (K) gave evidence", &[]), ["K"]);
+        assert_eq!(persons("Ms [B], the tenant", &[]), ["B"]);
+        assert_eq!(persons("Child A was placed with Witness B.", &[]), ["A", "B."]);
+        // Not a role, not a title, not a letter.
+        for t in ["see Table (A) below", "the witness (KL) said", "option [B] is best", "Sir I will", "Yes Sir I"] {
+            assert_eq!(persons(t, &[]), Vec::<String>::new(), "{t}");
+        }
+        // "Child A. Smith": the letter is an initial of the name that follows.
+        assert_eq!(persons("Patient J. Smith", &[("Smith", Person)]), ["J. Smith"]);
+    }
+
+    #[test]
+    fn a_name_stands_before_a_post_nominal() {
+        assert_eq!(persons("Smith J held that the claim failed", &[]), ["Smith"]);
+        assert_eq!(persons("In Smith J's judgment", &[]), ["Smith"]);
+        assert_eq!(persons("Jane Roe QC appeared", &[]), ["Jane Roe"]);
+        assert_eq!(persons("for the appellant, Jane Roe, QC, submitted", &[]), ["Jane Roe"]);
+        assert_eq!(persons("Amal Haddad MD signed", &[]), ["Amal Haddad"]);
+        assert_eq!(persons("Dr Amal Haddad MD signed", &[("Amal Haddad", Person)]), ["Amal Haddad"]);
+        assert_eq!(persons("written by Noa Ben-David PhD", &[]), ["Noa Ben-David"]);
+        // The model's span with the post-nominal in it stands.
+        assert_eq!(persons("Jane Roe QC appeared", &[("Jane Roe QC", Person)]), ["Jane Roe QC"]);
+        // A judge read as an address.
+        assert_eq!(
+            run("Haversham LJ agreed.", &[("Haversham LJ", StreetAddress)]),
+            [("Haversham LJ".to_string(), Person)]
+        );
+        // Not a name: a lettered noun, a postcode, a place, "J" before a capitalized word.
+        for (t, model) in [
+            ("see Exhibit J for details", &[][..]),
+            ("Baltimore MD 21201", &[][..]),
+            ("Baltimore, MD", &[][..]),
+            ("the heat in Columbia SC today", &[][..]),
+            ("in Baltimore MD", &[("Baltimore MD", Location)][..]),
+            ("Smith J Pemberton", &[][..]),
+            ("the Plan J is", &[][..]),
+        ] {
+            assert_eq!(persons(t, model), Vec::<String>::new(), "{t}");
+        }
+    }
+
+    #[test]
+    fn hyphenated_apostrophe_and_particle_surnames_are_one_name() {
+        assert_eq!(persons("by Noa Ben-David and", &[("Noa Ben", Person), ("David", Person)]), ["Noa Ben-David"]);
+        assert_eq!(persons("Anna Müller-Schmidt joined", &[("Anna Müller", Person)]), ["Anna Müller-Schmidt"]);
+        assert_eq!(persons("Fr. O'Malley said mass", &[("Malley", Person)]), ["O'Malley"]);
+        assert_eq!(persons("Fr. O'Malley said mass", &[]), ["O'Malley"]);
+        let t = "letters of Ludwig van Beethoven to";
+        assert_eq!(persons(t, &[("Ludwig", Person), ("Beethoven", Person)]), ["Ludwig van Beethoven"]);
+        assert_eq!(persons(t, &[("Ludwig", Person)]), ["Ludwig van Beethoven"]);
+        // Not leftwards: German puts nouns before "von" ("Officiere von Karl Ferdinand").
+        assert_eq!(persons(t, &[("Beethoven", Person)]), ["Beethoven"]);
+        let got = persons("die Officiere von Karl Ferdinand", &[("Karl Ferdinand", Person)]);
+        assert_eq!(got, ["Karl Ferdinand"]);
+        // "von" after one name is "from"; after a full name it is nobility.
+        assert_eq!(persons("Giovanni von Bolzano kam", &[("Giovanni", Person)]), ["Giovanni"]);
+        let got = persons("Franz Kussenitz von Jbenics", &[("Franz Kussenitz", Person)]);
+        assert_eq!(got, ["Franz Kussenitz von Jbenics"]);
+        assert_eq!(persons("met Charles de Gaulle", &[("Charles", Person)]), ["Charles de Gaulle"]);
+        assert_eq!(persons("met Mohammed bin Salman", &[("Mohammed", Person)]), ["Mohammed bin Salman"]);
+        assert_eq!(persons("met Anna van der Berg", &[("Anna", Person)]), ["Anna van der Berg"]);
+        // Not over a place, an article alone, a lower-case word, nor "von der" + a noun.
+        let got = run("Pierre de Paris", &[("Pierre", Person), ("Paris", Location)]);
+        assert_eq!(got, [("Pierre".to_string(), Person), ("Paris".to_string(), Location)]);
+        assert_eq!(persons("Anna de la maison", &[("Anna", Person)]), ["Anna"]);
+        assert_eq!(persons("Herr Schmidt von der Bank", &[("Schmidt", Person)]), ["Schmidt"]);
+        assert_eq!(persons("Anna-based teams", &[("Anna", Person)]), ["Anna"]);
+    }
+
+    #[test]
+    fn person_spans_one_space_apart_join_and_others_stay_apart() {
+        assert_eq!(
+            persons("Dr Ottokar Brzezinski", &[("Dr", Person), ("Ottokar Brzezinski", Person)]),
+            ["Dr Ottokar Brzezinski"]
+        );
+        assert_eq!(persons("Anna, Bob", &[("Anna", Person), ("Bob", Person)]), ["Anna", "Bob"]);
+        assert_eq!(persons("Anna\nBob", &[("Anna", Person), ("Bob", Person)]), ["Anna", "Bob"]);
+        // Other labels are not touched; spans come back sorted.
+        let got = run("Acme Ltd hired J. Smith", &[("Acme Ltd", Organization), ("Smith", Person)]);
+        assert_eq!(got, [("Acme Ltd".to_string(), Organization), ("J. Smith".to_string(), Person)]);
+        assert_eq!(run("", &[]), []);
+        assert_eq!(run("  \n ", &[]), []);
+    }
+
+    #[test]
+    fn multibyte_text_keeps_char_boundaries() {
+        let t = "Ärztin Dr. Zoë Ōtsuka-Łukasz und Frau Ü. Çelik 👋 Mr [Ž.] — Smith J’s";
+        let mut ents = Vec::new();
+        apply(t, &mut ents);
+        let got: Vec<&str> = ents.iter().map(|e| &t[e.start..e.end]).collect();
+        assert_eq!(got, ["Zoë Ōtsuka-Łukasz", "Ü. Çelik", "Ž.", "Smith"]);
+    }
+}
