@@ -1,13 +1,15 @@
 //! Validated pattern detectors (part of masking step 2): e-mail, phone, payment card, IBAN,
-//! US SSN, IP, URL, crypto address, API keys / secrets / passwords, plus the config's
-//! deny-lists. Every candidate a regex finds is validated (checksum, registry table, parser)
-//! before it is reported, so look-alikes that fail validation stay unmasked. Compiled once
-//! in [`PatternDetector::new`]; [`PatternDetector::find`] is synchronous and allocation-light.
+//! US SSN, IP, URL, crypto address, API keys / secrets / passwords, `@handles`, plus the
+//! config's deny-lists. Every candidate a regex finds is validated (checksum, registry
+//! table, parser) before it is reported, so look-alikes that fail validation stay unmasked.
+//! Compiled once in [`PatternDetector::new`]; [`PatternDetector::find`] is synchronous and
+//! allocation-light.
 
 mod card;
 mod crypto;
 mod deny;
 mod email;
+mod handle;
 mod iban;
 mod ip;
 mod phone;
@@ -35,6 +37,7 @@ pub enum PatternError {
 /// All validated patterns and the deny-lists, compiled once.
 pub struct PatternDetector {
     email: email::Emails,
+    handle: handle::Handles,
     phone: phone::Phones,
     card: card::Cards,
     iban: iban::Ibans,
@@ -58,6 +61,7 @@ impl PatternDetector {
     pub fn new(deny: &BTreeMap<Label, Vec<String>>) -> Result<Self, PatternError> {
         Ok(PatternDetector {
             email: email::Emails::new(),
+            handle: handle::Handles::new(),
             phone: phone::Phones::new(),
             card: card::Cards::new(),
             iban: iban::Ibans::new(),
@@ -79,6 +83,7 @@ impl PatternDetector {
         }
         let digits = text.bytes().filter(u8::is_ascii_digit).count();
         self.email.find(text, &mut out);
+        self.handle.find(text, &mut out);
         self.url.find(text, &mut out);
         self.secrets.find(text, &mut out);
         self.crypto.find(text, &mut out);
