@@ -102,6 +102,27 @@ async fn streamed_answers_restore_model_spans() {
     assert!(!gw.mock.received()[0].body.to_string().contains("Thornton"));
 }
 
+/// Names as people write them (`ner::names`, and the handle pattern): initials next to a
+/// surname, the name after a chain of titles and a chat handle reach the provider as
+/// placeholders, and the echoed answer comes back with the client's own words.
+#[tokio::test]
+async fn initials_titles_and_handles_are_masked_and_restored() {
+    let gw = gateway(&detect_toml("")).await;
+    for (p, values) in [
+        ("Mr J. Pemberton of the Home Office will attend.", &["J.", "Pemberton"][..]),
+        ("Lord Justice Haversham said the appeal failed.", &["Haversham"]),
+        ("@jenny_k and i are going to the mall", &["jenny_k"]),
+    ] {
+        let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
+        assert_eq!(status, 200, "{v}");
+        let sent = gw.mock.received().last().unwrap().body.to_string();
+        for value in values {
+            assert!(!sent.contains(value), "{value:?} reached the provider: {sent}");
+        }
+        assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
+    }
+}
+
 #[tokio::test]
 async fn full_ner_queue_refuses_in_the_callers_shape() {
     // A queue of one and batches of one: concurrent requests beyond it are refused, never
