@@ -49,15 +49,18 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), shed_load))
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, X_API_KEY]))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let id = req.headers().get(X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-            // Debug level: at the default `info` no span is built per request (it cost
-            // measurable throughput); request-level log lines carry `request_id` themselves.
-            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        })
-        // Failures are logged once, by the pipeline (with the request id and error kind); a
-        // 503 from /readyz while the model loads is not an error at all.
-        .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req.headers().get(X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    // Debug level: at the default `info` no span is built per request (it cost
+                    // measurable throughput); request-level log lines carry `request_id` themselves.
+                    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                // Failures are logged once, by the pipeline (with the request id and error kind); a
+                // 503 from /readyz while the model loads is not an error at all.
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRequestUuid))
         .with_state(state)
