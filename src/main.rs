@@ -441,15 +441,19 @@ fn audit_verify(args: &[PathBuf]) -> ExitCode {
     ExitCode::from(worst as u8)
 }
 
+/// The filters and the files of `audit query` and `audit export`.
+fn audit_query_and_files(
+    args: &[PathBuf],
+    filter: &FilterArgs,
+) -> Result<(veil::audit::Query, Vec<PathBuf>), ExitCode> {
+    Ok((audit_query_args(filter)?, audit_files(args)?))
+}
+
 fn audit_query(args: &[PathBuf], filter: &FilterArgs, json: bool) -> ExitCode {
     use std::io::Write;
     use std::ops::ControlFlow;
-    let query = match audit_query_args(filter) {
-        Ok(q) => q,
-        Err(code) => return code,
-    };
-    let files = match audit_files(args) {
-        Ok(f) => f,
+    let (query, files) = match audit_query_and_files(args, filter) {
+        Ok(qf) => qf,
         Err(code) => return code,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -482,12 +486,8 @@ fn audit_query(args: &[PathBuf], filter: &FilterArgs, json: bool) -> ExitCode {
 fn audit_export(args: &[PathBuf], filter: &FilterArgs) -> ExitCode {
     use std::io::Write;
     use std::ops::ControlFlow;
-    let query = match audit_query_args(filter) {
-        Ok(q) => q,
-        Err(code) => return code,
-    };
-    let files = match audit_files(args) {
-        Ok(f) => f,
+    let (query, files) = match audit_query_and_files(args, filter) {
+        Ok(qf) => qf,
         Err(code) => return code,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
