@@ -10,10 +10,9 @@ Faker's person providers in every locale (MIT).
 
     python common_words.py ../src/ner/scope/common.txt
 """
-import importlib
-import pkgutil
 import sys
 
+from name_lexicon import faker_names
 from wordfreq import top_n_list, zipf_frequency
 
 MIN_ZIPF = 3.0
@@ -27,28 +26,9 @@ NICKNAMES = {"jen", "jenn", "jess", "liz", "lizzie", "beth", "kate", "katie", "s
 
 
 def given_names():
-    from faker.providers import person
-    out = set()
-    for m in pkgutil.iter_modules(person.__path__):
-        try:
-            mod = importlib.import_module("faker.providers.person." + m.name)
-        except Exception:
-            continue
-        prov = getattr(mod, "Provider", None)
-        if prov is None:
-            continue
-        for attr in dir(prov):
-            if not attr.startswith("first_names"):
-                continue
-            names = getattr(prov, attr)
-            if isinstance(names, dict):
-                names = names.keys()
-            if not isinstance(names, (list, tuple, set, frozenset, type({}.keys()))):
-                continue
-            for n in names:
-                for part in str(n).replace("-", " ").split():
-                    out.add(part.lower())
-    return out
+    """Given names of every Faker locale, as the lower-case words they are made of."""
+    names, _ = faker_names(prefixes=("first_names",))
+    return {part.lower() for n in names for part in n.replace("-", " ").split()}
 
 
 def main():

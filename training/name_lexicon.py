@@ -27,7 +27,9 @@ COMMON_ZIPF = 5.5
 LANGS = ("en", "de", "es", "fr")
 
 
-def faker_names():
+def faker_names(prefixes=("first_names", "last_names")):
+    """The names of Faker's person providers in every locale (attributes starting with one of
+    `prefixes`), and the number of locales read."""
     from faker.providers import person
     out = set()
     locales = 0
@@ -41,7 +43,7 @@ def faker_names():
             continue
         locales += 1
         for attr in dir(prov):
-            if not (attr.startswith("first_names") or attr.startswith("last_names")):
+            if not attr.startswith(prefixes):
                 continue
             v = getattr(prov, attr, None)
             if isinstance(v, (list, tuple, set, dict)):
