@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, Rust unit + integration tests, the
 # end-to-end test that drives the built binary with the official OpenAI and Anthropic
-# Python SDKs, and the deployment checks (scripts/check-deploy.sh). Needs only the Rust
-# toolchain, Python 3 and the package registries.
+# Python SDKs, the deployment checks (scripts/check-deploy.sh) and the CUDA build check
+# (scripts/check-cuda.sh: the `cuda` feature compiled and linked without a GPU). Needs
+# only the Rust toolchain, Python 3 and the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,14 +17,34 @@ echo "==> cargo test"
 cargo test --locked --all-targets
 
 echo "==> Python SDK end-to-end tests"
+step=$SECONDS
 VENV=".venv-test"
+REQS="tests/python/requirements.txt"
 if [ ! -x "$VENV/bin/python" ]; then
+  echo "--> creating $VENV"
   python3 -m venv "$VENV" 2>/dev/null || { rm -rf "$VENV"; python3 -m pip install --user -q virtualenv && python3 -m virtualenv -q "$VENV"; }
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
-cargo build --locked --bin veil --bin veil-mock
+if ! cmp -s "$REQS" "$VENV/.requirements"; then
+  echo "--> pip install -r $REQS ($(tr '\n' ' ' <"$REQS"))"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -r "$REQS"
+  cp "$REQS" "$VENV/.requirements"
+else
+  echo "--> $REQS already installed in $VENV"
+fi
+# The binaries `cargo test` built above for the integration tests (same profile, same
+# features): no second build.
+for bin in veil veil-mock; do
+  if [ ! -x "target/debug/$bin" ]; then
+    echo "test.sh: target/debug/$bin is missing after cargo test" >&2
+    exit 1
+  fi
+done
 VEIL_BIN="target/debug/veil" VEIL_MOCK_BIN="target/debug/veil-mock" \
   "$VENV/bin/python" -m unittest discover -s tests/python -p 'test_*.py' -v
+echo "--> SDK tests done in $((SECONDS - step)) s"
 
 echo "==> Deployment checks: Dockerfile lint, Kubernetes manifests, Prometheus rules"
 VEIL_BIN="target/debug/veil" ./scripts/check-deploy.sh
+
+echo "==> CUDA feature: clippy, compile and link without a GPU (scripts/check-cuda.sh)"
+./scripts/check-cuda.sh
