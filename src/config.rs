@@ -73,6 +73,10 @@ pub struct RawConfig {
     pub policy: BTreeMap<String, String>,
     #[serde(default)]
     pub audit: RawAudit,
+    // >>> ui: the audit review page (src/ui)
+    #[serde(default)]
+    pub ui: RawUi,
+    // <<< ui
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,6 +174,18 @@ pub struct RawAudit {
     pub rotate_age: Option<String>,
 }
 
+// >>> ui: the audit review page (src/ui)
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUi {
+    /// Serve the review page at `/ui` (default true).
+    pub enabled: Option<bool>,
+    /// Hex SHA-256 of the admin key the page asks for; required for the page to open when
+    /// `[[keys]]` are configured.
+    pub admin_sha256: Option<String>,
+}
+// <<< ui
+
 // ---------------------------------------------------------------------------------------
 // Validated layer
 // ---------------------------------------------------------------------------------------
@@ -187,7 +203,34 @@ pub struct Config {
     /// `[policy] identity_fields`: what happens to end-user identifier fields.
     pub identity_fields: IdentityMode,
     pub audit: AuditConfig,
+    // >>> ui
+    pub ui: UiConfig,
+    // <<< ui
 }
+
+// >>> ui: the audit review page (src/ui)
+/// `[ui]`: the audit review page at `/ui`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UiConfig {
+    pub enabled: bool,
+    /// SHA-256 of the admin key; `None`: no admin key (the page opens only on a keyless
+    /// gateway listening on a loopback address).
+    pub admin_sha256: Option<[u8; 32]>,
+}
+
+fn validate_ui(raw: RawUi) -> Result<UiConfig, ConfigError> {
+    let admin_sha256 = match raw.admin_sha256 {
+        None => None,
+        Some(text) => Some(
+            hex::decode(text.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| invalid("ui.admin_sha256", "must be 64 hex characters (sha256 of the admin key)"))?,
+        ),
+    };
+    Ok(UiConfig { enabled: raw.enabled.unwrap_or(true), admin_sha256 })
+}
+// <<< ui
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -359,7 +402,8 @@ impl Config {
             }
         }
         let audit = validate_audit(raw.audit)?;
-        Ok(Config { server, providers, detect, aliases, keys, policy, identity_fields, audit })
+        let ui = validate_ui(raw.ui)?; // ui
+        Ok(Config { server, providers, detect, aliases, keys, policy, identity_fields, audit, ui })
     }
 
     /// The action for a label (mask unless the policy says otherwise).

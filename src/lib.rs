@@ -17,6 +17,9 @@ pub mod providers;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
+// >>> ui: the audit review page at /ui
+pub mod ui;
+// <<< ui
 
 pub use state::AppState;
 

@@ -34,6 +34,10 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// 6. auth: deny by default when `[[keys]]` exist, except `PUBLIC_ROUTES`; rpm limits;
 /// 7. body limit (`server.max_body_bytes`), enforced by the extractor as a 413;
 /// 8. routes.
+///
+/// The audit review page (`/ui`, [`crate::ui::router`]) is merged in below the sensitive
+/// headers layer: it has layers 1 to 4, then its own admin-key check and body limit instead
+/// of load shedding, caller-key auth and the gateway's body limit.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
     Router::new()
@@ -47,6 +51,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(from_fn_with_state(state.clone(), auth::require_key))
         .layer(from_fn_with_state(state.clone(), shed_load))
+        // >>> ui: the review page, outside caller-key auth and load shedding (src/ui)
+        .merge(crate::ui::router(state.clone()))
+        // <<< ui
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, X_API_KEY]))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(

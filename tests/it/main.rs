@@ -9,4 +9,5 @@ mod errors;
 mod flows;
 mod model;
 mod policy;
+mod ui;
 mod utility;
