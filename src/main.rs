@@ -24,30 +24,38 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway.
+    #[command(after_help = SERVE_HELP)]
     Serve {
-        /// TOML config file (all keys optional).
-        #[arg(long, env = "VEIL_CONFIG")]
+        /// TOML config file (all keys optional). Without --config or VEIL_CONFIG no file is
+        /// read: Veil runs on the built-in defaults.
+        #[arg(long, env = "VEIL_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
-        /// Listen address, overrides server.listen.
-        #[arg(long)]
+        /// Listen address; overrides server.listen [default: 127.0.0.1:8787].
+        #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
     /// Mask one text (FILE or stdin) and print it; never uses the network.
     Redact {
-        #[arg(long, env = "VEIL_CONFIG")]
+        /// TOML config file: the same detectors and policy as `veil serve` with it.
+        #[arg(long, env = "VEIL_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
         /// Print a JSON object with the masked text and the entities found.
         #[arg(long)]
         json: bool,
+        /// The text to mask, as UTF-8 [default: stdin].
+        #[arg(value_name = "FILE")]
         file: Option<PathBuf>,
     },
-    /// Batch detection for evaluation: JSON lines {"id","text"} in, spans out.
+    /// Batch detection for evaluation: JSON Lines {"id","text"} in, {"id","spans"} out.
     Detect {
-        /// Read and write JSON Lines (the only format).
-        #[arg(long, required = true)]
+        /// JSON Lines, the default and only format (accepted for compatibility).
+        #[arg(long)]
         jsonl: bool,
-        #[arg(long, env = "VEIL_CONFIG")]
+        /// TOML config file: the same detectors and policy as `veil serve` with it.
+        #[arg(long, env = "VEIL_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
+        /// JSON Lines, one {"id": ..., "text": ...} per line [default: stdin].
+        #[arg(value_name = "INPUT")]
         input: Option<PathBuf>,
     },
     /// Audit-log tools.
@@ -61,6 +69,23 @@ enum Command {
         command: ModelsCommand,
     },
 }
+
+/// `veil serve --help`: where the config comes from, what it defaults to, the variables.
+const SERVE_HELP: &str = "\
+Config:
+  --config FILE, else the file $VEIL_CONFIG names, else none: no file is searched for.
+  Without a file Veil listens on 127.0.0.1:8787, masks with the default model built into
+  the binary plus the patterns, knows the built-in providers (openai, anthropic, mistral,
+  groq, ...) and writes the audit log to ./veil-audit.jsonl. docs/interface.md lists every key.
+
+Environment:
+  VEIL_CONFIG                      the config file (--config wins)
+  OPENAI_API_KEY, ANTHROPIC_API_KEY, ...
+                                   each provider's key ([providers.NAME] api_key_env)
+  VEIL_AUDIT_KEY                   the audit log's HMAC key ([audit] key_env); unset: a key
+                                   file beside the log (<log>.key), created on first start
+  RUST_LOG                         log filter [default: info]
+  HF_HUB_CACHE, HF_HOME, HF_TOKEN  Hugging Face models (model = \"hf:owner/name\")";
 
 #[derive(Subcommand)]
 enum ModelsCommand {

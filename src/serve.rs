@@ -84,11 +84,14 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|e| ServeError::Runtime(e.into()))?;
+    // Plain values, not Rust's debug form: `detectors` is a comma-separated list, `audit`
+    // the log's path or `off`.
+    let audit_log = state.config.audit.path.as_ref().map_or_else(|| "off".to_string(), |p| p.display().to_string());
     tracing::info!(
         listen = %addr,
-        detectors = ?state.masker.versions(),
+        detectors = %state.masker.versions().join(","),
         providers = state.config.providers.len(),
-        audit = ?state.config.audit.path,
+        audit = %audit_log,
         "veil listening"
     );
     let app = crate::app(state);

@@ -146,7 +146,7 @@ pub fn build_worker(source: &ModelSource, opts: &NerOptions) -> anyhow::Result<(
     }
     let (label_map, unknown) = labels::map_types(&scheme.types, &opts.labels);
     if !unknown.is_empty() {
-        tracing::warn!(types = ?unknown, "model entity types without a built-in label are masked as OTHER_ID; map them in [detect.labels]");
+        tracing::warn!(types = %unknown.join(","), "model entity types without a built-in label are masked as OTHER_ID; map them in [detect.labels]");
     }
     let mut engine = opts.engine.clone();
     let limit = model.config.max_positions.saturating_sub(tokenizer.special_count());

@@ -77,6 +77,11 @@ impl Finisher {
         &self.provider
     }
 
+    /// The request id, for log lines written before the request ends.
+    pub fn request_id(&self) -> &str {
+        self.rec.as_ref().map_or("", |r| r.request_id.as_str())
+    }
+
     pub fn set_stream(&mut self, stream: bool) {
         if let Some(r) = self.rec() {
             r.stream = stream;

@@ -62,8 +62,16 @@ pub async fn run(
                 | ApiError::UpstreamBadResponse { .. } => Outcome::UpstreamError,
                 _ => Outcome::Error,
             };
+            // Upstream failures are logged once, where they happen (with the request id and the
+            // cause), not again here.
+            let logged = matches!(
+                e,
+                ApiError::Upstream { .. } | ApiError::UpstreamTimeout { .. } | ApiError::UpstreamUnreachable { .. }
+            );
             if status >= 500 {
-                tracing::warn!(%request_id, error = %e, kind = e.kind(), status, "request failed");
+                if !logged {
+                    tracing::warn!(%request_id, error = %e, kind = e.kind(), status, "request failed");
+                }
             } else {
                 tracing::debug!(%request_id, kind = e.kind(), status, "request refused");
             }
@@ -170,7 +178,12 @@ async fn run_inner(
             Err(e) if more && retryable(&e) => {
                 metrics::counter!(crate::telemetry::metrics::FALLBACKS_TOTAL, "provider" => provider.name.clone())
                     .increment(1);
-                tracing::warn!(provider = %provider.name, kind = e.kind(), "alias target failed; trying the next");
+                tracing::info!(
+                    request_id = %fin.request_id(),
+                    provider = %provider.name,
+                    kind = e.kind(),
+                    "alias target failed; trying the next"
+                );
                 last_err = Some(e);
             }
             Err(e) => return Err(e),
@@ -334,7 +347,7 @@ async fn send(
             fin.upstream_time(sent_at.elapsed());
             metrics::counter!(crate::telemetry::metrics::UPSTREAM_ERRORS, "provider" => name.clone(), "kind" => "timeout")
                 .increment(1);
-            tracing::warn!(provider = %name, "upstream response headers timed out");
+            tracing::warn!(request_id = %fin.request_id(), provider = %name, "upstream response headers timed out");
             return Err(ApiError::UpstreamTimeout { provider: name });
         }
         Ok(Err(e)) => {
@@ -345,7 +358,13 @@ async fn send(
             // reqwest's own message is "error sending request"; the cause (DNS, connection
             // refused, TLS) is at the bottom of its source chain.
             let cause = root_cause(&e);
-            tracing::warn!(provider = %name, error = %e, cause = %cause, "upstream request failed");
+            tracing::warn!(
+                request_id = %fin.request_id(),
+                provider = %name,
+                error = %e,
+                cause = %cause,
+                "upstream request failed"
+            );
             return Err(if e.is_timeout() {
                 ApiError::UpstreamTimeout { provider: name }
             } else {
@@ -365,7 +384,7 @@ async fn send(
         .unwrap_or_else(|| "no error message".to_string());
         metrics::counter!(crate::telemetry::metrics::UPSTREAM_ERRORS, "provider" => name.clone(), "kind" => "status")
             .increment(1);
-        tracing::warn!(provider = %name, status, "upstream returned an error status");
+        tracing::warn!(request_id = %fin.request_id(), provider = %name, status, "upstream returned an error status");
         // The upstream only ever saw masked text, so its message holds no raw values.
         return Err(ApiError::Upstream { provider: name, status, message });
     }
@@ -383,8 +402,9 @@ async fn finish_plain(
     let provider = fin.provider().to_string();
     let bytes = up.response.bytes().await;
     fin.upstream_time(up.sent_at.elapsed());
+    let request_id = fin.request_id().to_string();
     let bytes = bytes.map_err(|e| {
-        tracing::warn!(provider = %provider, error = %e, "reading the upstream body failed");
+        tracing::warn!(%request_id, provider = %provider, error = %e, "reading the upstream body failed");
         if e.is_timeout() {
             ApiError::UpstreamTimeout { provider: provider.clone() }
         } else {

@@ -6,10 +6,12 @@ pub mod metrics;
 use tracing_subscriber::{fmt, EnvFilter};
 
 /// Installs the tracing subscriber: JSON lines when `json` is true (production), pretty
-/// otherwise. `RUST_LOG` overrides the default filter (`info`).
+/// otherwise (colours only on a terminal). `RUST_LOG` overrides the default filter (`info`).
 pub fn init_logging(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    // Colours only on a terminal: a redirected log file gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
     // A second init (tests) is harmless: keep the first subscriber.
     let _ = if json { builder.json().flatten_event(true).try_init() } else { builder.compact().try_init() };
 }

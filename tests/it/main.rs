@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod audit_tools;
+mod cli;
 mod common;
+mod cuda;
 mod deny;
 mod errors;
 mod flows;
