@@ -73,6 +73,10 @@ pub struct RawConfig {
     pub policy: BTreeMap<String, String>,
     #[serde(default)]
     pub audit: RawAudit,
+    // >>> telemetry
+    #[serde(default)]
+    pub telemetry: RawTelemetry,
+    // <<< telemetry
     // >>> ui: the audit review page (src/ui)
     #[serde(default)]
     pub ui: RawUi,
@@ -186,6 +190,19 @@ pub struct RawUi {
 }
 // <<< ui
 
+// >>> telemetry: [telemetry] (src/telemetry)
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelemetry {
+    /// OTLP/HTTP collector URL (`http://host:4318`); traces are exported only when set.
+    pub otlp_endpoint: Option<String>,
+    /// Only `"http/protobuf"` (the default).
+    pub otlp_protocol: Option<String>,
+    /// `service.name` of the exported spans (default `veil`).
+    pub service_name: Option<String>,
+}
+// <<< telemetry
+
 // ---------------------------------------------------------------------------------------
 // Validated layer
 // ---------------------------------------------------------------------------------------
@@ -203,6 +220,9 @@ pub struct Config {
     /// `[policy] identity_fields`: what happens to end-user identifier fields.
     pub identity_fields: IdentityMode,
     pub audit: AuditConfig,
+    // >>> telemetry
+    pub telemetry: TelemetryConfig,
+    // <<< telemetry
     // >>> ui
     pub ui: UiConfig,
     // <<< ui
@@ -403,7 +423,8 @@ impl Config {
         }
         let audit = validate_audit(raw.audit)?;
         let ui = validate_ui(raw.ui)?; // ui
-        Ok(Config { server, providers, detect, aliases, keys, policy, identity_fields, audit, ui })
+        let telemetry = validate_telemetry(raw.telemetry)?; // telemetry
+        Ok(Config { server, providers, detect, aliases, keys, policy, identity_fields, audit, telemetry, ui })
     }
 
     /// The action for a label (mask unless the policy says otherwise).
@@ -467,6 +488,88 @@ fn validate_server(raw: RawServer) -> Result<ServerConfig, ConfigError> {
         log_json,
     })
 }
+
+// >>> telemetry: [telemetry] (src/telemetry)
+/// `[telemetry]`: OpenTelemetry trace export (off without `otlp_endpoint`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    pub otlp: Option<crate::telemetry::otel::OtlpSettings>,
+}
+
+fn validate_telemetry(raw: RawTelemetry) -> Result<TelemetryConfig, ConfigError> {
+    const KEY: &str = "telemetry.otlp_endpoint";
+    match raw.otlp_protocol.as_deref() {
+        None | Some("http/protobuf") => {}
+        Some(other) => {
+            return Err(invalid(
+                "telemetry.otlp_protocol",
+                format!("{other:?}: only \"http/protobuf\" (OTLP over HTTP) is supported"),
+            ))
+        }
+    }
+    let service_name = raw.service_name.unwrap_or_else(|| "veil".to_string());
+    if service_name.trim().is_empty() {
+        return Err(invalid("telemetry.service_name", "must not be empty"));
+    }
+    let Some(text) = raw.otlp_endpoint.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(TelemetryConfig { otlp: None });
+    };
+    let mut url = reqwest::Url::parse(text).map_err(|e| invalid(KEY, format!("{text:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(KEY, format!("{text:?}: expected an http:// or https:// URL like http://127.0.0.1:4318")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(KEY, "must not hold credentials: set OTEL_EXPORTER_OTLP_HEADERS instead"));
+    }
+    // The collector's base URL gets the traces path, as OTEL_EXPORTER_OTLP_ENDPOINT does.
+    if !url.path().ends_with("/v1/traces") {
+        let path = format!("{}/v1/traces", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+    }
+    Ok(TelemetryConfig { otlp: Some(crate::telemetry::otel::OtlpSettings { traces_url: url.to_string(), service_name }) })
+}
+
+#[cfg(test)]
+mod telemetry_tests {
+    use super::*;
+
+    fn telemetry(toml: &str) -> Result<TelemetryConfig, ConfigError> {
+        Config::from_toml(toml, &HashMap::new()).map(|c| c.telemetry)
+    }
+
+    #[test]
+    fn otlp_is_off_by_default_and_the_traces_path_is_added() {
+        assert_eq!(telemetry("").unwrap().otlp, None);
+        let t = telemetry("[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\n").unwrap().otlp.unwrap();
+        assert_eq!(t.traces_url, "http://127.0.0.1:4318/v1/traces");
+        assert_eq!(t.service_name, "veil");
+        let t = telemetry(
+            "[telemetry]\notlp_endpoint = \"https://otel.example/otlp/v1/traces\"\nservice_name = \"veil-eu\"\n\
+             otlp_protocol = \"http/protobuf\"\n",
+        )
+        .unwrap()
+        .otlp
+        .unwrap();
+        assert_eq!(t.traces_url, "https://otel.example/otlp/v1/traces");
+        assert_eq!(t.service_name, "veil-eu");
+    }
+
+    #[test]
+    fn bad_telemetry_settings_name_their_key() {
+        for (toml, key) in [
+            ("otlp_endpoint = \"127.0.0.1:4318\"", "telemetry.otlp_endpoint"),
+            ("otlp_endpoint = \"grpc://collector:4317\"", "telemetry.otlp_endpoint"),
+            ("otlp_endpoint = \"http://u:p@collector:4318\"", "telemetry.otlp_endpoint"),
+            ("otlp_protocol = \"grpc\"", "telemetry.otlp_protocol"),
+            ("service_name = \" \"", "telemetry.service_name"),
+            ("sample = 1", "telemetry"),
+        ] {
+            let e = telemetry(&format!("[telemetry]\n{toml}\n")).unwrap_err().to_string();
+            assert!(e.starts_with(key), "{toml}: {e}");
+        }
+    }
+}
+// <<< telemetry
 
 fn validate_audit(raw: RawAudit) -> Result<AuditConfig, ConfigError> {
     if raw.rotate_bytes == Some(0) {

@@ -34,6 +34,12 @@ impl ServeError {
 /// Runs the gateway on `config` until a shutdown signal.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     crate::telemetry::metrics::handle();
+    // >>> telemetry: OTLP trace export ([telemetry] otlp_endpoint), flushed at shutdown
+    let exporting = match &config.telemetry.otlp {
+        Some(settings) => Some(crate::telemetry::otel::start(settings).map_err(|e| ServeError::Config(e.into()))?),
+        None => None,
+    };
+    // <<< telemetry
     let (audit, writer, key) = match &config.audit.path {
         Some(path) => {
             let key = audit::load_or_create_key(&config.audit, &ProcessEnv)
@@ -114,6 +120,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if let Some(w) = writer {
         w.shutdown().await;
     }
+    // >>> telemetry: send the spans still queued (blocks up to 5 s)
+    if let Some(x) = exporting {
+        let _ = tokio::task::spawn_blocking(move || x.shutdown()).await;
+    }
+    // <<< telemetry
     if fatal.is_finished() {
         if let Ok(Some(e)) = fatal.await {
             return Err(ServeError::Config(e));

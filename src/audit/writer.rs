@@ -65,7 +65,7 @@ impl Drops {
         if n == 0 {
             return;
         }
-        metrics::counter!("gateway_audit_dropped_total").increment(n);
+        metrics::counter!(crate::telemetry::metrics::AUDIT_DROPPED).increment(n);
         self.unlogged.fetch_add(n, Ordering::Relaxed);
         let Ok(mut last) = self.last_log.try_lock() else {
             return;
@@ -151,7 +151,7 @@ impl AuditHandle {
     }
 
     /// Queues a record without waiting. When the queue is full (the disk cannot keep up)
-    /// or the writer is gone, the record is dropped: `gateway_audit_dropped_total` counts
+    /// or the writer is gone, the record is dropped: `veil_audit_dropped_total` counts
     /// it and an error is logged at most once per 10 s.
     pub fn record(&self, rec: AuditRecord) {
         let Some(inner) = &self.inner else { return };

@@ -237,7 +237,11 @@ impl Masker {
 
     /// Finds entities in each text: merged, allow-listed, byte offsets.
     pub async fn detect(&self, texts: &[&str]) -> Result<Vec<Vec<Entity>>, DetectError> {
-        let runs = futures::future::join_all(self.detectors.iter().map(|d| d.detect(texts))).await;
+        // Each detector's time goes on the masking span (telemetry).
+        let runs = futures::future::join_all(
+            self.detectors.iter().map(|d| crate::telemetry::spans::timed_detector(d.name(), d.detect(texts))),
+        )
+        .await;
         let mut per_text: Vec<Vec<(u8, Entity)>> = vec![Vec::new(); texts.len()];
         for (d, run) in self.detectors.iter().zip(runs) {
             let found = run?;

@@ -77,6 +77,8 @@ pub type JobResult = Result<Vec<Vec<Entity>>, String>;
 struct Job {
     texts: Vec<String>,
     reply: oneshot::Sender<JobResult>,
+    /// When it was queued, and the span that gets its queue time (telemetry).
+    queued: (Instant, tracing::Span),
 }
 
 /// Why a job could not be queued.
@@ -161,7 +163,7 @@ impl Engine {
     /// Queues `texts`; the receiver yields one entity list per text.
     pub fn submit(&self, texts: Vec<String>) -> Result<oneshot::Receiver<JobResult>, SubmitError> {
         let (reply, rx) = oneshot::channel();
-        let job = Job { texts, reply };
+        let job = Job { texts, reply, queued: (Instant::now(), crate::telemetry::spans::ner_queue_span()) };
         let refused = match &self.queue {
             Queue::Batching { tx, depth } => {
                 // Count first so the worker never sees a negative depth.
@@ -367,6 +369,9 @@ impl Worker {
             metrics::gauge!(m::NER_QUEUE_DEPTH).set(left as f64);
             // Callers that went away (client disconnected, request cancelled) cost nothing.
             jobs.retain(|j| !j.reply.is_closed());
+            for j in &jobs {
+                crate::telemetry::spans::ner_dequeued(&j.queued.1, j.queued.0); // telemetry
+            }
             busy = jobs.len() > 1 || left > 0;
             if jobs.is_empty() {
                 continue;
@@ -412,6 +417,7 @@ impl Worker {
         if job.reply.is_closed() {
             return;
         }
+        crate::telemetry::spans::ner_dequeued(&job.queued.1, job.queued.0); // telemetry
         let texts: Vec<&str> = job.texts.iter().map(String::as_str).collect();
         let encoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.encode_texts(&texts)))
             .unwrap_or_else(|p| Err(panic_message(p)));

@@ -21,12 +21,28 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument as _; // telemetry
 
 pub use finish::Outcome;
 pub use guard::mask_body;
 
+// >>> telemetry: the request's span and its share of the in-flight gauge, around the whole
+// request (a stream's body holds them until it ends)
 /// Handles one `/v1/chat/completions` or `/v1/messages` request.
 pub async fn run(
+    state: AppState,
+    api: ApiKind,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let scope = crate::telemetry::RequestScope::start(api, &headers);
+    let response = run_request(state, api, caller, headers, body).instrument(scope.span().clone()).await;
+    scope.respond(response)
+}
+// <<< telemetry
+
+async fn run_request(
     state: AppState,
     api: ApiKind,
     caller: Caller,
@@ -152,7 +168,11 @@ async fn run_inner(
     // Step 2: mask every text the provider would see. Fails closed.
     let t0 = Instant::now();
     let mut map = PlaceholderMap::default();
-    let report = mask_body(&state.masker, api, state.config.identity_fields, &mut body, &mut map).await;
+    let mask_span = crate::telemetry::spans::mask(&state.masker); // telemetry
+    let report = mask_body(&state.masker, api, state.config.identity_fields, &mut body, &mut map)
+        .instrument(mask_span.clone())
+        .await;
+    crate::telemetry::spans::masked(&mask_span, report.as_ref().map_err(ApiError::kind)); // telemetry
     fin.mask_time(t0.elapsed());
     let report = report?;
     fin.set_report(&report);
@@ -166,13 +186,21 @@ async fn run_inner(
             continue;
         };
         fin.set_target(target);
-        let attempt = send(state, api, provider, target, &body, stream, headers, fin).await;
+        // >>> telemetry: one span per attempt; the answer (plain or stream) takes it along
+        let up_span = crate::telemetry::spans::upstream(provider, target);
+        let attempt =
+            send(state, api, provider, target, &body, stream, headers, fin).instrument(up_span.clone()).await;
+        if let Err(e) = &attempt {
+            crate::telemetry::spans::upstream_failed(&up_span, e.kind());
+        }
+        // <<< telemetry
         match attempt {
             Ok(up) => {
                 return if stream {
                     Ok(Reply::Stream(stream::respond(state, api, provider, &model, up, restorer, fin.take())))
                 } else {
-                    finish_plain(api, provider.kind, &model, up, &restorer, fin).await.map(Reply::Json)
+                    let answer = finish_plain(api, provider.kind, &model, up, &restorer, fin).await;
+                    crate::telemetry::spans::ended(&up_span, answer).map(Reply::Json) // telemetry
                 };
             }
             Err(e) if more && retryable(&e) => {
@@ -278,6 +306,8 @@ pub struct Upstream {
     pub sent_at: Instant,
     pub strip_usage: bool,
     pub provider_kind: ApiKind,
+    /// The attempt's span (telemetry).
+    pub span: tracing::Span,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -336,6 +366,11 @@ async fn send(
     for (h, v) in &provider.headers {
         req = req.header(h.as_str(), v.as_str());
     }
+    // >>> telemetry: W3C trace context of the attempt (`tracestate` and baggage are not sent)
+    if let Some(tp) = crate::telemetry::spans::traceparent(&tracing::Span::current()) {
+        req = req.header(crate::telemetry::spans::TRACEPARENT, tp);
+    }
+    // <<< telemetry
     let sent_at = Instant::now();
     // `upstream_timeout` bounds the time to response headers only; a stream may then run as
     // long as it keeps sending (the client's read timeout is `stream_idle_timeout`).
@@ -374,6 +409,7 @@ async fn send(
     };
     let status = response.status().as_u16();
     fin.set_upstream_status(status);
+    crate::telemetry::spans::upstream_status(&tracing::Span::current(), status); // telemetry
     if !response.status().is_success() {
         let body = response.bytes().await.unwrap_or_default();
         fin.upstream_time(sent_at.elapsed());
@@ -388,7 +424,7 @@ async fn send(
         // The upstream only ever saw masked text, so its message holds no raw values.
         return Err(ApiError::Upstream { provider: name, status, message });
     }
-    Ok(Upstream { response, sent_at, strip_usage, provider_kind: provider.kind })
+    Ok(Upstream { response, sent_at, strip_usage, provider_kind: provider.kind, span: tracing::Span::current() })
 }
 
 async fn finish_plain(
@@ -417,13 +453,16 @@ async fn finish_plain(
         ApiKind::Anthropic => anthropic::usage(&upstream),
     };
     fin.set_usage(usage);
+    crate::telemetry::spans::usage(&up.span, usage); // telemetry
     let mut body = match (provider_kind, api) {
         (a, b) if a == b => upstream,
         (ApiKind::Anthropic, ApiKind::OpenAi) => translate::anthropic_to_openai_response(&upstream, model),
         _ => translate::openai_to_anthropic_response(&upstream, model),
     };
     let t0 = Instant::now();
+    let restore_span = crate::telemetry::spans::restore(); // telemetry
     let stats = restore_body(api, &mut body, restorer);
+    crate::telemetry::spans::restored(&restore_span, stats, t0.elapsed()); // telemetry
     fin.restore_time(t0.elapsed(), stats);
     Ok(body)
 }

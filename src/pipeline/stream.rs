@@ -53,6 +53,7 @@ pub(super) fn respond(
         convert,
         restore: ClientRestore::new(api, restorer, up.strip_usage),
         fin,
+        trace: crate::telemetry::spans::StreamTrace::new(up.span.clone()), // telemetry
     };
     tokio::spawn(pump.run(up, tx));
     super::sse_response(rx)
@@ -90,6 +91,8 @@ struct Pump {
     convert: Convert,
     restore: ClientRestore,
     fin: Finisher,
+    /// The request, upstream and restore spans (telemetry).
+    trace: crate::telemetry::spans::StreamTrace,
 }
 
 enum End {
@@ -161,6 +164,14 @@ impl Pump {
         self.fin.upstream_time(sent_at.elapsed());
         self.fin.set_usage(self.restore.usage);
         self.fin.restore_time(self.restore.time, self.restore.stats());
+        // >>> telemetry
+        let failure = match end {
+            End::Clean => None,
+            End::Failed(kind) => Some(kind),
+            End::ClientGone => Some("client_cancelled"),
+        };
+        self.trace.finish(self.restore.usage, self.restore.stats(), self.restore.time, failure);
+        // <<< telemetry
         match end {
             End::Clean => self.fin.done(Outcome::Ok, 200, None),
             End::Failed(kind) => self.fin.done(Outcome::UpstreamError, 200, Some(kind)),

@@ -5,20 +5,20 @@
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 
-pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
-pub const REQUEST_DURATION: &str = "gateway_request_duration_seconds";
-pub const ENTITIES_TOTAL: &str = "gateway_entities_total";
-pub const MASK_DURATION: &str = "gateway_mask_duration_seconds";
-pub const UPSTREAM_DURATION: &str = "gateway_upstream_duration_seconds";
-pub const RESTORE_DURATION: &str = "gateway_restore_duration_seconds";
-pub const PLACEHOLDERS_RESTORED: &str = "gateway_placeholders_restored_total";
-pub const PLACEHOLDERS_UNRESTORED: &str = "gateway_placeholders_unrestored_total";
-pub const UPSTREAM_ERRORS: &str = "gateway_upstream_errors_total";
-pub const FALLBACKS_TOTAL: &str = "gateway_fallbacks_total";
-pub const IN_FLIGHT: &str = "gateway_requests_in_flight";
-pub const AUDIT_DROPPED: &str = "gateway_audit_dropped_total";
+pub const REQUESTS_TOTAL: &str = "veil_requests_total";
+pub const REQUEST_DURATION: &str = "veil_request_duration_seconds";
+pub const ENTITIES_TOTAL: &str = "veil_entities_total";
+pub const MASK_DURATION: &str = "veil_mask_duration_seconds";
+pub const UPSTREAM_DURATION: &str = "veil_upstream_duration_seconds";
+pub const RESTORE_DURATION: &str = "veil_restore_duration_seconds";
+pub const PLACEHOLDERS_RESTORED: &str = "veil_placeholders_restored_total";
+pub const PLACEHOLDERS_UNRESTORED: &str = "veil_placeholders_unrestored_total";
+pub const UPSTREAM_ERRORS: &str = "veil_upstream_errors_total";
+pub const FALLBACKS_TOTAL: &str = "veil_fallbacks_total";
+pub const IN_FLIGHT: &str = "veil_requests_in_flight";
+pub const AUDIT_DROPPED: &str = "veil_audit_dropped_total";
 /// Translated requests refused because a string skipped the masker (a bug; alert on > 0).
-pub const MASKING_CHECK_FAILURES: &str = "gateway_masking_check_failures_total";
+pub const MASKING_CHECK_FAILURES: &str = "veil_masking_check_failures_total";
 pub const NER_QUEUE_DEPTH: &str = "veil_ner_queue_depth";
 pub const NER_REJECTED: &str = "veil_ner_rejected_total";
 pub const NER_BATCH_REQUESTS: &str = "veil_ner_batch_requests";

@@ -162,10 +162,10 @@ async fn models_health_and_metrics() {
     assert_eq!(s, 200);
     let m = gw.client.get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for name in [
-        "gateway_requests_total",
-        "gateway_entities_total",
-        "gateway_mask_duration_seconds",
-        "gateway_placeholders_restored_total",
+        "veil_requests_total",
+        "veil_entities_total",
+        "veil_mask_duration_seconds",
+        "veil_placeholders_restored_total",
     ] {
         assert!(m.contains(name), "{name} missing from /metrics");
     }

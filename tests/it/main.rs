@@ -10,6 +10,7 @@ mod deny;
 mod errors;
 mod flows;
 mod model;
+mod otel;
 mod policy;
 mod ui;
 mod utility;
