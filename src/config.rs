@@ -4,7 +4,7 @@
 //! that tests can pass a map instead of mutating the process environment.
 
 use crate::mask::{Action, IdentityMode, Kind, Label, Policy};
-use crate::providers::ApiKind;
+use crate::providers::{ApiKind, ProviderKind};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -107,6 +107,8 @@ pub struct RawProvider {
     pub kind: Option<String>,
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
+    /// `kind = "azure"` only: the `api-version` query value (default `2024-10-21`).
+    pub api_version: Option<String>,
     /// Extra headers sent upstream on every request (values are not secret-masked in config).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -266,7 +268,10 @@ pub struct ServerConfig {
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub name: String,
+    /// The wire API the upstream speaks (`provider_kind.wire()`).
     pub kind: ApiKind,
+    /// How the upstream is reached: URLs, auth, error bodies (`kind = ...` in the config).
+    pub provider_kind: ProviderKind,
     /// Without a trailing slash, e.g. `https://api.openai.com/v1`.
     pub base_url: String,
     pub api_key_env: Option<String>,
@@ -645,6 +650,10 @@ fn validate_providers(
             ProviderConfig {
                 name: name.to_string(),
                 kind,
+                provider_kind: match kind {
+                    ApiKind::OpenAi => ProviderKind::OpenAi,
+                    ApiKind::Anthropic => ProviderKind::Anthropic,
+                },
                 base_url: url.to_string(),
                 api_key_env: key_env.map(str::to_string),
                 api_key: key_env.and_then(|k| env.get(k)).map(SecretString::from),
@@ -658,22 +667,28 @@ fn validate_providers(
             return Err(invalid(&prefix, "a provider name must be non-empty and contain no '/'"));
         }
         let builtin = BUILTIN_PROVIDERS.iter().find(|b| b.0 == name);
-        let kind = match (&p.kind, builtin) {
-            (Some(k), _) => k.parse::<ApiKind>().map_err(|e| invalid(format!("{prefix}.kind"), e))?,
-            (None, Some(b)) => b.1,
+        let kind_name = match (&p.kind, builtin) {
+            (Some(k), _) => k.as_str(),
+            (None, Some(b)) => b.1.as_str(),
             (None, None) => {
                 return Err(invalid(
                     format!("{prefix}.kind"),
-                    "missing: a provider that is not built in needs kind = \"openai\" or \"anthropic\"",
+                    "missing: a provider that is not built in needs kind = \"openai\", \"anthropic\" or \"azure\"",
                 ))
             }
         };
+        let provider_kind = provider_kind(&prefix, kind_name, p.api_version.as_deref())?;
+        let kind = provider_kind.wire();
         let base_url = match (&p.base_url, builtin) {
             (Some(u), _) => validate_base_url(&format!("{prefix}.base_url"), u)?,
             (None, Some(b)) => b.2.to_string(),
             (None, None) => return Err(invalid(format!("{prefix}.base_url"), "missing: set the provider's base URL")),
         };
-        let api_key_env = p.api_key_env.or_else(|| builtin.and_then(|b| b.3.map(str::to_string)));
+        let default_key_env = match &provider_kind {
+            ProviderKind::Azure(_) => Some(AZURE_KEY_ENV),
+            ProviderKind::OpenAi | ProviderKind::Anthropic => builtin.and_then(|b| b.3),
+        };
+        let api_key_env = p.api_key_env.or_else(|| default_key_env.map(str::to_string));
         let api_key = api_key_env.as_deref().and_then(|k| env.get(k)).map(SecretString::from);
         let mut headers = Vec::new();
         for (h, v) in p.headers {
@@ -682,9 +697,39 @@ fn validate_providers(
             }
             headers.push((h, v));
         }
-        out.insert(name.clone(), ProviderConfig { name, kind, base_url, api_key_env, api_key, headers });
+        out.insert(name.clone(), ProviderConfig { name, kind, provider_kind, base_url, api_key_env, api_key, headers });
     }
     Ok(out)
+}
+
+/// The key variable of an `azure` provider without `api_key_env` (the openai SDK's name).
+pub const AZURE_KEY_ENV: &str = "AZURE_OPENAI_API_KEY";
+
+/// The `api-version` of an `azure` provider without `api_version` (the 2024-10-21 GA API).
+pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
+
+/// `kind = "..."` (and, for Azure, `api_version`) of `[providers.NAME]` (`prefix`).
+fn provider_kind(prefix: &str, kind: &str, api_version: Option<&str>) -> Result<ProviderKind, ConfigError> {
+    let parsed = match kind {
+        "openai" => ProviderKind::OpenAi,
+        "anthropic" => ProviderKind::Anthropic,
+        "azure" => {
+            let version = api_version.unwrap_or(AZURE_DEFAULT_API_VERSION);
+            let settings = crate::providers::azure::AzureSettings::new(version)
+                .map_err(|e| invalid(format!("{prefix}.api_version"), e))?;
+            ProviderKind::Azure(settings)
+        }
+        other => {
+            let names: Vec<String> = ProviderKind::NAMES.iter().map(|n| format!("{n:?}")).collect();
+            return Err(invalid(format!("{prefix}.kind"), format!("{other:?}: expected {}", names.join(", "))));
+        }
+    };
+    match (&parsed, api_version) {
+        (ProviderKind::OpenAi | ProviderKind::Anthropic, Some(_)) => {
+            Err(invalid(format!("{prefix}.api_version"), "only an azure provider takes an api_version"))
+        }
+        (ProviderKind::OpenAi | ProviderKind::Anthropic, None) | (ProviderKind::Azure(_), _) => Ok(parsed),
+    }
 }
 
 fn validate_detect(raw: RawDetect) -> Result<DetectConfig, ConfigError> {
@@ -908,6 +953,49 @@ mod tests {
         assert!(e.to_string().contains("policy.US_SSN"), "{e}");
         let e = Config::from_toml("[server]\nbogus = 1\n", &env()).unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn azure_providers() {
+        let text = "[providers.azure]\nkind = \"azure\"\nbase_url = \"https://r.openai.azure.com/\"\napi_version = \"2025-01-01-preview\"\n";
+        let c = Config::from_toml(text, &env()).unwrap();
+        let p = &c.providers["azure"];
+        assert_eq!(p.kind, ApiKind::OpenAi);
+        assert_eq!(
+            p.provider_kind,
+            ProviderKind::Azure(crate::providers::azure::AzureSettings::new("2025-01-01-preview").unwrap())
+        );
+        assert_eq!(p.base_url, "https://r.openai.azure.com");
+        assert_eq!(p.api_key_env.as_deref(), Some(AZURE_KEY_ENV));
+        let c = Config::from_toml(
+            "[providers.az]\nkind = \"azure\"\nbase_url = \"https://r\"\napi_key_env = \"K\"\n",
+            &env(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.providers["az"].provider_kind,
+            ProviderKind::Azure(crate::providers::azure::AzureSettings::new(AZURE_DEFAULT_API_VERSION).unwrap())
+        );
+        assert_eq!(c.providers["az"].api_key_env.as_deref(), Some("K"));
+        for (toml, key) in [
+            ("[providers.az]\nkind = \"azure\"\n", "providers.az.base_url:"),
+            (
+                "[providers.az]\nkind = \"azure\"\nbase_url = \"https://r\"\napi_version = \"a b\"\n",
+                "providers.az.api_version:",
+            ),
+            (
+                "[providers.x]\nkind = \"openai\"\nbase_url = \"https://r\"\napi_version = \"2024-10-21\"\n",
+                "providers.x.api_version: only an azure",
+            ),
+            ("[providers.openai]\napi_version = \"2024-10-21\"\n", "providers.openai.api_version:"),
+            (
+                "[providers.x]\nkind = \"gcp\"\nbase_url = \"https://r\"\n",
+                "providers.x.kind: \"gcp\": expected \"openai\", \"anthropic\", \"azure\"",
+            ),
+        ] {
+            let e = Config::from_toml(toml, &env()).unwrap_err();
+            assert!(e.to_string().starts_with(key), "{toml}: {e}");
+        }
     }
 
     #[test]

@@ -36,9 +36,10 @@ pub enum ApiError {
     Overloaded,
     #[error("provider {provider} is not configured with an API key: set {env}")]
     MissingProviderKey { provider: String, env: String },
-    /// The upstream answered with an error status.
+    /// The upstream answered with an error status. `retry_after` is its `Retry-After`
+    /// header (a number of seconds or an HTTP date), passed on with a 429.
     #[error("upstream {provider} returned {status}: {message}")]
-    Upstream { provider: String, status: u16, message: String },
+    Upstream { provider: String, status: u16, message: String, retry_after: Option<String> },
     #[error("upstream {provider} timed out")]
     UpstreamTimeout { provider: String },
     #[error("upstream {provider} could not be reached")]
@@ -163,8 +164,26 @@ impl ApiError {
         if matches!(self, ApiError::RateLimited) {
             resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("60"));
         }
+        // The provider's own rate limit: its wait, passed on.
+        if let ApiError::Upstream { status: 429, retry_after: Some(v), .. } = &self {
+            if let Some(v) = retry_after_value(v) {
+                resp.headers_mut().insert(http::header::RETRY_AFTER, v);
+            }
+        }
         resp.extensions_mut().insert(ErrorKind(self.kind()));
         resp
+    }
+}
+
+/// An upstream `Retry-After` fit to pass on: seconds, or an HTTP date (printable ASCII,
+/// at most 64 bytes); anything else is left out.
+fn retry_after_value(v: &str) -> Option<http::HeaderValue> {
+    let v = v.trim();
+    let ok = !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b" ,:-".contains(&b));
+    if ok {
+        http::HeaderValue::from_str(v).ok()
+    } else {
+        None
     }
 }
 

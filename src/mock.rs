@@ -1,9 +1,21 @@
 //! An in-process mock LLM provider for tests and benchmarks.
 //!
 //! [`MockProvider`] serves the OpenAI Chat Completions API (`POST /v1/chat/completions`,
-//! `GET /v1/models`), the Anthropic Messages API (`POST /v1/messages`) and `GET /healthz`
-//! on 127.0.0.1, records every API request it receives (path, lower-case headers, JSON
-//! body) and answers in the wire format of the real providers, plain or streaming (SSE).
+//! `GET /v1/models`), OpenAI embeddings (`POST /v1/embeddings`), the Anthropic Messages
+//! API (`POST /v1/messages`), Azure OpenAI (`POST /openai/deployments/{DEPLOYMENT}/chat/completions`
+//! and `.../embeddings`) and `GET /healthz` on 127.0.0.1, records every API request it
+//! receives (path, query, lower-case headers, JSON body) and answers in the wire format of
+//! the real providers, plain or streaming (SSE).
+//!
+//! **Azure mode** checks what Azure would: an `api-version` query parameter (else 404
+//! `Resource not found`, as Azure answers), the key in an `api-key` header and no
+//! `Authorization` header (else 401 with Azure's error body). The deployment in the path,
+//! not the body's `model`, picks the answer, as on Azure.
+//!
+//! **Embeddings** answer one 8-dimensional vector per input string, computed from the
+//! string's bytes (equal strings embed alike, different ones differently), as floats or,
+//! with `encoding_format: "base64"`, as base64 of little-endian f32 (what the openai SDK
+//! asks for by default). The `model` options `error=NNN` and `slow=MS` apply.
 //!
 //! What an answer looks like is chosen by the request's `model` field: a `+`-separated list
 //! of options (unknown options are ignored, so any real model name means `echo`):
@@ -13,7 +25,7 @@
 //! | `echo`        | default: answer `"You said: " + <last user text>` |
 //! | `tool`        | a short text, then one tool call `lookup` with `{"query": T, "note": "see T"}` |
 //! | `bench`       | fixed answer (1 KiB plain; 344 content deltas streaming), prebuilt bytes |
-//! | `error=NNN`   | status NNN with that API's error body (Anthropic 529 → `overloaded_error`) |
+//! | `error=NNN`   | status NNN with that API's error body (Anthropic 529 → `overloaded_error`; a 429 carries `retry-after: 7`) |
 //! | `slow=MS`     | wait MS milliseconds before sending the response headers |
 //! | `midstream=N` | streaming: send N content deltas, then abort the connection (no terminal events) |
 //! | `delta=N`     | streaming: text and tool arguments come in deltas of N chars (default 4) |
@@ -26,7 +38,7 @@
 //! come back in the answer and the gateway's restore step can be observed.
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -46,6 +58,8 @@ use tokio::task::JoinHandle;
 pub struct Received {
     /// Request path, e.g. `/v1/chat/completions` (without the query string).
     pub path: String,
+    /// The query string, e.g. `api-version=2024-10-21`, if the URL had one.
+    pub query: Option<String>,
     /// Header names in lower case, values lossily decoded as UTF-8, in arrival order.
     pub headers: Vec<(String, String)>,
     /// The body parsed as JSON, or `Value::Null` when it is empty or not JSON.
@@ -134,13 +148,17 @@ impl MockState {
             .collect();
         if let Some(file) = &self.inner.record_file {
             use std::io::Write;
-            let line = serde_json::json!({"path": uri.path(), "body": &body}).to_string() + "\n";
+            let mut line = serde_json::json!({"path": uri.path(), "body": &body});
+            if let Some(q) = uri.query() {
+                line["query"] = Value::String(q.to_owned());
+            }
+            let line = line.to_string() + "\n";
             let mut f = file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Err(e) = f.write_all(line.as_bytes()) {
                 tracing::error!(error = %e, "veil-mock: cannot append to the record file");
             }
         }
-        let entry = Received { path: uri.path().to_owned(), headers, body };
+        let entry = Received { path: uri.path().to_owned(), query: uri.query().map(str::to_owned), headers, body };
         self.log().push(entry);
     }
 }
@@ -150,6 +168,9 @@ pub fn router(state: MockState) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(openai_chat))
         .route("/v1/messages", post(anthropic_messages))
+        .route("/v1/embeddings", post(openai_embeddings))
+        .route("/openai/deployments/{deployment}/chat/completions", post(azure_chat))
+        .route("/openai/deployments/{deployment}/embeddings", post(azure_embeddings))
         .route("/v1/models", get(models))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
@@ -221,6 +242,12 @@ impl MockProvider {
 
     /// Base URL for an Anthropic client: `http://127.0.0.1:PORT`.
     pub fn anthropic_base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Base URL for an Azure OpenAI provider: `http://127.0.0.1:PORT` (the mock serves
+    /// `/openai/deployments/...` under it).
+    pub fn azure_base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
@@ -363,11 +390,127 @@ fn approx_tokens(chars: usize) -> u64 {
 // ---------------------------------------------------------------------------------------
 
 async fn openai_chat(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    handle(state, Api::OpenAi, uri, headers, body).await
+    handle(state, Api::OpenAi, None, uri, headers, body).await
 }
 
 async fn anthropic_messages(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    handle(state, Api::Anthropic, uri, headers, body).await
+    handle(state, Api::Anthropic, None, uri, headers, body).await
+}
+
+async fn azure_chat(
+    State(state): State<MockState>,
+    Path(deployment): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = azure_refusal(&state, &uri, &headers, &body) {
+        return refused;
+    }
+    handle(state, Api::OpenAi, Some(deployment), uri, headers, body).await
+}
+
+async fn openai_embeddings(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    embed(state, None, uri, headers, body).await
+}
+
+async fn azure_embeddings(
+    State(state): State<MockState>,
+    Path(deployment): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = azure_refusal(&state, &uri, &headers, &body) {
+        return refused;
+    }
+    embed(state, Some(deployment), uri, headers, body).await
+}
+
+/// What Azure refuses (recorded like any request): no `api-version` → 404, a key that is
+/// not in `api-key` (or an `Authorization` header instead) → 401.
+fn azure_refusal(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Option<Response> {
+    let version = uri.query().into_iter().flat_map(|q| q.split('&')).find_map(|kv| kv.strip_prefix("api-version="));
+    let refused = if version.is_none_or(str::is_empty) {
+        Some((StatusCode::NOT_FOUND, json!({"error": {"code": "404", "message": "Resource not found"}})))
+    } else if !headers.contains_key("api-key") || headers.contains_key(header::AUTHORIZATION) {
+        Some((
+            StatusCode::UNAUTHORIZED,
+            json!({"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}),
+        ))
+    } else {
+        None
+    };
+    let (status, err) = refused?;
+    if state.inner.record {
+        state.record(uri, headers, serde_json::from_slice(body).unwrap_or(Value::Null));
+    }
+    Some(json_response(status, &err))
+}
+
+/// Embeddings: one vector per input string (see the module docs).
+async fn embed(state: MockState, deployment: Option<String>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if state.inner.record {
+        state.record(&uri, &headers, value.clone());
+    }
+    let model =
+        deployment.or_else(|| value.get("model").and_then(Value::as_str).map(str::to_owned)).unwrap_or_default();
+    let behavior = Behavior::parse(&model);
+    if let Some(ms) = behavior.slow_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if let Some(status) = behavior.error {
+        return error_response(Api::OpenAi, status);
+    }
+    let inputs: Vec<String> = match value.get("input") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            items.iter().filter_map(Value::as_str).map(str::to_owned).collect()
+        }
+        _ => {
+            let status = StatusCode::BAD_REQUEST;
+            return json_response(status, &error_body(Api::OpenAi, status, "mock: input must be a string or strings"));
+        }
+    };
+    let base64 = value.get("encoding_format").and_then(Value::as_str) == Some("base64");
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let v = mock_vector(text);
+            let embedding = if base64 {
+                use base64::Engine as _;
+                let bytes: Vec<u8> = v.iter().flat_map(|f| f.to_le_bytes()).collect();
+                Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(v)
+            };
+            json!({"object": "embedding", "index": i, "embedding": embedding})
+        })
+        .collect();
+    let tokens = approx_tokens(inputs.iter().map(|t| t.chars().count()).sum());
+    json_response(
+        StatusCode::OK,
+        &json!({"object": "list", "data": data, "model": model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}),
+    )
+}
+
+/// An 8-dimensional unit-ish vector from the text's bytes (FNV-1a per dimension).
+pub fn mock_vector(text: &str) -> Vec<f32> {
+    (0u64..8)
+        .map(|d| {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ d;
+            for b in text.bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            // The top 24 bits as a value in [-1, 1): exact in an f32.
+            let top = u32::try_from(h >> 40).unwrap_or(0);
+            (f64::from(top) / f64::from(1u32 << 23) - 1.0) as f32
+        })
+        .collect()
 }
 
 async fn models(State(state): State<MockState>, uri: Uri, headers: HeaderMap) -> Response {
@@ -391,9 +534,17 @@ async fn not_found(State(state): State<MockState>, uri: Uri, headers: HeaderMap)
     json_response(StatusCode::NOT_FOUND, &body)
 }
 
-async fn handle(state: MockState, api: Api, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+/// `deployment`: Azure's deployment from the path, which picks the answer instead of `model`.
+async fn handle(
+    state: MockState,
+    api: Api,
+    deployment: Option<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let head: Option<Head> = serde_json::from_slice(&body).ok();
-    let model = head.as_ref().and_then(|h| h.model.clone()).unwrap_or_default();
+    let model = deployment.or_else(|| head.as_ref().and_then(|h| h.model.clone())).unwrap_or_default();
     let behavior = Behavior::parse(&model);
     let stream = head.as_ref().and_then(|h| h.stream).unwrap_or(false);
     let include_usage =
@@ -414,7 +565,7 @@ async fn handle(state: MockState, api: Api, uri: Uri, headers: HeaderMap, body: 
         return json_response(status, &error_body(api, status, "mock: body is not JSON"));
     }
     if let Some(status) = behavior.error {
-        return json_response(status, &error_body(api, status, "mock error"));
+        return error_response(api, status);
     }
 
     if behavior.is_plain_bench() {
@@ -468,6 +619,15 @@ fn make_answer(api: Api, b: &Behavior, stream: bool, model: String, req: &Value,
             }
         }
     }
+}
+
+/// The `error=NNN` answer: that API's error body; a 429 says when to retry.
+fn error_response(api: Api, status: StatusCode) -> Response {
+    let mut resp = json_response(status, &error_body(api, status, "mock error"));
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("7"));
+    }
+    resp
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {

@@ -1,14 +1,15 @@
-//! Route handlers: thin adapters from axum extractors to `pipeline::run`, plus health,
-//! readiness, metrics and the model list.
+//! Route handlers: thin adapters from axum extractors to `pipeline::run` (and
+//! `pipeline::embeddings::run`), the Azure-shaped routes, plus health, readiness, metrics
+//! and the model list.
 
-use super::auth::Caller;
+use super::auth::{presented_key, Caller};
 use crate::error::ApiError;
 use crate::pipeline;
 use crate::providers::ApiKind;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use http::{HeaderMap, StatusCode};
@@ -32,16 +33,85 @@ pub async fn messages(
     pipeline::run(state, ApiKind::Anthropic, caller, headers, body).await
 }
 
+pub async fn embeddings(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    pipeline::embeddings::run(state, caller, headers, body).await
+}
+
+/// Azure OpenAI's URL shape (`/openai/deployments/{MODEL}/chat/completions` and
+/// `.../embeddings`, any `api-version`), so that the openai SDK's `AzureOpenAI` client can
+/// use Veil as its endpoint. The deployment in the path is Veil's model (`provider/model`,
+/// slashes included, or an alias) and replaces the body's `model`, as Azure does. An
+/// `api-key` header counts as the client's key for key forwarding.
+pub async fn azure_deployments(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(rest): Path<String>,
+    mut headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    enum Op {
+        Chat,
+        Embeddings,
+    }
+    let (deployment, op) = if let Some(d) = rest.strip_suffix("/chat/completions") {
+        (d, Op::Chat)
+    } else if let Some(d) = rest.strip_suffix("/embeddings") {
+        (d, Op::Embeddings)
+    } else {
+        return ApiError::NotFound.into_response_for(ApiKind::OpenAi);
+    };
+    let body = body.map(|bytes| match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            map.insert("model".into(), serde_json::Value::String(deployment.to_string()));
+            serde_json::to_vec(&map).map(Bytes::from).unwrap_or(bytes)
+        }
+        // Not an object: the pipeline refuses it with its usual 400.
+        Ok(_) | Err(_) => bytes,
+    });
+    if presented_key(&headers).is_none() {
+        let bearer = headers
+            .get(super::API_KEY)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|k| http::HeaderValue::from_str(&format!("Bearer {}", k.trim())).ok());
+        if let Some(v) = bearer {
+            headers.insert(http::header::AUTHORIZATION, v);
+        }
+    }
+    match op {
+        Op::Chat => pipeline::run(state, ApiKind::OpenAi, caller, headers, body).await,
+        Op::Embeddings => pipeline::embeddings::run(state, caller, headers, body).await,
+    }
+}
+
 /// The aliases and providers this gateway routes to. The entries carry both the OpenAI
 /// (`object`, `owned_by`) and Anthropic (`type`, `display_name`) fields so either SDK's
 /// `models.list()` reads them.
-pub async fn models(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
+///
+/// A provider is listed when it has its key, needs none, or (open sidecar: no `[[keys]]`)
+/// the caller's own key would be forwarded to it: the caller sent a key and the provider
+/// speaks the caller's API (Anthropic when the request carries `anthropic-version`, as the
+/// Anthropic SDK's does, else OpenAI).
+pub async fn models(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+) -> Response {
     let mut ids: Vec<(String, String)> = Vec::new();
     for alias in state.config.aliases.keys() {
         ids.push((alias.clone(), "veil".to_string()));
     }
+    let forwarded_to = if state.config.keys.is_empty() && presented_key(&headers).is_some() {
+        Some(if headers.contains_key("anthropic-version") { ApiKind::Anthropic } else { ApiKind::OpenAi })
+    } else {
+        None
+    };
     for (name, p) in &state.config.providers {
-        if p.api_key.is_some() || p.api_key_env.is_none() {
+        if p.api_key.is_some() || p.api_key_env.is_none() || forwarded_to == Some(p.kind) {
             ids.push((format!("{name}/*"), name.clone()));
         }
     }

@@ -22,13 +22,15 @@ pub const PUBLIC_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Azure OpenAI clients send their key here.
+pub const API_KEY: HeaderName = HeaderName::from_static("api-key");
 
 /// Builds the router. Layers, outer → inner (axum applies the last `.layer` outermost):
 /// 1. request id: set `x-request-id` (UUID) unless the client sent one, and echo it back,
 ///    so logs, audit records and client reports correlate;
 /// 2. trace span per request at debug level (method, path, request id; never headers or bodies);
 /// 3. catch-panic: a bug in one request becomes a generic 500, not a dropped connection;
-/// 4. sensitive headers: `authorization` and `x-api-key` are redacted from any debug output;
+/// 4. sensitive headers: `authorization`, `x-api-key` and `api-key` are redacted from any debug output;
 /// 5. load shedding: beyond `server.max_concurrency` requests in flight, answer 503 at once
 ///    instead of queueing without bound;
 /// 6. auth: deny by default when `[[keys]]` exist, except `PUBLIC_ROUTES`; rpm limits;
@@ -43,6 +45,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(handlers::chat_completions))
         .route("/v1/messages", post(handlers::messages))
+        .route("/v1/embeddings", post(handlers::embeddings))
+        // Azure OpenAI's URL shape, for `AzureOpenAI(azure_endpoint=<veil>)` clients:
+        // `/openai/deployments/{MODEL}/chat/completions` and `.../embeddings`.
+        .route("/openai/deployments/{*rest}", post(handlers::azure_deployments))
         .route("/v1/models", get(handlers::models))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
@@ -54,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         // >>> ui: the review page, outside caller-key auth and load shedding (src/ui)
         .merge(crate::ui::router(state.clone()))
         // <<< ui
-        .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, X_API_KEY]))
+        .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, X_API_KEY, API_KEY]))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http()

@@ -53,6 +53,18 @@ impl Finisher {
             ApiKind::OpenAi => "/v1/chat/completions",
             ApiKind::Anthropic => "/v1/messages",
         };
+        Finisher::for_route(state, api, route, request_id, key_id)
+    }
+
+    /// A finisher for a request on `route` (the audit `route` and the metrics label), whose
+    /// client speaks `api`; [`Finisher::new`] picks the conversation route of `api`.
+    pub fn for_route(
+        state: AppState,
+        api: ApiKind,
+        route: &'static str,
+        request_id: String,
+        key_id: Option<String>,
+    ) -> Self {
         let mut rec = AuditRecord::new(request_id, route, api);
         rec.key_id = key_id;
         rec.detectors = state.masker.versions();

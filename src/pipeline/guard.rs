@@ -52,7 +52,18 @@ pub async fn mask_body(
     if identity == IdentityMode::Drop {
         remove_identity_fields(api, body);
     }
-    let mut refs = request_texts(api, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let refs = request_texts(api, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    mask_refs(masker, identity, refs, map).await
+}
+
+/// Masks the texts `refs` of one body (any wire format's visitor), with the identity rule
+/// of [`mask_body`] (`Drop` must have removed the fields already).
+pub(crate) async fn mask_refs(
+    masker: &Masker,
+    identity: IdentityMode,
+    mut refs: Vec<TextRef<'_>>,
+    map: &mut PlaceholderMap,
+) -> Result<MaskReport, ApiError> {
     let mut docs: Vec<Option<Value>> = refs
         .iter()
         .map(|r| match r {

@@ -2,6 +2,7 @@
 //! restore (plain or streaming) → the one finish hook (audit record + metrics), which runs
 //! on success, error and client cancel alike.
 
+pub mod embeddings;
 mod finish;
 mod guard;
 mod stream;
@@ -10,7 +11,7 @@ use crate::config::{parse_target, ProviderConfig, Target};
 use crate::error::ApiError;
 use crate::http::auth::{presented_key, Caller};
 use crate::mask::{Escape, PlaceholderMap, RestoreStats, Restorer};
-use crate::providers::{anthropic, openai, translate, ApiKind, TextRef};
+use crate::providers::{anthropic, openai, translate, ApiKind, Endpoint, TextRef, UrlError};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -58,43 +59,59 @@ async fn run_request(
             (StatusCode::OK, axum::Json(value)).into_response()
         }
         Ok(Reply::Stream(resp)) => resp,
-        Err(e) => {
-            let status = e.status().as_u16();
-            let outcome = match &e {
-                ApiError::Blocked(_) => Outcome::Blocked,
-                ApiError::BadRequest(_)
-                | ApiError::TooLarge { .. }
-                | ApiError::UnknownModel(_)
-                | ApiError::Unsupported(_)
-                | ApiError::Unauthorized
-                | ApiError::Forbidden(_)
-                | ApiError::RateLimited
-                | ApiError::MaskingUnavailable(_)
-                | ApiError::MaskingCheck(_)
-                | ApiError::Overloaded => Outcome::Refused,
-                ApiError::Upstream { .. }
-                | ApiError::UpstreamTimeout { .. }
-                | ApiError::UpstreamUnreachable { .. }
-                | ApiError::UpstreamBadResponse { .. } => Outcome::UpstreamError,
-                _ => Outcome::Error,
-            };
-            // Upstream failures are logged once, where they happen (with the request id and the
-            // cause), not again here.
-            let logged = matches!(
-                e,
-                ApiError::Upstream { .. } | ApiError::UpstreamTimeout { .. } | ApiError::UpstreamUnreachable { .. }
-            );
-            if status >= 500 {
-                if !logged {
-                    tracing::warn!(%request_id, error = %e, kind = e.kind(), status, "request failed");
-                }
-            } else {
-                tracing::debug!(%request_id, kind = e.kind(), status, "request refused");
-            }
-            fin.done(outcome, status, Some(e.kind()));
-            e.into_response_for(api)
-        }
+        Err(e) => fail(&mut fin, &request_id, api, e),
     }
+}
+
+/// Ends a failed request: the audit outcome and log line for `e`, and the error response
+/// in the caller's API shape.
+fn fail(fin: &mut Finisher, request_id: &str, api: ApiKind, e: ApiError) -> Response {
+    let status = e.status().as_u16();
+    let outcome = match &e {
+        ApiError::Blocked(_) => Outcome::Blocked,
+        ApiError::BadRequest(_)
+        | ApiError::TooLarge { .. }
+        | ApiError::UnknownModel(_)
+        | ApiError::Unsupported(_)
+        | ApiError::Unauthorized
+        | ApiError::Forbidden(_)
+        | ApiError::RateLimited
+        | ApiError::MaskingUnavailable(_)
+        | ApiError::MaskingCheck(_)
+        | ApiError::Overloaded => Outcome::Refused,
+        ApiError::Upstream { .. }
+        | ApiError::UpstreamTimeout { .. }
+        | ApiError::UpstreamUnreachable { .. }
+        | ApiError::UpstreamBadResponse { .. } => Outcome::UpstreamError,
+        _ => Outcome::Error,
+    };
+    // Upstream failures are logged once, where they happen (with the request id and the
+    // cause), not again here.
+    let logged = matches!(
+        e,
+        ApiError::Upstream { .. } | ApiError::UpstreamTimeout { .. } | ApiError::UpstreamUnreachable { .. }
+    );
+    if status >= 500 {
+        if !logged {
+            tracing::warn!(%request_id, error = %e, kind = e.kind(), status, "request failed");
+        }
+    } else {
+        tracing::debug!(%request_id, kind = e.kind(), status, "request refused");
+    }
+    fin.done(outcome, status, Some(e.kind()));
+    e.into_response_for(api)
+}
+
+/// The request body as JSON: 413 past the body limit, 400 when it is not JSON.
+fn read_json(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
+    let bytes = body.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge { limit: state.config.server.max_body_bytes }
+        } else {
+            ApiError::BadRequest(rej.body_text())
+        }
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("not valid JSON ({e})")))
 }
 
 enum Reply {
@@ -143,15 +160,7 @@ async fn run_inner(
     body: Result<Bytes, BytesRejection>,
     fin: &mut Finisher,
 ) -> Result<Reply, ApiError> {
-    let bytes = body.map_err(|rej| {
-        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge { limit: state.config.server.max_body_bytes }
-        } else {
-            ApiError::BadRequest(rej.body_text())
-        }
-    })?;
-    let mut body: Value =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("not valid JSON ({e})")))?;
+    let mut body = read_json(state, body)?;
     let (valid, stream) = match api {
         ApiKind::OpenAi => (openai::validate_request(&body), openai::is_stream(&body)),
         ApiKind::Anthropic => (anthropic::validate_request(&body), anthropic::is_stream(&body)),
@@ -196,10 +205,12 @@ async fn run_inner(
         // <<< telemetry
         match attempt {
             Ok(up) => {
+                // Answers name the model as the provider reports it, without `provider/`
+                // (the upstream's own name when it sends one, else `target.model`).
                 return if stream {
-                    Ok(Reply::Stream(stream::respond(state, api, provider, &model, up, restorer, fin.take())))
+                    Ok(Reply::Stream(stream::respond(state, api, provider, &target.model, up, restorer, fin.take())))
                 } else {
-                    let answer = finish_plain(api, provider.kind, &model, up, &restorer, fin).await;
+                    let answer = finish_plain(api, provider.kind, &target.model, up, &restorer, fin).await;
                     crate::telemetry::spans::ended(&up_span, answer).map(Reply::Json) // telemetry
                 };
             }
@@ -292,7 +303,8 @@ fn upstream_body(
             out
         }
         (ApiKind::Anthropic, ApiKind::OpenAi) => {
-            let out = translate::anthropic_to_openai_request(body, &target.model).map_err(unsupported)?;
+            let max_tokens = provider.provider_kind.max_tokens_field(&provider.base_url);
+            let out = translate::anthropic_to_openai_request(body, &target.model, max_tokens).map_err(unsupported)?;
             guard::check_translated(api, body, provider.kind, &out)?;
             out
         }
@@ -323,10 +335,41 @@ async fn send(
 ) -> Result<Upstream, ApiError> {
     let (payload, strip_usage) = upstream_body(api, provider, target, body, stream)?;
     let bytes = serde_json::to_vec(&payload).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let url = match provider.kind {
-        ApiKind::OpenAi => format!("{}{}", provider.base_url, openai::PATH),
-        ApiKind::Anthropic => format!("{}{}", provider.base_url, anthropic::PATH),
-    };
+    let url = upstream_url(provider, Endpoint::Chat, &target.model)?;
+    let (response, sent_at) = post(state, api, provider, url, bytes, client_headers, fin).await?;
+    Ok(Upstream { response, sent_at, strip_usage, provider_kind: provider.kind, span: tracing::Span::current() })
+}
+
+/// The provider kind's URL for `endpoint` and `model`, or the client's error.
+pub(crate) fn upstream_url(provider: &ProviderConfig, endpoint: Endpoint, model: &str) -> Result<String, ApiError> {
+    provider.provider_kind.url(&provider.base_url, endpoint, model).map_err(|e| match e {
+        UrlError::NoEndpoint => ApiError::Unsupported(format!(
+            "provider {:?} (kind {}) has no {} endpoint",
+            provider.name,
+            provider.provider_kind,
+            endpoint.as_str()
+        )),
+        UrlError::BadModel => ApiError::BadRequest(format!(
+            "model: {} is not a deployment name of provider {:?} (letters, digits, '-', '_', '.', '+', '=')",
+            shown_model(model),
+            provider.name
+        )),
+    })
+}
+
+/// Sends `bytes` to `url` with the provider's key (the kind's auth header), extra headers
+/// and timeouts; a non-2xx answer becomes [`ApiError::Upstream`], read by the kind's
+/// error rules. Returns the response (headers received) and when the request was sent.
+/// Shared by chat and embeddings.
+pub(crate) async fn post(
+    state: &AppState,
+    api: ApiKind,
+    provider: &ProviderConfig,
+    url: String,
+    bytes: Vec<u8>,
+    client_headers: &HeaderMap,
+    fin: &mut Finisher,
+) -> Result<(reqwest::Response, Instant), ApiError> {
     let mut req = state.http.post(url).header(http::header::CONTENT_TYPE, "application/json").body(bytes);
     // The provider key: ours from the environment, else (open sidecar, same API) the
     // caller's own key, which its SDK sent us.
@@ -342,12 +385,7 @@ async fn send(
         (None, Some(env)) => {
             return Err(ApiError::MissingProviderKey { provider: provider.name.clone(), env: env.clone() })
         }
-        (Some(k), _) => {
-            req = match provider.kind {
-                ApiKind::OpenAi => req.bearer_auth(k),
-                ApiKind::Anthropic => req.header("x-api-key", k),
-            }
-        }
+        (Some(k), _) => req = provider.provider_kind.authorize(req, k),
         (None, None) => {}
     }
     if provider.kind == ApiKind::Anthropic {
@@ -411,20 +449,21 @@ async fn send(
     fin.set_upstream_status(status);
     crate::telemetry::spans::upstream_status(&tracing::Span::current(), status); // telemetry
     if !response.status().is_success() {
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = response.bytes().await.unwrap_or_default();
         fin.upstream_time(sent_at.elapsed());
-        let message = match provider.kind {
-            ApiKind::OpenAi => openai::upstream_error_message(&body),
-            ApiKind::Anthropic => anthropic::upstream_error_message(&body),
-        }
-        .unwrap_or_else(|| "no error message".to_string());
+        let message = provider.provider_kind.error_message(&body).unwrap_or_else(|| "no error message".to_string());
         metrics::counter!(crate::telemetry::metrics::UPSTREAM_ERRORS, "provider" => name.clone(), "kind" => "status")
             .increment(1);
         tracing::warn!(request_id = %fin.request_id(), provider = %name, status, "upstream returned an error status");
         // The upstream only ever saw masked text, so its message holds no raw values.
-        return Err(ApiError::Upstream { provider: name, status, message });
+        return Err(ApiError::Upstream { provider: name, status, message, retry_after });
     }
-    Ok(Upstream { response, sent_at, strip_usage, provider_kind: provider.kind, span: tracing::Span::current() })
+    Ok((response, sent_at))
 }
 
 async fn finish_plain(

@@ -363,6 +363,7 @@ impl ClientRestore {
                 if let Some(text) = &delta.content {
                     let restored = self.push(Key { index, sub: 0 }, Escape::None, text);
                     changed |= restored != *text;
+                    edit.held = !text.is_empty() && restored.is_empty();
                     edit.content = Some(restored);
                 }
                 for call in delta.tool_calls.iter().flatten() {
@@ -400,8 +401,16 @@ impl ClientRestore {
                     extra_calls.push(json!({"index": k.sub - 1, "function": {"arguments": rest}}));
                 }
             }
-            if let Some(c) = content {
-                delta.insert("content".into(), Value::String(c));
+            match content {
+                // All of this delta's text is held back (it may start a placeholder): no
+                // `content: ""` goes out; the text follows in a later chunk.
+                Some(c) if c.is_empty() && edit.held => {
+                    delta.remove("content");
+                }
+                Some(c) => {
+                    delta.insert("content".into(), Value::String(c));
+                }
+                None => {}
             }
             if let Some(Value::Array(calls)) = delta.get_mut("tool_calls") {
                 for (call, args) in calls.iter_mut().zip(edit.args) {
@@ -416,6 +425,9 @@ impl ClientRestore {
                     calls.extend(extra_calls);
                 }
             }
+        }
+        if carries_nothing(&v) {
+            return Vec::new();
         }
         vec![SseEvent { data: v.to_string(), ..ev }]
     }
@@ -435,6 +447,11 @@ impl ClientRestore {
                 let restored = self.push(key, escape, text);
                 if restored == *text {
                     return vec![ev];
+                }
+                if restored.is_empty() {
+                    // Held back whole (a possible placeholder): the text comes in a later
+                    // delta or on the block's end; an empty delta would say nothing.
+                    return Vec::new();
                 }
                 drop(view);
                 let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
@@ -465,10 +482,26 @@ impl ClientRestore {
     }
 }
 
+/// Whether an OpenAI chunk, after restore, has nothing left to say: no usage, and every
+/// choice has an empty `delta`, no `finish_reason` and no `logprobs` (its text was held).
+fn carries_nothing(chunk: &Value) -> bool {
+    let blank = |v: Option<&Value>| v.is_none_or(Value::is_null);
+    let Some(choices) = chunk.get("choices").and_then(Value::as_array) else { return false };
+    !choices.is_empty()
+        && blank(chunk.get("usage"))
+        && choices.iter().all(|c| {
+            c.get("delta").and_then(Value::as_object).is_some_and(|d| d.is_empty())
+                && blank(c.get("finish_reason"))
+                && blank(c.get("logprobs"))
+        })
+}
+
 /// What restore did to one OpenAI choice.
 #[derive(Default)]
 struct ChoiceEdit {
     content: Option<String>,
+    /// The choice's content was not empty and is held back whole.
+    held: bool,
     /// One entry per `tool_calls` element, in order.
     args: Vec<Option<String>>,
     rests: Vec<(Key, String)>,

@@ -14,6 +14,19 @@ pub const PATH: &str = "/v1/messages";
 /// Default `anthropic-version` header.
 pub const VERSION: &str = "2023-06-01";
 
+/// The upstream URL: `{base_url}/v1/messages`; Anthropic has no embeddings endpoint.
+pub fn url(base_url: &str, endpoint: super::Endpoint) -> Option<String> {
+    match endpoint {
+        super::Endpoint::Chat => Some(format!("{base_url}{PATH}")),
+        super::Endpoint::Embeddings => None,
+    }
+}
+
+/// Anthropic keys go in `x-api-key` (the pipeline adds `anthropic-version`).
+pub fn authorize(req: reqwest::RequestBuilder, key: &str) -> reqwest::RequestBuilder {
+    req.header("x-api-key", key)
+}
+
 /// Every string the provider would see in a request, deny by default ([`fields`]): what
 /// is not structural below is text and goes to the masker.
 ///

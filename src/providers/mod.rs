@@ -1,13 +1,22 @@
-//! Providers (step 3 of the request flow): the two wire APIs Veil speaks, on both sides.
+//! Providers (step 3 of the request flow): the two wire APIs Veil speaks, on both sides,
+//! and the provider kinds it reaches them through.
 //! Each API module owns its wire shapes: which fields hold text (for masking and
 //! restore), how stream events carry deltas, how errors look. `translate` converts
-//! requests, responses and stream events between the two APIs.
+//! requests, responses and stream events between the two APIs; `embeddings` is the
+//! OpenAI embeddings wire format.
+//!
+//! A [`ProviderKind`] is how an upstream is reached: its URL per [`Endpoint`], its auth
+//! header, how its error bodies read, and which wire API it speaks ([`ProviderKind::wire`]).
+//! Each kind's rules live in its own module (`openai`, `anthropic`, `azure`); the pipeline
+//! calls the methods below and never matches on a kind itself.
 
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
 pub mod anthropic;
+pub mod azure;
+pub mod embeddings;
 pub mod fields;
 pub mod openai;
 pub mod sse;
@@ -46,6 +55,128 @@ impl FromStr for ApiKind {
             "anthropic" => Ok(ApiKind::Anthropic),
             _ => Err(format!("{s:?}: expected \"openai\" or \"anthropic\"")),
         }
+    }
+}
+
+/// How Veil reaches an upstream: `kind = "openai"`, `"anthropic"` or `"azure"` in a
+/// `[providers.NAME]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// OpenAI or any OpenAI-compatible server: `{base_url}/chat/completions`, bearer key.
+    OpenAi,
+    /// Anthropic: `{base_url}/v1/messages`, `x-api-key`.
+    Anthropic,
+    /// Azure OpenAI: `{base_url}/openai/deployments/{MODEL}/...?api-version=`, `api-key`.
+    Azure(azure::AzureSettings),
+}
+
+/// An upstream operation, for [`ProviderKind::url`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The kind's conversation endpoint (Chat Completions, or Messages for Anthropic).
+    Chat,
+    /// OpenAI-style embeddings.
+    Embeddings,
+}
+
+impl Endpoint {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "chat",
+            Endpoint::Embeddings => "embeddings",
+        }
+    }
+}
+
+/// Why [`ProviderKind::url`] has no URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlError {
+    /// The kind has no such endpoint (embeddings on Anthropic).
+    NoEndpoint,
+    /// The model cannot be a path segment of this kind's URLs (an Azure deployment name).
+    BadModel,
+}
+
+/// Which field carries the output-token limit in an OpenAI-format request built by
+/// translation (reasoning models refuse `max_tokens`; many OpenAI-compatible servers only
+/// know `max_tokens`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxTokensField {
+    MaxTokens,
+    MaxCompletionTokens,
+}
+
+impl MaxTokensField {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MaxTokensField::MaxTokens => "max_tokens",
+            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
+        }
+    }
+}
+
+impl ProviderKind {
+    /// The names `kind` accepts in the config.
+    pub const NAMES: &'static [&'static str] = &["openai", "anthropic", "azure"];
+
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Azure(_) => "azure",
+        }
+    }
+
+    /// The wire API the upstream speaks.
+    pub const fn wire(&self) -> ApiKind {
+        match self {
+            ProviderKind::OpenAi | ProviderKind::Azure(_) => ApiKind::OpenAi,
+            ProviderKind::Anthropic => ApiKind::Anthropic,
+        }
+    }
+
+    /// The upstream URL of `endpoint` for `model` (the part after `provider/`).
+    pub fn url(&self, base_url: &str, endpoint: Endpoint, model: &str) -> Result<String, UrlError> {
+        match self {
+            ProviderKind::OpenAi => Ok(openai::url(base_url, endpoint)),
+            ProviderKind::Anthropic => anthropic::url(base_url, endpoint).ok_or(UrlError::NoEndpoint),
+            ProviderKind::Azure(settings) => azure::url(base_url, settings, endpoint, model).ok_or(UrlError::BadModel),
+        }
+    }
+
+    /// Adds the provider key the way this kind expects it.
+    pub fn authorize(&self, req: reqwest::RequestBuilder, key: &str) -> reqwest::RequestBuilder {
+        match self {
+            ProviderKind::OpenAi => openai::authorize(req, key),
+            ProviderKind::Anthropic => anthropic::authorize(req, key),
+            ProviderKind::Azure(_) => azure::authorize(req, key),
+        }
+    }
+
+    /// The message of an upstream error body, best effort.
+    pub fn error_message(&self, body: &[u8]) -> Option<String> {
+        match self {
+            ProviderKind::OpenAi => openai::upstream_error_message(body),
+            ProviderKind::Anthropic => anthropic::upstream_error_message(body),
+            ProviderKind::Azure(_) => azure::upstream_error_message(body),
+        }
+    }
+
+    /// The token-limit field for a request translated into this kind's OpenAI format:
+    /// `max_completion_tokens` for Azure and for OpenAI's own API (`api.openai.com`), which
+    /// take it for every model, `max_tokens` for other OpenAI-compatible servers.
+    pub fn max_tokens_field(&self, base_url: &str) -> MaxTokensField {
+        match self {
+            ProviderKind::OpenAi if openai::is_openai_api(base_url) => MaxTokensField::MaxCompletionTokens,
+            ProviderKind::OpenAi | ProviderKind::Anthropic => MaxTokensField::MaxTokens,
+            ProviderKind::Azure(_) => MaxTokensField::MaxCompletionTokens,
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -11,6 +11,28 @@ use serde_json::{json, Value};
 /// Path of the endpoint, appended to a base URL such as `https://api.openai.com/v1`.
 pub const PATH: &str = "/chat/completions";
 
+/// Path of the embeddings endpoint, appended to the base URL.
+pub const EMBEDDINGS_PATH: &str = "/embeddings";
+
+/// The upstream URL of an OpenAI(-compatible) provider: `{base_url}/chat/completions` or
+/// `{base_url}/embeddings`.
+pub fn url(base_url: &str, endpoint: super::Endpoint) -> String {
+    match endpoint {
+        super::Endpoint::Chat => format!("{base_url}{PATH}"),
+        super::Endpoint::Embeddings => format!("{base_url}{EMBEDDINGS_PATH}"),
+    }
+}
+
+/// OpenAI keys go in `Authorization: Bearer`.
+pub fn authorize(req: reqwest::RequestBuilder, key: &str) -> reqwest::RequestBuilder {
+    req.bearer_auth(key)
+}
+
+/// Whether `base_url` is OpenAI's own API (not an OpenAI-compatible server).
+pub fn is_openai_api(base_url: &str) -> bool {
+    reqwest::Url::parse(base_url).ok().and_then(|u| u.host_str().map(|h| h == "api.openai.com")).unwrap_or(false)
+}
+
 /// Roles a Chat Completions message may have.
 const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool", "function"];
 

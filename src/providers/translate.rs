@@ -9,6 +9,7 @@
 
 use super::anthropic::UsageTokens;
 use super::sse::SseEvent;
+use super::MaxTokensField;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -36,6 +37,115 @@ use TranslateError::{Invalid, Unsupported};
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
 
 // ---------------------------------------------------------------------------------------
+// Settings: what crosses over, what is dropped, what is refused
+// ---------------------------------------------------------------------------------------
+
+/// OpenAI request fields the OpenAI -> Anthropic translation reads.
+const OPENAI_MAPPED: &[&str] = &[
+    "model",
+    "messages",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "stream",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "user",
+    "n",
+];
+
+/// OpenAI request fields with no Messages counterpart: dropped (a debug log names them).
+/// `logprobs: false`, `response_format: {"type": "text"}`, `n: 1` and text-only
+/// `modalities` are dropped too; the values that would change the answer's shape are
+/// refused ([`openai_refusals`]).
+pub const OPENAI_DROPPED: &[&str] = &[
+    "frequency_penalty",
+    "presence_penalty",
+    "seed",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "response_format",
+    "modalities",
+    "audio",
+    "service_tier",
+    "store",
+    "metadata",
+    "prediction",
+    "reasoning_effort",
+    "verbosity",
+    "web_search_options",
+    "safety_identifier",
+    "prompt_cache_key",
+    "stream_options",
+    "functions",
+    "function_call",
+];
+
+/// Anthropic request fields the Anthropic -> OpenAI translation reads (`metadata` for its
+/// `user_id` only).
+const ANTHROPIC_MAPPED: &[&str] = &[
+    "model",
+    "messages",
+    "system",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "stop_sequences",
+    "stream",
+    "tools",
+    "tool_choice",
+    "metadata",
+];
+
+/// Anthropic request fields with no Chat Completions counterpart: dropped (a debug log
+/// names them).
+pub const ANTHROPIC_DROPPED: &[&str] = &["top_k", "thinking", "service_tier", "container", "mcp_servers"];
+
+/// OpenAI settings whose answer the Messages API cannot give: refused, naming the field,
+/// rather than answered in another shape than the client expects.
+fn openai_refusals(obj: &Map<String, Value>) -> Result<(), TranslateError> {
+    let no = |what: &str| Err(Unsupported(format!("{what} has no equivalent in the Anthropic Messages API")));
+    match obj.get("response_format").and_then(|f| f.get("type")).and_then(Value::as_str) {
+        None | Some("text") => {}
+        Some(_) => return no("response_format (JSON output; ask for JSON in the prompt, or use a tool)"),
+    }
+    if obj.get("logprobs").and_then(Value::as_bool) == Some(true)
+        || obj.get("top_logprobs").and_then(Value::as_u64).is_some_and(|n| n > 0)
+    {
+        return no("logprobs");
+    }
+    let audio_out = obj.get("audio").is_some_and(|a| !a.is_null())
+        || obj.get("modalities").and_then(Value::as_array).is_some_and(|m| m.iter().any(|x| x != "text"));
+    if audio_out {
+        return no("audio output (modalities, audio)");
+    }
+    Ok(())
+}
+
+/// Logs, at debug level, the settings of `obj` a translation leaves out: the names from
+/// `dropped` (fixed strings, never a client's key) and a count of fields it knows nothing of.
+fn log_dropped(obj: &Map<String, Value>, mapped: &[&str], dropped: &'static [&'static str], to: &'static str) {
+    let mut named: Vec<&'static str> = Vec::new();
+    let mut unknown = 0usize;
+    for key in obj.keys() {
+        if mapped.contains(&key.as_str()) {
+            continue;
+        }
+        match dropped.iter().find(|d| **d == key.as_str()) {
+            Some(d) => named.push(d),
+            None => unknown += 1,
+        }
+    }
+    if !named.is_empty() || unknown > 0 {
+        tracing::debug!(to, dropped = ?named, unknown_fields = unknown, "request settings without an equivalent were dropped");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Requests: OpenAI -> Anthropic
 // ---------------------------------------------------------------------------------------
 
@@ -53,6 +163,8 @@ pub fn openai_to_anthropic_request(body: &Value, model: &str) -> Result<Value, T
             return Err(Unsupported("n > 1 is not supported by anthropic providers".into()));
         }
     }
+    openai_refusals(obj)?;
+    log_dropped(obj, OPENAI_MAPPED, OPENAI_DROPPED, "anthropic");
     let messages =
         obj.get("messages").and_then(Value::as_array).ok_or_else(|| Invalid("messages: expected an array".into()))?;
 
@@ -430,13 +542,20 @@ fn openai_tool_choice_to_anthropic(
 // ---------------------------------------------------------------------------------------
 
 /// Anthropic messages request -> OpenAI chat request. `model` is the upstream model name
-/// to put in the body.
+/// to put in the body; `max_tokens` names the field that carries the token limit
+/// (`max_completion_tokens` for OpenAI's own API and Azure, whose reasoning models refuse
+/// `max_tokens`).
 ///
 /// `system` becomes the first message; `tool_result` blocks become `tool` messages placed
 /// before the rest of their user turn; thinking blocks are dropped. A stream asks for the
 /// usage chunk (`stream_options.include_usage`), so the Anthropic client gets its counts.
-pub fn anthropic_to_openai_request(body: &Value, model: &str) -> Result<Value, TranslateError> {
+pub fn anthropic_to_openai_request(
+    body: &Value,
+    model: &str,
+    max_tokens: MaxTokensField,
+) -> Result<Value, TranslateError> {
     let obj = body.as_object().ok_or_else(|| Invalid("body: expected a JSON object".into()))?;
+    log_dropped(obj, ANTHROPIC_MAPPED, ANTHROPIC_DROPPED, "openai");
     let messages =
         obj.get("messages").and_then(Value::as_array).ok_or_else(|| Invalid("messages: expected an array".into()))?;
     let mut out_msgs = Vec::new();
@@ -474,7 +593,7 @@ pub fn anthropic_to_openai_request(body: &Value, model: &str) -> Result<Value, T
     out.insert("model".into(), json!(model));
     out.insert("messages".into(), Value::Array(out_msgs));
     if let Some(m) = obj.get("max_tokens").filter(|v| v.is_number()) {
-        out.insert("max_tokens".into(), m.clone());
+        out.insert(max_tokens.as_str().into(), m.clone());
     }
     for key in ["temperature", "top_p"] {
         if let Some(v) = obj.get(key).filter(|v| v.is_number()) {
@@ -812,8 +931,9 @@ fn openai_error_to_anthropic(error: Option<&Value>) -> Value {
     super::anthropic::error_body(message, kind)
 }
 
-/// Anthropic response -> OpenAI `chat.completion`. `model` is the model string to report
-/// (the one the client asked for). An Anthropic error body becomes an OpenAI error body.
+/// Anthropic response -> OpenAI `chat.completion`. The model reported is the upstream's
+/// own `model`, else `model` (the upstream model name, without `provider/`, as in a
+/// same-API answer). An Anthropic error body becomes an OpenAI error body.
 pub fn anthropic_to_openai_response(body: &Value, model: &str) -> Value {
     if body.get("type").and_then(Value::as_str) == Some("error") {
         return anthropic_error_to_openai(body.get("error"));
@@ -847,7 +967,7 @@ pub fn anthropic_to_openai_response(body: &Value, model: &str) -> Value {
         "id": body.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(new_chat_id),
         "object": "chat.completion",
         "created": now(),
-        "model": model,
+        "model": body.get("model").and_then(Value::as_str).unwrap_or(model),
         "choices": [{
             "index": 0,
             "message": message,
@@ -858,8 +978,8 @@ pub fn anthropic_to_openai_response(body: &Value, model: &str) -> Value {
     })
 }
 
-/// OpenAI `chat.completion` -> Anthropic message (first choice). `model` is the model
-/// string to report. Unparseable tool arguments become `{"_raw": <the text>}`. An OpenAI
+/// OpenAI `chat.completion` -> Anthropic message (first choice). The model reported is the
+/// upstream's own `model`, else `model`. Unparseable tool arguments become `{"_raw": <the text>}`. An OpenAI
 /// error body becomes an Anthropic error body.
 pub fn openai_to_anthropic_response(body: &Value, model: &str) -> Value {
     if let Some(error) = body.get("error").filter(|e| !e.is_null()) {
@@ -906,7 +1026,7 @@ pub fn openai_to_anthropic_response(body: &Value, model: &str) -> Value {
         "id": body.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(new_message_id),
         "type": "message",
         "role": "assistant",
-        "model": model,
+        "model": body.get("model").and_then(Value::as_str).unwrap_or(model),
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": null,
@@ -964,8 +1084,9 @@ pub struct AnthropicToOpenAiStream {
 }
 
 impl AnthropicToOpenAiStream {
-    /// `model`: the model string to report; `include_usage`: the client's
-    /// `stream_options.include_usage` (adds the final usage chunk).
+    /// `model`: the model string to report until `message_start` names the upstream's own;
+    /// `include_usage`: the client's `stream_options.include_usage` (adds the final usage
+    /// chunk).
     pub fn new(model: &str, include_usage: bool) -> Self {
         AnthropicToOpenAiStream {
             model: model.to_owned(),
@@ -1007,6 +1128,9 @@ impl AnthropicToOpenAiStream {
                 let message = data.get("message");
                 if let Some(id) = message.and_then(|m| m.get("id")).and_then(Value::as_str) {
                     self.id = id.to_owned();
+                }
+                if let Some(model) = message.and_then(|m| m.get("model")).and_then(Value::as_str) {
+                    self.model = model.to_owned();
                 }
                 if let Some(u) = message.and_then(|m| m.get("usage")) {
                     merge_usage(&mut self.usage, u);
@@ -1136,7 +1260,7 @@ pub struct OpenAiToAnthropicStream {
 }
 
 impl OpenAiToAnthropicStream {
-    /// `model`: the model string to report.
+    /// `model`: the model string to report when the first chunk names none of its own.
     pub fn new(model: &str) -> Self {
         OpenAiToAnthropicStream {
             model: model.to_owned(),
@@ -1241,6 +1365,11 @@ impl OpenAiToAnthropicStream {
             self.done = true;
             out.push(Self::event(openai_error_to_anthropic(Some(error))));
             return out;
+        }
+        if !self.started {
+            if let Some(model) = chunk.get("model").and_then(Value::as_str) {
+                self.model = model.to_owned();
+            }
         }
         self.start(chunk.get("id").and_then(Value::as_str), &mut out);
         let choice = chunk
@@ -1461,6 +1590,76 @@ mod tests {
     }
 
     #[test]
+    fn answers_without_a_model_report_the_given_name() {
+        let b = json!({"id": "m", "content": [], "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 2}});
+        assert_eq!(anthropic_to_openai_response(&b, "fallback")["model"], "fallback");
+        let b = json!({"id": "c", "choices": [{"index": 0, "message": {"role": "assistant", "content": "x"}, "finish_reason": "stop"}]});
+        assert_eq!(openai_to_anthropic_response(&b, "fallback")["model"], "fallback");
+    }
+
+    #[test]
+    fn the_token_limit_field_follows_the_provider() {
+        let body = json!({"model": "m", "max_tokens": 64, "messages": [{"role": "user", "content": "x"}]});
+        let out = anthropic_to_openai_request(&body, "o3", MaxTokensField::MaxCompletionTokens).unwrap();
+        assert_eq!(out["max_completion_tokens"], 64);
+        assert!(out.get("max_tokens").is_none());
+        let out = anthropic_to_openai_request(&body, "llama", MaxTokensField::MaxTokens).unwrap();
+        assert_eq!(out["max_tokens"], 64);
+        assert!(out.get("max_completion_tokens").is_none());
+    }
+
+    #[test]
+    fn settings_without_an_answer_in_anthropic_are_refused_others_dropped() {
+        let base = json!({"model": "m", "messages": [{"role": "user", "content": "x"}]});
+        for (field, value) in [
+            ("response_format", json!({"type": "json_schema", "json_schema": {"name": "a", "schema": {}}})),
+            ("response_format", json!({"type": "json_object"})),
+            ("logprobs", json!(true)),
+            ("top_logprobs", json!(3)),
+            ("modalities", json!(["text", "audio"])),
+            ("audio", json!({"voice": "alloy", "format": "mp3"})),
+        ] {
+            let mut b = base.clone();
+            b[field] = value;
+            let e = openai_to_anthropic_request(&b, "m").unwrap_err();
+            assert!(matches!(e, Unsupported(_)), "{field}");
+            assert!(e.to_string().contains("no equivalent in the Anthropic Messages API"), "{field}: {e}");
+        }
+        let mut b = base.clone();
+        for (field, value) in [
+            ("frequency_penalty", json!(0.5)),
+            ("presence_penalty", json!(0.5)),
+            ("seed", json!(1)),
+            ("logit_bias", json!({"50256": -100})),
+            ("logprobs", json!(false)),
+            ("response_format", json!({"type": "text"})),
+            ("modalities", json!(["text"])),
+            ("reasoning_effort", json!("low")),
+            ("n", json!(1)),
+            ("a_field_from_the_future", json!("x")),
+        ] {
+            b[field] = value;
+        }
+        let out = openai_to_anthropic_request(&b, "m").unwrap();
+        let mut keys: Vec<&String> = out.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["max_tokens", "messages", "model"]);
+        let a = json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}],
+                       "top_k": 3, "thinking": {"type": "enabled", "budget_tokens": 1024}, "service_tier": "auto"});
+        let out = anthropic_to_openai_request(&a, "m", MaxTokensField::MaxTokens).unwrap();
+        let mut keys: Vec<&String> = out.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["max_tokens", "messages", "model"]);
+        // Every dropped name is one the translation does not also map.
+        for d in OPENAI_DROPPED {
+            assert!(!OPENAI_MAPPED.contains(d), "{d}");
+        }
+        for d in ANTHROPIC_DROPPED {
+            assert!(!ANTHROPIC_MAPPED.contains(d), "{d}");
+        }
+    }
+
+    #[test]
     fn openai_tool_choice_variants() {
         let mut body = json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
             "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]});
@@ -1515,7 +1714,7 @@ mod tests {
 
     #[test]
     fn anthropic_to_openai_request_full() {
-        let out = anthropic_to_openai_request(&anthropic_request(), "gpt-4o").unwrap();
+        let out = anthropic_to_openai_request(&anthropic_request(), "gpt-4o", MaxTokensField::MaxTokens).unwrap();
         let expected = json!({
             "model": "gpt-4o",
             "messages": [
@@ -1550,18 +1749,18 @@ mod tests {
     fn anthropic_to_openai_request_errors() {
         let mut body = anthropic_request();
         body["tools"] = json!([{"type": "web_search_20250305", "name": "web_search"}]);
-        let err = anthropic_to_openai_request(&body, "m").unwrap_err();
+        let err = anthropic_to_openai_request(&body, "m", MaxTokensField::MaxTokens).unwrap_err();
         assert!(matches!(err, TranslateError::Unsupported(_)));
         assert!(err.to_string().starts_with("tools[0].type:"));
 
         let body = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": "t", "content": [{"type": "image", "source": {"type": "url", "url": "https://x"}}]}]}]});
-        let err = anthropic_to_openai_request(&body, "m").unwrap_err();
+        let err = anthropic_to_openai_request(&body, "m", MaxTokensField::MaxTokens).unwrap_err();
         assert!(err.to_string().starts_with("messages[0].content[0].content[0].type:"), "{err}");
 
         let body = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "system", "content": "x"}]});
         assert_eq!(
-            anthropic_to_openai_request(&body, "m").unwrap_err().to_string(),
+            anthropic_to_openai_request(&body, "m", MaxTokensField::MaxTokens).unwrap_err().to_string(),
             "messages[0].role: expected \"user\" or \"assistant\""
         );
     }
@@ -1603,7 +1802,7 @@ mod tests {
     fn round_trip_openai_anthropic_openai_keeps_messages() {
         let original = openai_request();
         let anthropic = openai_to_anthropic_request(&original, "claude").unwrap();
-        let back = anthropic_to_openai_request(&anthropic, "gpt").unwrap();
+        let back = anthropic_to_openai_request(&anthropic, "gpt", MaxTokensField::MaxTokens).unwrap();
         // Anthropic images have no `detail`: the one field expected to be lost.
         let mut expected = original["messages"].clone();
         expected[2]["content"][1]["image_url"].as_object_mut().unwrap().remove("detail");
@@ -1621,7 +1820,7 @@ mod tests {
         let mut original = anthropic_request();
         // Thinking blocks cannot cross to OpenAI; compare without them.
         original["messages"][1]["content"].as_array_mut().unwrap().remove(0);
-        let openai = anthropic_to_openai_request(&original, "gpt").unwrap();
+        let openai = anthropic_to_openai_request(&original, "gpt", MaxTokensField::MaxTokens).unwrap();
         let back = openai_to_anthropic_request(&openai, "claude").unwrap();
         assert_eq!(back["system"], "You are a CRM assistant.\nBe brief.");
         let msgs = back["messages"].as_array().unwrap();
@@ -1651,7 +1850,7 @@ mod tests {
         assert_eq!(out["id"], "msg_01XFDUDYJgAACzvnptvVoYEL");
         assert_eq!(out["object"], "chat.completion");
         assert!(out["created"].as_i64().unwrap() > 1_600_000_000);
-        assert_eq!(out["model"], "my-model");
+        assert_eq!(out["model"], "claude-sonnet-4-5", "the upstream's own model name");
         assert_eq!(
             out["choices"],
             json!([{"index": 0, "message": {"role": "assistant", "content": "I'll look that up.", "refusal": null,
@@ -1689,7 +1888,7 @@ mod tests {
         assert_eq!(
             out,
             json!({
-                "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "type": "message", "role": "assistant", "model": "my-model",
+                "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "type": "message", "role": "assistant", "model": "gpt-4o-2024-08-06",
                 "content": [
                     {"type": "text", "text": "Checking."},
                     {"type": "tool_use", "id": "call_1", "name": "crm_lookup", "input": {"email": "alice@example.com"}},
@@ -1834,7 +2033,7 @@ data: {"type":"message_stop"}
         for c in &d[..d.len() - 2] {
             assert_eq!(c["id"], "msg_014p7gG3wDgGV9EUtLvnow3U");
             assert_eq!(c["object"], "chat.completion.chunk");
-            assert_eq!(c["model"], "my-model");
+            assert_eq!(c["model"], "claude-sonnet-4-5", "named by message_start");
             assert_eq!(c["usage"], Value::Null);
         }
         let usage_chunk = &d[d.len() - 2];
@@ -1940,7 +2139,7 @@ data: [DONE]
         }
         assert_eq!(
             d[0]["message"],
-            json!({"id": "chatcmpl-AB1", "type": "message", "role": "assistant", "model": "my-model",
+            json!({"id": "chatcmpl-AB1", "type": "message", "role": "assistant", "model": "gpt-4o-2024-08-06",
                 "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 0, "output_tokens": 0}})
         );
         assert_eq!(

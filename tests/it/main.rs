@@ -3,10 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod audit_tools;
+mod azure;
 mod cli;
 mod common;
 mod cuda;
 mod deny;
+mod embeddings;
 mod errors;
 mod flows;
 mod model;

@@ -2,7 +2,10 @@
 binary, which forwards to the built `veil-mock` provider on 127.0.0.1.
 
 Checks, for both client APIs, plain and streaming, translated both ways and with tool
-calls: the provider never receives the personal data, and the client gets it back.
+calls: the provider never receives the personal data, and the client gets it back. Also
+`embeddings.create`, an `azure` provider (the mock's Azure mode checks the URL shape,
+`api-version` and `api-key`), and the SDK's `AzureOpenAI` client against Veil's
+Azure-shaped routes.
 Servers are started on free ports and stopped by PID.
 """
 
@@ -70,6 +73,11 @@ base_url = "{mock_url}/v1"
 [providers.mocka]
 kind = "anthropic"
 base_url = "{mock_url}"
+[providers.az]
+kind = "azure"
+base_url = "{mock_url}"
+api_version = "2024-10-21"
+api_key_env = "VEIL_E2E_AZURE_KEY"
 [detect]
 model = "none"
 [audit]
@@ -77,7 +85,7 @@ path = "{cls.audit}"
 """
             )
         cls.log = open(os.path.join(cls.tmp, "veil.log"), "w")
-        env = dict(os.environ, VEIL_AUDIT_KEY="e2e-test-key")
+        env = dict(os.environ, VEIL_AUDIT_KEY="e2e-test-key", VEIL_E2E_AZURE_KEY="azure-upstream-key")
         cls.veil = subprocess.Popen([VEIL, "serve", "--config", config], stderr=cls.log, env=env)
         cls.url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 30
@@ -218,6 +226,102 @@ path = "{cls.audit}"
             self.oai.chat.completions.create(model="nosuch/x", messages=[{"role": "user", "content": "hi"}])
         with self.assertRaises(openai.BadRequestError):
             self.oai.chat.completions.create(model="mock/echo", messages="not a list")
+
+    # -- Embeddings ----------------------------------------------------------------
+    def test_embeddings_create(self):
+        # The SDK asks for base64 by default and decodes it; the mock answers 8 dimensions.
+        m = self.mark()
+        r = self.oai.embeddings.create(model="mock/text-embedding-3-small", input=[PROMPT, "nothing personal"])
+        self.assertEqual(len(r.data), 2)
+        self.assertEqual(len(r.data[0].embedding), 8)
+        self.assertGreater(r.usage.prompt_tokens, 0)
+        up = self.assert_masked_upstream(m)
+        self.assertEqual(up["path"], "/v1/embeddings")
+        self.assertEqual(up["body"]["input"][1], "nothing personal")
+        # Floats as asked; texts that differ only in a masked value embed alike.
+        a = self.oai.embeddings.create(model="mock/e", input="Write to jane.doe@example.com", encoding_format="float")
+        b = self.oai.embeddings.create(model="mock/e", input="Write to john.roe@example.org", encoding_format="float")
+        self.assertEqual(a.data[0].embedding, b.data[0].embedding)
+        # To an Azure deployment.
+        m = self.mark()
+        r = self.oai.embeddings.create(model="az/emb", input=PROMPT)
+        self.assertEqual(len(r.data), 1)
+        up = self.assert_masked_upstream(m)
+        self.assertEqual(up["path"], "/openai/deployments/emb/embeddings")
+        self.assertEqual(up["query"], "api-version=2024-10-21")
+        # Anthropic providers have no embeddings; token arrays cannot be masked.
+        with self.assertRaises(openai.BadRequestError) as e:
+            self.oai.embeddings.create(model="mocka/x", input="hi")
+        self.assertIn("no embeddings endpoint", str(e.exception))
+        with self.assertRaises(openai.BadRequestError) as e:
+            self.oai.embeddings.create(model="mock/e", input=[[1, 2, 3]])
+        self.assertIn("token arrays cannot be masked", str(e.exception))
+
+    # -- Azure -------------------------------------------------------------------------
+    def test_azure_provider_from_both_sdks(self):
+        # The mock's Azure mode refuses a request without api-version or api-key, so a
+        # success here means Veil spoke Azure's URL shape and auth.
+        m = self.mark()
+        r = self.oai.chat.completions.create(model="az/echo", messages=[{"role": "user", "content": PROMPT}])
+        self.assertEqual(r.choices[0].message.content, "You said: " + PROMPT)
+        self.assertEqual(r.model, "echo")
+        up = self.assert_masked_upstream(m)
+        self.assertEqual(up["path"], "/openai/deployments/echo/chat/completions")
+        self.assertEqual(up["query"], "api-version=2024-10-21")
+        m = self.mark()
+        stream = self.oai.chat.completions.create(
+            model="az/echo+delta=1+bytes=3", messages=[{"role": "user", "content": PROMPT}], stream=True
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        self.assertEqual(text, "You said: " + PROMPT)
+        self.assert_masked_upstream(m)
+        m = self.mark()
+        with self.ant.messages.stream(
+            model="az/tool+delta=2",
+            max_tokens=200,
+            tools=[{"name": "lookup", "input_schema": {"type": "object"}}],
+            messages=[{"role": "user", "content": PROMPT}],
+        ) as s:
+            final = s.get_final_message()
+        block = next(b for b in final.content if b.type == "tool_use")
+        self.assertEqual(block.input["query"], PROMPT)
+        up = self.assert_masked_upstream(m)
+        self.assertEqual(up["body"]["max_completion_tokens"], 200)
+
+    def test_azure_openai_client_against_veil(self):
+        az = openai.AzureOpenAI(azure_endpoint=self.url, api_key="client-key", api_version="2024-10-21", max_retries=0)
+        # Veil -> the Azure mock.
+        m = self.mark()
+        r = az.chat.completions.create(model="az/echo", messages=[{"role": "user", "content": PROMPT}])
+        self.assertEqual(r.choices[0].message.content, "You said: " + PROMPT)
+        up = self.assert_masked_upstream(m)
+        self.assertEqual(up["path"], "/openai/deployments/echo/chat/completions")
+        m = self.mark()
+        stream = az.chat.completions.create(
+            model="az/echo+delta=1", messages=[{"role": "user", "content": PROMPT}], stream=True
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        self.assertEqual(text, "You said: " + PROMPT)
+        self.assert_masked_upstream(m)
+        # Veil -> an OpenAI-kind and an Anthropic-kind provider, from the Azure client.
+        for model, path in (("mock/tool", "/v1/chat/completions"), ("mocka/tool", "/v1/messages")):
+            m = self.mark()
+            r = az.chat.completions.create(
+                model=model,
+                messages=[{"role": "user", "content": PROMPT}],
+                tools=[{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}],
+            )
+            self.assertEqual(json.loads(r.choices[0].message.tool_calls[0].function.arguments)["query"], PROMPT)
+            self.assertEqual(self.assert_masked_upstream(m)["path"], path)
+        m = self.mark()
+        e = az.embeddings.create(model="az/emb", input=[PROMPT])
+        self.assertEqual(len(e.data[0].embedding), 8)
+        self.assertEqual(self.assert_masked_upstream(m)["path"], "/openai/deployments/emb/embeddings")
+
+    def test_models_list_shows_forwardable_providers(self):
+        ids = [m.id for m in self.oai.models.list()]
+        for want in ("mock/*", "mocka/*", "az/*", "groq/*"):
+            self.assertIn(want, ids)
 
     # -- Anthropic SDK -------------------------------------------------------------
     def test_anthropic_plain_and_stream(self):

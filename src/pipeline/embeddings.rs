@@ -1,0 +1,124 @@
+//! One `/v1/embeddings` request end to end: parse → route → check every target has an
+//! embeddings endpoint → mask every input (same detectors and policy as chat) → send to
+//! the provider kind's embeddings URL (alias targets in order) → the answer as the
+//! provider gave it (vectors; nothing to restore) → the finish hook (audit record and
+//! metrics, route `/v1/embeddings`).
+//!
+//! The provider embeds the masked text: two inputs that differ only in a masked value
+//! (a name, an address) get the same vector.
+
+use super::finish::{Finisher, Outcome};
+use super::{fail, guard, post, read_json, resolve, retryable, shown_model, upstream_url};
+use crate::error::ApiError;
+use crate::http::auth::Caller;
+use crate::mask::{IdentityMode, PlaceholderMap};
+use crate::providers::{embeddings, ApiKind, Endpoint};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use serde_json::Value;
+use std::time::Instant;
+
+/// The route, as the audit log and the metrics name it.
+pub const ROUTE: &str = "/v1/embeddings";
+
+/// Handles one `POST /v1/embeddings` (OpenAI's request and response shapes).
+pub async fn run(state: AppState, caller: Caller, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let request_id =
+        headers.get(crate::http::X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let key_id = caller.key_id().map(str::to_string);
+    let mut fin = Finisher::for_route(state.clone(), ApiKind::OpenAi, ROUTE, request_id.clone(), key_id);
+    match run_inner(&state, &caller, &headers, body, &mut fin).await {
+        Ok(value) => {
+            fin.done(Outcome::Ok, 200, None);
+            (StatusCode::OK, axum::Json(value)).into_response()
+        }
+        Err(e) => fail(&mut fin, &request_id, ApiKind::OpenAi, e),
+    }
+}
+
+async fn run_inner(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    fin: &mut Finisher,
+) -> Result<Value, ApiError> {
+    let mut body = read_json(state, body)?;
+    embeddings::validate_request(&body).map_err(ApiError::BadRequest)?;
+    fin.set_stream(false);
+    let model = body.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
+    let targets = resolve(state, &model)?;
+    if !caller.may_use(&model) {
+        return Err(ApiError::Forbidden(shown_model(&model)));
+    }
+    fin.set_target(&targets[0]);
+    // Every target must be able to embed before anything is masked or sent.
+    let mut urls = Vec::with_capacity(targets.len());
+    for target in &targets {
+        let provider = state
+            .config
+            .providers
+            .get(&target.provider)
+            .ok_or_else(|| ApiError::UnknownModel(format!("unknown provider in model {}", shown_model(&model))))?;
+        urls.push(upstream_url(provider, Endpoint::Embeddings, &target.model)?);
+    }
+
+    // Mask every input (and any other string) with the chat policy. Fails closed.
+    let identity = state.config.identity_fields;
+    if identity == IdentityMode::Drop {
+        if let Some(map) = body.as_object_mut() {
+            for field in embeddings::IDENTITY_FIELDS {
+                map.remove(*field);
+            }
+        }
+    }
+    let t0 = Instant::now();
+    let mut map = PlaceholderMap::default();
+    let report = match embeddings::request_texts(&mut body) {
+        Ok(refs) => guard::mask_refs(&state.masker, identity, refs, &mut map).await,
+        Err(e) => Err(ApiError::BadRequest(e.to_string())),
+    };
+    fin.mask_time(t0.elapsed());
+    let report = report?;
+    fin.set_report(&report);
+
+    let mut last_err = None;
+    for (i, (target, url)) in targets.iter().zip(urls).enumerate() {
+        let more = i + 1 < targets.len();
+        let Some(provider) = state.config.providers.get(&target.provider) else { continue };
+        fin.set_target(target);
+        let mut payload = body.clone();
+        payload["model"] = Value::String(target.model.clone());
+        let bytes = serde_json::to_vec(&payload).map_err(|e| ApiError::Internal(e.to_string()))?;
+        match post(state, ApiKind::OpenAi, provider, url, bytes, headers, fin).await {
+            Ok((response, sent_at)) => {
+                let read = response.bytes().await;
+                fin.upstream_time(sent_at.elapsed());
+                let name = provider.name.clone();
+                let bytes = read.map_err(|e| {
+                    tracing::warn!(provider = %name, error = %e, "reading the upstream body failed");
+                    if e.is_timeout() {
+                        ApiError::UpstreamTimeout { provider: name.clone() }
+                    } else {
+                        ApiError::UpstreamUnreachable { provider: name.clone() }
+                    }
+                })?;
+                let answer: Value =
+                    serde_json::from_slice(&bytes).map_err(|_| ApiError::UpstreamBadResponse { provider: name })?;
+                fin.set_usage(embeddings::usage(&answer));
+                return Ok(answer);
+            }
+            Err(e) if more && retryable(&e) => {
+                metrics::counter!(crate::telemetry::metrics::FALLBACKS_TOTAL, "provider" => provider.name.clone())
+                    .increment(1);
+                tracing::warn!(provider = %provider.name, kind = e.kind(), "alias target failed; trying the next");
+                last_err = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| ApiError::Internal("no target".into())))
+}
