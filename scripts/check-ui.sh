@@ -118,7 +118,13 @@ post /v1/chat/completions "{\"model\":\"mock/echo+delta=2\",\"stream\":true,\"me
 post /v1/messages "{\"model\":\"mocka/echo\",\"max_tokens\":50,\"messages\":[{\"role\":\"user\",\"content\":\"Forward to $UI_SECRET_EMAIL please\"}]}" 200
 post /v1/chat/completions '{"model":"nosuch/model","messages":[{"role":"user","content":"hi"}]}' 404
 post /v1/chat/completions '{"model":"mock/error=500","messages":[{"role":"user","content":"hi"}]}' 502
-export UI_EXPECT_RECORDS=6
+# A few more over some seconds, so the charts have more than one bucket.
+for i in 1 2 3 4 5 6; do
+  sleep 0.7
+  post /v1/chat/completions "{\"model\":\"mock/echo\",\"messages\":[{\"role\":\"user\",\"content\":\"Note $i for $UI_SECRET_NAME: reply to $UI_SECRET_EMAIL\"}]}" 200
+done
+post /v1/chat/completions '{"model":"mock/echo","messages":"not a list"}' 400
+export UI_EXPECT_RECORDS=13 UI_EXPECT_REFUSED=2 UI_EXPECT_PERSON=8
 for _ in $(seq 50); do
   [ "$(wc -l <"$TMP/audit.jsonl")" -ge "$UI_EXPECT_RECORDS" ] && break
   sleep 0.1

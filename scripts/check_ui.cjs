@@ -1,6 +1,7 @@
 // The browser half of scripts/check-ui.sh: drives headless Chromium over the review page
 // of a running Veil and fails (exit 1) on the first broken expectation.
 // Environment: VEIL_URL, UI_ADMIN_KEY, UI_SECRET_EMAIL, UI_SECRET_NAME, UI_EXPECT_RECORDS,
+// UI_EXPECT_REFUSED, UI_EXPECT_PERSON,
 // CHROMIUM, PUPPETEER (path to the puppeteer-core package), UI_SCREENSHOT.
 "use strict";
 
@@ -9,6 +10,8 @@ const puppeteer = require(process.env.PUPPETEER);
 const url = process.env.VEIL_URL;
 const secrets = [process.env.UI_SECRET_EMAIL, process.env.UI_SECRET_NAME];
 const expected = Number(process.env.UI_EXPECT_RECORDS);
+const expectRefused = Number(process.env.UI_EXPECT_REFUSED);
+const expectPerson = Number(process.env.UI_EXPECT_PERSON);
 const TRY_EMAIL = "someone.else@example.net";
 
 function check(ok, what) {
@@ -37,11 +40,17 @@ function check(ok, what) {
       }
     });
 
-    // Without the admin key the page is refused.
-    const refused = await page.goto(url + "/ui", { waitUntil: "load" });
-    check(refused.status() === 401, "/ui without the admin key answers 401");
+    // Without the admin key the page is refused (asked for outside the browser: headless
+    // Chromium turns a Basic challenge without credentials into a navigation error).
+    for (const path of ["/ui", "/ui/api/records"]) {
+      const refused = await fetch(url + path);
+      check(refused.status === 401 && (refused.headers.get("www-authenticate") || "").startsWith("Basic"),
+        `${path} without the admin key answers 401 with a Basic challenge`);
+    }
 
-    await page.authenticate({ username: "admin", password: process.env.UI_ADMIN_KEY });
+    // The admin key as the browser's Basic auth sends it, on every request from the start.
+    const basic = Buffer.from("admin:" + process.env.UI_ADMIN_KEY).toString("base64");
+    await page.setExtraHTTPHeaders({ authorization: "Basic " + basic });
     const resp = await page.goto(url + "/ui", { waitUntil: "networkidle0" });
     check(resp.status() === 200, "/ui with the admin key answers 200");
     check((resp.headers()["content-security-policy"] || "").includes("default-src 'none'"), "a strict Content-Security-Policy is set");
@@ -74,17 +83,18 @@ function check(ok, what) {
       page.waitForResponse((r) => r.url().includes("/ui/api/records?") && r.url().includes("outcome=refused")),
       page.click("#apply"),
     ]);
-    await page.waitForFunction(() => document.querySelectorAll("#records tbody tr.record").length === 1, { timeout: 10000 });
+    await page.waitForFunction((n) => document.querySelectorAll("#records tbody tr.record").length === n, { timeout: 10000 }, expectRefused);
     const filtered = await page.$$eval("#records tbody td.outcome", (tds) => tds.map((t) => t.textContent));
-    check(filtered.length === 1 && filtered[0].startsWith("refused"), "the outcome filter narrows the table to the refused request");
+    check(filtered.length === expectRefused && filtered.every((o) => o.startsWith("refused")),
+      `the outcome filter narrows the table to the ${expectRefused} refused requests`);
     await page.select("#filters select[name=outcome]", "");
     await page.select("#filters select[name=label]", "PERSON");
     await Promise.all([
       page.waitForResponse((r) => r.url().includes("label=PERSON")),
       page.click("#apply"),
     ]);
-    await page.waitForFunction(() => document.querySelectorAll("#records tbody tr.record").length === 2, { timeout: 10000 });
-    check(true, "the label filter narrows the table to the 2 requests with a name");
+    await page.waitForFunction((n) => document.querySelectorAll("#records tbody tr.record").length === n, { timeout: 10000 }, expectPerson);
+    check(expectPerson < expected, `the label filter narrows the table to the ${expectPerson} requests with a name`);
 
     // The detail view of a record with findings.
     await page.click("#records tbody tr.record button.open-detail");
@@ -101,6 +111,9 @@ function check(ok, what) {
     const masked = await page.$eval("#try-output", (e) => e.textContent);
     check(/^Please write to \[EMAIL_\d+\] today$/.test(masked), `"try it" masks the e-mail address: ${masked}`);
 
+    // The screenshot shows every record again (filters reset), with the detail and try-it open.
+    await page.click("#reset-filters");
+    await page.waitForFunction((n) => document.querySelectorAll("#records tbody tr.record").length === n, { timeout: 10000 }, expected);
     await page.screenshot({ path: process.env.UI_SCREENSHOT, fullPage: true });
     check(true, "screenshot saved to " + process.env.UI_SCREENSHOT);
 

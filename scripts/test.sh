@@ -43,6 +43,9 @@ VEIL_BIN="target/debug/veil" VEIL_MOCK_BIN="target/debug/veil-mock" \
   "$VENV/bin/python" -m unittest discover -s tests/python -p 'test_*.py' -v
 echo "--> SDK tests done in $((SECONDS - step)) s"
 
+echo "==> Audit review page in headless Chromium (scripts/check-ui.sh)"
+UI_SCREENSHOT="target/ui-check.png" VEIL_BIN="target/debug/veil" VEIL_MOCK_BIN="target/debug/veil-mock" ./scripts/check-ui.sh
+
 echo "==> Deployment checks: Dockerfile lint, Kubernetes manifests, Prometheus rules"
 VEIL_BIN="target/debug/veil" ./scripts/check-deploy.sh
 

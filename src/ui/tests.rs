@@ -31,8 +31,8 @@ struct Fixture {
 fn record(i: usize) -> AuditRecord {
     let mut r = AuditRecord::new(format!("req-{i}"), "/v1/chat/completions", ApiKind::OpenAi);
     r.time = format!("2026-12-01T10:{:02}:00.000Z", i);
-    r.key_id = Some(if i % 2 == 0 { "team-a" } else { "team-b" }.into());
-    r.provider = Some(if i % 2 == 0 { "openai" } else { "anthropic" }.into());
+    r.key_id = Some(if i.is_multiple_of(2) { "team-a" } else { "team-b" }.into());
+    r.provider = Some(if i.is_multiple_of(2) { "openai" } else { "anthropic" }.into());
     r.model = Some("gpt-4o".into());
     if i % 4 == 3 {
         r.outcome = outcome::REFUSED.into();
@@ -42,7 +42,7 @@ fn record(i: usize) -> AuditRecord {
         r.status = 200;
         r.upstream_status = Some(200);
     }
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         r.entities.entry("EMAIL".into()).or_default().insert("mask".into(), 1);
         r.findings.push(AuditFinding {
             label: "EMAIL".into(),

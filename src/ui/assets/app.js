@@ -366,7 +366,7 @@
       state.offset = 0;
       refresh();
     });
-    $("#reset").addEventListener("click", () => {
+    $("#reset-filters").addEventListener("click", () => {
       $("#filters").reset();
       state.filters = {};
       state.offset = 0;
