@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use veil::mock::{serve, MockOptions, MockState};
 
 #[derive(Debug, Parser)]
-#[command(name = "veil-mock", about = "Mock OpenAI/Anthropic provider for tests and benchmarks")]
+#[command(name = "veil-mock", about = "Mock OpenAI/Anthropic/Azure OpenAI provider for tests and benchmarks")]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
