@@ -10,7 +10,8 @@
 //! **Azure mode** checks what Azure would: an `api-version` query parameter (else 404
 //! `Resource not found`, as Azure answers), the key in an `api-key` header and no
 //! `Authorization` header (else 401 with Azure's error body). The deployment in the path,
-//! not the body's `model`, picks the answer, as on Azure.
+//! not the body's `model`, picks the answer, as on Azure. Azure streams open with Azure's
+//! prompt-filter chunk (`choices: []`, `model: ""`).
 //!
 //! **Embeddings** answer one 8-dimensional vector per input string, computed from the
 //! string's bytes (equal strings embed alike, different ones differently), as floats or,
@@ -544,6 +545,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let head: Option<Head> = serde_json::from_slice(&body).ok();
+    let azure = deployment.is_some();
     let model = deployment.or_else(|| head.as_ref().and_then(|h| h.model.clone())).unwrap_or_default();
     let behavior = Behavior::parse(&model);
     let stream = head.as_ref().and_then(|h| h.stream).unwrap_or(false);
@@ -583,10 +585,17 @@ async fn handle(
     let answer = make_answer(api, &behavior, stream, model, &value, body.len());
     let ids = Ids::new();
     if stream {
-        let events = match api {
+        let mut events = match api {
             Api::OpenAi => openai_events(&answer, &ids, behavior.delta, include_usage),
             Api::Anthropic => anthropic_events(&answer, &ids, behavior.delta),
         };
+        if azure {
+            // Azure opens a stream with its prompt filter results: no choices, no model.
+            let filter = json!({"choices": [], "created": 0, "id": "", "model": "", "object": "",
+                "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {
+                    "hate": {"filtered": false, "severity": "safe"}}}]});
+            events.insert(0, Ev { kind: EvKind::Framing, bytes: openai_data(&filter) });
+        }
         sse_response(stream_body(events, &behavior))
     } else {
         let body = match api {

@@ -346,7 +346,9 @@ impl ClientRestore {
                 return Vec::new();
             }
         }
-        if self.template.is_none() {
+        // The template comes from a chunk with choices: Azure's opening prompt-filter chunk
+        // has none, and an empty `id`, `model` and `object`.
+        if self.template.is_none() && !view.choices.is_empty() {
             if let Ok(Value::Object(mut t)) = serde_json::from_str::<Value>(&ev.data) {
                 t.remove("choices");
                 t.remove("usage");

@@ -967,7 +967,7 @@ pub fn anthropic_to_openai_response(body: &Value, model: &str) -> Value {
         "id": body.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(new_chat_id),
         "object": "chat.completion",
         "created": now(),
-        "model": body.get("model").and_then(Value::as_str).unwrap_or(model),
+        "model": body.get("model").and_then(Value::as_str).filter(|m| !m.is_empty()).unwrap_or(model),
         "choices": [{
             "index": 0,
             "message": message,
@@ -1026,7 +1026,7 @@ pub fn openai_to_anthropic_response(body: &Value, model: &str) -> Value {
         "id": body.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(new_message_id),
         "type": "message",
         "role": "assistant",
-        "model": body.get("model").and_then(Value::as_str).unwrap_or(model),
+        "model": body.get("model").and_then(Value::as_str).filter(|m| !m.is_empty()).unwrap_or(model),
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": null,
@@ -1129,7 +1129,9 @@ impl AnthropicToOpenAiStream {
                 if let Some(id) = message.and_then(|m| m.get("id")).and_then(Value::as_str) {
                     self.id = id.to_owned();
                 }
-                if let Some(model) = message.and_then(|m| m.get("model")).and_then(Value::as_str) {
+                if let Some(model) =
+                    message.and_then(|m| m.get("model")).and_then(Value::as_str).filter(|m| !m.is_empty())
+                {
                     self.model = model.to_owned();
                 }
                 if let Some(u) = message.and_then(|m| m.get("usage")) {
@@ -1367,7 +1369,8 @@ impl OpenAiToAnthropicStream {
             return out;
         }
         if !self.started {
-            if let Some(model) = chunk.get("model").and_then(Value::as_str) {
+            // Azure's first chunk (prompt filter results) has `"model": ""`.
+            if let Some(model) = chunk.get("model").and_then(Value::as_str).filter(|m| !m.is_empty()) {
                 self.model = model.to_owned();
             }
         }
