@@ -1,6 +1,6 @@
-//! Metric names (one place), their descriptions, and the Prometheus exporter. Labels come
-//! from closed sets only: route, provider (configured names), status code, entity label,
-//! action, error kind.
+//! Metric names (one place), their descriptions, and the Prometheus exporter. Every name
+//! starts with `veil_` (README "Metrics", docs/interface.md). Labels come from closed sets
+//! only: route, provider (configured names), status code, entity label, action, error kind.
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
@@ -15,6 +15,7 @@ pub const PLACEHOLDERS_RESTORED: &str = "veil_placeholders_restored_total";
 pub const PLACEHOLDERS_UNRESTORED: &str = "veil_placeholders_unrestored_total";
 pub const UPSTREAM_ERRORS: &str = "veil_upstream_errors_total";
 pub const FALLBACKS_TOTAL: &str = "veil_fallbacks_total";
+/// Set by `telemetry::RequestScope` (a drop guard a stream's body holds until it ends).
 pub const IN_FLIGHT: &str = "veil_requests_in_flight";
 pub const AUDIT_DROPPED: &str = "veil_audit_dropped_total";
 /// Translated requests refused because a string skipped the masker (a bug; alert on > 0).
@@ -75,7 +76,7 @@ fn describe() {
     );
     describe_counter!(UPSTREAM_ERRORS, "Upstream failures by provider and kind");
     describe_counter!(FALLBACKS_TOTAL, "Alias targets skipped after a failure, by provider");
-    describe_gauge!(IN_FLIGHT, "Requests being handled");
+    describe_gauge!(IN_FLIGHT, "Chat and messages requests being handled, streams until they end");
     describe_counter!(AUDIT_DROPPED, "Audit records dropped because the writer queue was full");
     describe_gauge!(NER_QUEUE_DEPTH, "Requests waiting for the NER model");
     describe_counter!(NER_REJECTED, "Requests refused because the NER queue was full");

@@ -228,6 +228,9 @@ async fn spans_reach_an_otlp_receiver_with_traceparent_and_no_request_values() {
     assert!(labels.contains("EMAIL") && labels.contains("PERSON"), "{labels}");
     assert!(attr_str(mask, "veil.mask.detectors").unwrap().contains("ner/"), "{mask:?}");
     assert!(attr(mask, "veil.ner.queue_ms").is_some(), "NER queue time: {mask:?}");
+    for detector in ["pattern", "ner"] {
+        assert!(attr(mask, &format!("veil.detector.{detector}.ms")).is_some(), "{detector} time: {mask:?}");
+    }
     assert!(attr_int(restore, "veil.placeholders.restored").is_some_and(|n| n >= 2), "{restore:?}");
 
     // The stream: same shape, the upstream span is the provider's parent.
