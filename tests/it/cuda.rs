@@ -30,7 +30,9 @@ fn gpu() -> Result<Device, String> {
     }
     #[cfg(feature = "cuda")]
     {
-        Device::new_cuda(0).map_err(|e| format!("cuda:0 does not open: {e}"))
+        // The first line: candle appends a backtrace when RUST_BACKTRACE is set.
+        Device::new_cuda(0)
+            .map_err(|e| format!("cuda:0 does not open: {}", e.to_string().lines().next().unwrap_or_default()))
     }
 }
 
