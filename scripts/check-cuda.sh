@@ -11,7 +11,8 @@
 #   4. runs the CUDA tests (tests/it/cuda.rs): with no driver the stub stands in for it
 #      under its runtime name, cuInit fails, and each test must say why it skips, and pass.
 # Everything builds in target/cuda (CARGO_TARGET_DIR), so the normal build in target/ is
-# never invalidated; the first run takes about 12 minutes on 2 cores, later runs reuse it.
+# never invalidated. The first run compiles candle's CUDA kernels and every dependency (on 2
+# busy shared cores: 35 min for clippy, 20 for the build); a rerun takes about 2 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/cuda-toolkit.sh
