@@ -138,6 +138,8 @@ pub struct RawDetect {
     pub threads: Option<usize>,
     /// Use the model folder's name list (`veil_name_lexicon`), if it ships one (default true).
     pub name_lexicon: Option<bool>,
+    /// `"mask"` (default) or `"allow"`: leave well-known public figures' names alone.
+    pub public_figures: Option<String>,
     /// Model entity type (as in its id2label, prefix stripped) -> label, or "none".
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -783,6 +785,13 @@ fn validate_detect(raw: RawDetect) -> Result<DetectConfig, ConfigError> {
         overlap: raw.window_overlap.unwrap_or(d.overlap),
         min_score,
         threads: positive("threads", raw.threads, d.threads)?,
+        public_figures: match raw.public_figures.as_deref() {
+            None | Some("mask") => false,
+            Some("allow") => true,
+            Some(other) => {
+                return Err(invalid("detect.public_figures", format!("{other:?}: expected \"mask\" or \"allow\"")))
+            }
+        },
     };
     Ok(DetectConfig {
         model,
@@ -884,6 +893,15 @@ mod tests {
         assert!(c.providers["openai"].api_key.is_some());
         assert!(c.providers["anthropic"].api_key.is_none());
         assert_eq!(c.action_for(Label::Person), Action::Mask);
+    }
+
+    #[test]
+    fn public_figures_are_masked_unless_allowed() {
+        assert!(!Config::from_toml("[detect]\nmodel = \"none\"\n", &env()).unwrap().detect.engine.public_figures);
+        let c = Config::from_toml("[detect]\nmodel = \"none\"\npublic_figures = \"allow\"\n", &env()).unwrap();
+        assert!(c.detect.engine.public_figures);
+        let e = Config::from_toml("[detect]\nmodel = \"none\"\npublic_figures = \"yes\"\n", &env()).unwrap_err();
+        assert!(e.to_string().contains("public_figures"), "{e}");
     }
 
     #[test]

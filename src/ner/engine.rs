@@ -50,6 +50,9 @@ pub struct EngineOptions {
     pub min_score: Option<f32>,
     /// Single-threaded workers of the fast CPU path (the candle path always has one thread).
     pub threads: usize,
+    /// `[detect] public_figures = "allow"`: PERSON spans that name a well-known public
+    /// figure (`scope/public_figures.txt`) are left alone. Default off (masked).
+    pub public_figures: bool,
 }
 
 /// One worker per CPU the process may use.
@@ -68,6 +71,7 @@ impl Default for EngineOptions {
             overlap: 32,
             min_score: None,
             threads: default_threads(),
+            public_figures: false,
         }
     }
 }
@@ -575,6 +579,9 @@ impl Worker {
         let mut ents = self.to_entities(text, groups);
         super::names::apply(text, &mut ents);
         super::scope::apply(text, &mut ents);
+        if self.options.public_figures {
+            super::scope::allow_public_figures(text, &mut ents);
+        }
         ents
     }
 

@@ -4,9 +4,12 @@
 //! privacy ("translate this into [PERSON_1]"), so:
 //!
 //! - **group names** (nationalities, languages, ethnic and religious groups:
-//!   `scope/groups.txt`) are never PERSON or LOCATION: such a span is dropped;
-//! - **product, technology, brand, unit, celestial and work-of-art names**
-//!   (`scope/terms.txt`) are not PERSON (nor a company or a place): a PERSON, ORGANIZATION
+//!   `scope/groups.txt`) are never PERSON, LOCATION or ORGANIZATION: such a span is
+//!   dropped, and so is one made only of group words and terms ("the Ottoman Empire",
+//!   "the American Civil War");
+//! - **product, technology, brand, unit, celestial and work-of-art names, historical eras
+//!   and the largest international and public bodies** (`scope/terms.txt`: "NumPy",
+//!   "Kelvin", "Macbeth", "the Cold War", "the European Union", "FIFA") are not PERSON (nor a company or a place): a PERSON, ORGANIZATION
 //!   or LOCATION span made only of them is dropped, unless an honorific stands before it;
 //!   common given names (Julia, Ruby, Ada) are not on that list: there the model decides;
 //! - months that are not given names, weekdays and holidays are group-like words too;
@@ -29,6 +32,10 @@
 //!   it sits in, and kept only when it names a day (a year alone, a month, a weekday, a
 //!   duration, a version number or "yesterday" is not a date of birth); a timestamp with a
 //!   time of day (`2024-03-15T10:00:00Z`, log lines) is a machine time, not a person's date;
+//! - only with the opt-in `[detect] public_figures = "allow"`: a PERSON span that is, as a
+//!   whole, a well-known public figure (`scope/public_figures.txt`: "Einstein", "Marie
+//!   Curie") is left alone ([`allow_public_figures`]). Off by default: the list cannot tell
+//!   the physicist from a private person with the same name;
 //! - an AGE is not part of a larger number ("13.8 billion", "Ubuntu 22.04", "6,000"), not
 //!   a year or other number of four or more digits ("the 2008 crisis"), and not an item
 //!   of a list of numbers ("15, 30, 40"); otherwise the model's reading stands ("I'm 34").
@@ -92,6 +99,8 @@ struct Scope {
     groups: HashSet<String>,
     terms: HashSet<String>,
     common: HashSet<String>,
+    /// Well-known public figures (opt-in: `[detect] public_figures = "allow"`).
+    public_figures: HashSet<String>,
     /// A date with a day: numeric with three parts, or a month name next to a day number.
     day_date: Regex,
     /// A date followed by a time of day: a machine timestamp.
@@ -124,6 +133,7 @@ impl Scope {
             groups: list(include_str!("scope/groups.txt")),
             terms: list(include_str!("scope/terms.txt")),
             common: list(include_str!("scope/common.txt")),
+            public_figures: list(include_str!("scope/public_figures.txt")),
             day_date: Regex::new(&pattern).expect("day-date regex is valid; this is a bug"),
             timestamp: Regex::new(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
                 .expect("timestamp regex is valid; this is a bug"),
@@ -176,6 +186,30 @@ impl Scope {
         false
     }
 
+    /// Whether the span with up to three neighbouring words on either side is, as a whole, a
+    /// listed term or group name: the model often reads only part of a long name ("Cold" of
+    /// "the Cold War", "Human Rights" of "the European Court of Human Rights").
+    fn in_known_phrase(&self, text: &str, start: usize, end: usize) -> bool {
+        let span = &text[start..end];
+        let before: Vec<&str> = text[..start].split_whitespace().rev().take(3).collect();
+        let after: Vec<&str> = text[end..].split_whitespace().take(3).collect();
+        for b in 0..=before.len() {
+            for a in 0..=after.len() {
+                let mut phrase: Vec<&str> = before[..b].iter().rev().copied().collect();
+                phrase.push(span);
+                phrase.extend(&after[..a]);
+                let name = normalize(&phrase.join(" "));
+                let words: Vec<&str> = name.split(' ').collect();
+                let skip = words.iter().take_while(|w| COMPASS.contains(w)).count();
+                let name = words[skip..].join(" ");
+                if name.contains(' ') && (self.terms.contains(&name) || self.groups.contains(&name)) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Whether every word of `span` (or the whole of it) is in `set`, plurals included.
     fn all_in(&self, set: &HashSet<String>, span: &str) -> bool {
         let name = normalize(span);
@@ -190,6 +224,35 @@ impl Scope {
                 || w.strip_suffix("es").is_some_and(|b| set.contains(b))
                 || w.strip_suffix('s').is_some_and(|b| set.contains(b))
         })
+    }
+
+    /// Whether a span is made only of group names and terms, words or listed phrases
+    /// ("Ottoman Empire", "American Civil War" = "American" + "civil war"): a group's empire,
+    /// war or era names no one.
+    fn all_in_either(&self, span: &str) -> bool {
+        let name = normalize(span);
+        let words: Vec<&str> = name.split(' ').filter(|w| !w.is_empty()).collect();
+        let known = |w: &str| {
+            [&self.groups, &self.terms].iter().any(|set| {
+                set.contains(w)
+                    || w.strip_suffix("es").is_some_and(|b| set.contains(b))
+                    || w.strip_suffix('s').is_some_and(|b| set.contains(b))
+            })
+        };
+        // covered[i]: the first i words are a sequence of known words and phrases (of up to 4 words)
+        let mut covered = vec![false; words.len() + 1];
+        covered[0] = true;
+        for i in 0..words.len() {
+            if !covered[i] {
+                continue;
+            }
+            for j in i + 1..=words.len().min(i + 4) {
+                if known(&words[i..j].join(" ")) {
+                    covered[j] = true;
+                }
+            }
+        }
+        !words.is_empty() && covered[words.len()]
     }
 
     /// Whether every word of a (lower-case) span is a common word that is not a given name.
@@ -263,6 +326,17 @@ impl Scope {
                 {
                     false
                 }
+                Label::Organization if self.all_in(&self.groups, span) || self.is_region(text, e.start, e.end) => false,
+                Label::Person | Label::Location | Label::Organization
+                    if self.in_known_phrase(text, e.start, e.end) && !Self::after_honorific(text, e.start) =>
+                {
+                    false
+                }
+                Label::Person | Label::Location | Label::Organization
+                    if self.all_in_either(span) && !Self::after_honorific(text, e.start) =>
+                {
+                    false
+                }
                 Label::Person if self.in_region_phrase(text, e.start, e.end) => false,
                 Label::Person if !span.chars().any(char::is_uppercase) && self.all_common(span) => false,
                 Label::Person => !self.is_region_name(span) || NAME_LIKE_REGIONS.contains(&normalize(span).as_str()),
@@ -304,6 +378,13 @@ pub fn warm() {
 /// Drops model spans that are not personal data and sets LOCATION kinds (module doc).
 pub fn apply(text: &str, ents: &mut Vec<Entity>) {
     SCOPE.apply(text, ents);
+}
+
+/// Drops PERSON spans that name a well-known public figure (`[detect] public_figures =
+/// "allow"`): the whole span, normalized, must be on the list ("Einstein's" yes, "Tom
+/// Einstein" no).
+pub fn allow_public_figures(text: &str, ents: &mut Vec<Entity>) {
+    ents.retain(|e| e.label != Label::Person || !SCOPE.public_figures.contains(&normalize(&text[e.start..e.end])));
 }
 
 /// Lower case, inner whitespace collapsed, a leading "the" and a trailing possessive or
@@ -383,6 +464,53 @@ mod tests {
         // After an honorific, or next to a given name, it is a person.
         assert_eq!(kept("Call Dr. Kelvin today", &[("Kelvin", Label::Person)]).len(), 1);
         assert_eq!(kept("Lord Kelvin and Julia Rust", &[("Julia Rust", Label::Person)]).len(), 1);
+    }
+
+    #[test]
+    fn public_figures_are_left_alone_only_when_allowed_and_only_as_a_whole() {
+        let t = "How did Einstein explain it to Marie Curie's students, and what did Tom Einstein say?";
+        let spans = [("Einstein", Label::Person), ("Marie Curie's", Label::Person), ("Tom Einstein", Label::Person)];
+        // Default: scope leaves every name to the masker.
+        assert_eq!(kept(t, &spans).len(), 3);
+        let mut ents: Vec<Entity> = spans.iter().map(|(v, l)| ent(t, v, *l)).collect();
+        allow_public_figures(t, &mut ents);
+        let left: Vec<&str> = ents.iter().map(|e| &t[e.start..e.end]).collect();
+        assert_eq!(left, ["Tom Einstein"], "a private person who shares the surname stays masked");
+        // Other labels are never touched; a given name many people have is not on the list alone.
+        let t = "Einstein Street, and Muhammad called";
+        let mut ents = vec![ent(t, "Einstein Street", Label::StreetAddress), ent(t, "Muhammad", Label::Person)];
+        allow_public_figures(t, &mut ents);
+        assert_eq!(ents.len(), 2);
+    }
+
+    #[test]
+    fn religions_nationalities_empires_and_public_bodies_are_not_organizations() {
+        let t =
+            "Compare Buddhism and Hinduism, the Ottoman Empire, the American Civil War, the European Union and FIFA.";
+        let spans = [
+            ("Buddhism", Label::Organization),
+            ("Hinduism", Label::Organization),
+            ("Ottoman Empire", Label::Organization),
+            ("American Civil War", Label::Organization),
+            ("European Union", Label::Organization),
+            ("FIFA", Label::Organization),
+        ];
+        assert!(kept(t, &spans).is_empty());
+        // Parts of a listed name, and a country read as an organization.
+        let t =
+            "During the Cold War the European Court of Human Rights met; the Western Roman Empire fell; Norway voted.";
+        let spans = [
+            ("Cold", Label::Organization),
+            ("European Court", Label::Organization),
+            ("Human Rights", Label::Organization),
+            ("Western Roman", Label::Organization),
+            ("Norway", Label::Organization),
+        ];
+        assert!(kept(t, &spans).is_empty());
+        assert_eq!(kept("Ask Will Cold about it", &[("Will Cold", Label::Person)]).len(), 1);
+        // A company named after a group is still a company.
+        assert_eq!(kept("I fly British Airways", &[("British Airways", Label::Organization)]).len(), 1);
+        assert_eq!(kept("She works at Acme Empire Ltd", &[("Acme Empire Ltd", Label::Organization)]).len(), 1);
     }
 
     #[test]
