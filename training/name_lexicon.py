@@ -11,7 +11,15 @@ particles ("de", "van", "bin"), and words that are very common in English, Germa
 French (Zipf frequency >= 5.5 in wordfreq: "will", "may", "mann", "white"), where the list would
 only add doubt.
 
-    python name_lexicon.py ../models/veil-pii --min-person 0.003
+With `--from-train DIR`, the list also gets the words of the PERSON spans of the
+human-annotated training splits (DIR/<source>.jsonl; never DIR/dev/), with the same filters
+plus one learned from the data: a word is added only if, of its capitalized occurrences in
+the training text, at least half (and at least two) are inside a PERSON span, and its Zipf
+frequency is below 4.0 in English, German, Spanish and French ("Okonkwo" yes; "Paris", "God"
+or "Secretary", which are more often something else, no). Words of role-only spans
+("Borrower", see real_text.py) are not taken.
+
+    python name_lexicon.py ../models/veil-pii --min-person 0.003 [--from-train ../../shared/train]
 """
 import argparse
 import importlib
@@ -24,6 +32,8 @@ PARTICLES = {"de", "da", "do", "dos", "das", "del", "della", "di", "du", "des", 
              "den", "ten", "ter", "zu", "bin", "binti", "ibn", "al", "el", "ben", "bat", "mac", "af", "av", "y", "e",
              "st", "mc", "jr", "sr"}
 COMMON_ZIPF = 5.5
+# Words from the training splits are noisier (OCR, one-off readings): stricter.
+TRAIN_ZIPF = 4.0
 LANGS = ("en", "de", "es", "fr")
 
 
@@ -56,10 +66,49 @@ def words(name):
     return [w for w in re.split(r"[^\w]+", name) if w]
 
 
+def train_person_words(train_dir, folder, zipf_frequency):
+    """Capitalized words of PERSON spans that are a PERSON at least half the time they occur
+    capitalized in the training text (module doc)."""
+    import glob
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from real_text import ANNOTATES, RoleFilter, load_sources
+    roles = RoleFilter(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../src/ner/scope/common.txt"),
+                       os.path.join(folder, "names.txt"))
+    sources = [os.path.basename(p)[:-6] for p in glob.glob(os.path.join(train_dir, "*.jsonl"))]
+    docs = load_sources([s for s in sources if s in ANNOTATES], train_dir)
+    inside, total = {}, {}
+    for src, ds in docs.items():
+        for d in ds:
+            text = d["text"]
+            owner = [False] * len(text)
+            for sp in d["spans"]:
+                if sp["label"] == "PERSON" and not roles.is_role(text[sp["start"]:sp["end"]]):
+                    for c in range(sp["start"], sp["end"]):
+                        owner[c] = True
+            for m in re.finditer(r"\w+", text):
+                w = m.group(0)
+                if not w[0].isupper():
+                    continue
+                lw = w.lower()
+                total[lw] = total.get(lw, 0) + 1
+                if owner[m.start()]:
+                    inside[lw] = inside.get(lw, 0) + 1
+    out = set()
+    for lw, n in inside.items():
+        if n < 2 or n * 2 < total[lw] or len(lw) < 2 or lw in PARTICLES or any(ch.isdigit() for ch in lw):
+            continue
+        if lw[0].lower() == lw[0].upper() or max(zipf_frequency(lw, l) for l in LANGS) >= TRAIN_ZIPF:
+            continue
+        out.add(lw)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", help="model folder to write names.txt and config.json into")
     ap.add_argument("--min-person", type=float, default=0.003)
+    ap.add_argument("--from-train", help="also take PERSON span words from DIR/<source>.jsonl")
     a = ap.parse_args()
     from wordfreq import zipf_frequency
 
@@ -77,10 +126,19 @@ def main():
                 dropped_common.add(lw)
                 continue
             kept.add(lw)
+    faker_kept = len(kept)
+    from_train = set()
+    if a.from_train:
+        from_train = train_person_words(a.from_train, a.folder, zipf_frequency) - kept
+        kept |= from_train
     path = os.path.join(a.folder, "names.txt")
     with open(path, "w", encoding="utf-8") as f:
-        f.write(f"# Veil name lexicon: {len(kept)} given names and surnames from Faker's person providers "
-                f"({locales} locales, MIT licence),\n# lower-cased, one word a line; built by training/name_lexicon.py\n")
+        f.write(f"# Veil name lexicon: {faker_kept} given names and surnames from Faker's person providers "
+                f"({locales} locales, MIT licence)")
+        if from_train:
+            f.write(f",\n# plus {len(from_train)} words of PERSON spans in the human-annotated training splits "
+                    f"(CC BY / CC BY-SA / CC0 sources: see THIRD_PARTY_NOTICES.md)")
+        f.write(",\n# lower-cased, one word a line; built by training/name_lexicon.py\n")
         for w in sorted(kept):
             f.write(w + "\n")
     cfg_path = os.path.join(a.folder, "config.json")

@@ -12,6 +12,11 @@ LOGIT_MIN=${LOGIT_MIN:-25}
 STUDENT_MIN=${STUDENT_MIN:-35}
 ABLATION_MIN=${ABLATION_MIN:-4}
 DEV=${DEV:-/work/shared/eval/dev.jsonl}
+TRAIN=${TRAIN:-/work/shared/train}
+REAL_TEACHER_MIN=${REAL_TEACHER_MIN:-22}
+REAL_STUDENT_MIN=${REAL_STUDENT_MIN:-30}
+REAL_SHARE=${REAL_SHARE:-0.15}
+REAL_WEIGHTS=${REAL_WEIGHTS:-uner_ewt=2,gum=2,wikigold=2,re3d=2,europeana_fr=0.5,europeana_de=0.5}
 mkdir -p $OUT/corpus $OUT/eval $OUT/logs
 
 # 1. environment
@@ -34,15 +39,32 @@ nice -n 5 $PY distill.py --teacher $OUT/teacher --out $OUT/student --layers ${S_
   --inter ${S_INTER:-512} --limit 24000 --general-docs 8000 --alpha 0.7 --logit-minutes $LOGIT_MIN --minutes $STUDENT_MIN \
   --lr 1e-3 --batch 32 --logits-cache $OUT/teacher_logits.pt 2>&1 | tee $OUT/logs/student.log
 
-# 5. export
-nice -n 19 $PY export.py --student $OUT/student --teacher $OUT/teacher --out $OUT/veil-pii --min-score 0.34
-# name lexicon (names.txt + veil_name_lexicon in config.json)
-nice -n 19 $PY name_lexicon.py $OUT/veil-pii --min-person 0.003
-nice -n 19 $PY name_lexicon.py $OUT/veil-pii-teacher --min-person 0.003
+# 5. real text: continue both models on the human-annotated training splits of $TRAIN (never
+#    $TRAIN/dev) mixed with synthetic windows (share and per-source weights chosen on the dev
+#    splits: see models/veil-pii/README.md). The frozen starting model keeps its reading where a
+#    source annotates nothing (real_text.py, finetune.py).
+if [ -d "$TRAIN" ]; then
+  nice -n 10 $PY finetune.py --init $OUT/teacher --out $OUT/teacher-real --minutes $REAL_TEACHER_MIN --lr 5e-5 --batch 16 \
+    --synthetic-share $REAL_SHARE --weights $REAL_WEIGHTS 2>&1 | tee $OUT/logs/teacher-real.log
+  nice -n 10 $PY finetune.py --init $OUT/student --out $OUT/student-real --minutes $REAL_STUDENT_MIN --lr 3e-4 \
+    --synthetic-share $REAL_SHARE --weights $REAL_WEIGHTS 2>&1 | tee $OUT/logs/student-real.log
+  STUDENT=$OUT/student-real TEACHER=$OUT/teacher-real LEX=(--from-train "$TRAIN")
+else
+  STUDENT=$OUT/student TEACHER=$OUT/teacher LEX=()
+fi
+
+# 6. export
+nice -n 19 $PY export.py --student $STUDENT --teacher $TEACHER --out $OUT/veil-pii --min-score 0.34
+# name lexicon (names.txt + veil_name_lexicon in config.json): Faker's names, plus the PERSON
+# words of the training splits
+nice -n 19 $PY name_lexicon.py $OUT/veil-pii --min-person 0.003 "${LEX[@]}"
+nice -n 19 $PY name_lexicon.py $OUT/veil-pii-teacher --min-person 0.003 "${LEX[@]}"
+cp "$TRAIN/THIRD_PARTY_NOTICES.md" $OUT/veil-pii/ 2>/dev/null || true
+cp "$TRAIN/THIRD_PARTY_NOTICES.md" $OUT/veil-pii-teacher/ 2>/dev/null || true
 # The common-word list of the utility rules (src/ner/scope/common.txt).
 $PY common_words.py ../src/ner/scope/common.txt
 
-# 6. evaluation on the held-out dev set (scoring only) and the synthetic test split
+# 7. evaluation on the held-out dev set (scoring only) and the synthetic test split
 if [ -f "$DEV" ]; then
   nice -n 19 $PY predict_eval.py $OUT/veil-pii --gold "$DEV" --pred $OUT/eval/dev.student.jsonl --table | tee $OUT/eval/dev.student.txt
   nice -n 19 $PY predict_eval.py $OUT/veil-pii-teacher --gold "$DEV" --pred $OUT/eval/dev.teacher.jsonl | tee $OUT/eval/dev.teacher.txt
@@ -53,7 +75,7 @@ if [ -f "$DEV" ] && [ -x ../target/release/veil ]; then
 fi
 nice -n 19 $PY predict_eval.py $OUT/veil-pii --gold $OUT/corpus/test.jsonl --pred $OUT/eval/test.student.jsonl | tee $OUT/eval/test.student.txt
 
-# 7. case-feature ablation: two CE-only students with the same budget, with / without case ids
+# 8. case-feature ablation: two CE-only students with the same budget, with / without case ids
 if [ "${ABLATION:-1}" = 1 ]; then
   for v in case nocase; do
     flag=""; [ $v = nocase ] && flag="--no-case"

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Continue training a model folder on human-annotated real text plus the synthetic corpus.
+
+    nice -n 19 python finetune.py --init ../models/veil-pii --out out/ft-student \
+        --synthetic out/corpus/train.jsonl --synthetic-share 0.4 --minutes 25 --lr 3e-4
+
+Real text comes from ../shared/train/<source>.jsonl (never train/dev/ or eval/), mapped to
+Veil's labels by real_text.py: tokens inside a span get cross-entropy on their B-/I- label.
+Tokens outside every span are O for the labels the source annotates; for the others the
+source says nothing, so the target there is the reference model's (the model we continue
+from, frozen) distribution restricted to O and the labels the source does not annotate. On
+MISC and role-word PERSON spans the target is the reference's distribution. Without that
+reference (--reference none) the loss is the plain partial-label -log P(allowed), and the
+model drifts: measured on bench/utility, it starts to call "qty" a PASSWORD and "Hinduism"
+an ORGANIZATION. Synthetic windows keep their
+hard labels, so the structured labels (IDs, e-mail, phone, ...) the real sources never
+annotate are not forgotten.
+
+Every epoch draws each real source's windows `weight` times (fractional weights sample) and
+adds synthetic windows so that they are `--synthetic-share` of the epoch. LR warms up over 50
+steps and then decays linearly with elapsed wall-clock time (--minutes), as in distill.py.
+"""
+import argparse
+import json
+import os
+import random
+import time
+
+import torch
+
+from common import LABELS, encode_doc, read_jsonl
+from real_text import ANNOTATES, IGNORE, PARTIAL, UNLABELLED, RoleFilter, load_sources, partial_mask, prepare_doc, token_targets
+from train import load_tokenizer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def real_windows(tok, sources, roles, max_len):
+    out = {}
+    for s, docs in sources.items():
+        ws = []
+        for d in docs:
+            text, spans = prepare_doc(d, s, roles)
+            for w in encode_doc(tok, text, None, max_len=max_len):
+                w["labels"] = token_targets(w.pop("offsets"), spans)
+                w["src"] = s
+                ws.append(w)
+        out[s] = ws
+    return out
+
+
+def synthetic_windows(tok, docs, max_len):
+    ws = []
+    for d in docs:
+        for w in encode_doc(tok, d["text"], d["spans"], max_len=max_len):
+            del w["offsets"]
+            w["src"] = "synthetic"
+            ws.append(w)
+    return ws
+
+
+def epoch_order(real, synth, weights, share, rng):
+    idx = []
+    for s, ws in real.items():
+        w = weights.get(s, 1.0)
+        whole, frac = int(w), w - int(w)
+        for _ in range(whole):
+            idx += [(s, i) for i in range(len(ws))]
+        idx += [(s, i) for i in range(len(ws)) if rng.random() < frac]
+    n_syn = int(len(idx) * share / max(1e-9, 1 - share)) if share < 1 else len(synth)
+    idx += [("synthetic", rng.randrange(len(synth))) for _ in range(min(n_syn, 10 * len(synth)))] if synth else []
+    rng.shuffle(idx)
+    return idx
+
+
+def loss_fn(logits, targets, src_masks, src_ids, ref_logits=None):
+    """Mean over supervised tokens of: CE on hard targets; on PARTIAL tokens, CE against the
+    reference model's distribution restricted to the allowed labels (without a reference:
+    the partial-label NLL -log P(allowed)); on UNLABELLED tokens, CE against the reference's
+    whole distribution (no loss without a reference)."""
+    logp = torch.log_softmax(logits, -1)
+    hard = targets >= 0
+    total = torch.zeros(())
+    n = int(hard.sum())
+    if n:
+        total = total - logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)[hard].sum()
+    part = targets == PARTIAL
+    if part.any():
+        allowed = src_masks[src_ids].unsqueeze(1).expand_as(logits)  # (B, L, C)
+        if ref_logits is None:
+            la = torch.logsumexp(logp.masked_fill(~allowed, float("-inf")), -1)
+            total = total - la[part].sum()
+        else:
+            q = torch.softmax(ref_logits.masked_fill(~allowed, float("-inf")), -1)
+            total = total - (q * logp).sum(-1)[part].sum()
+        n += int(part.sum())
+    unl = targets == UNLABELLED
+    if ref_logits is not None and unl.any():
+        q = torch.softmax(ref_logits, -1)
+        total = total - (q * logp).sum(-1)[unl].sum()
+        n += int(unl.sum())
+    return total / max(n, 1)
+
+
+def collate(wins, keys, pool):
+    rows = [pool[s][i] for s, i in keys]
+    L = max(len(w["input_ids"]) for w in rows)
+    B = len(rows)
+    inp = torch.zeros((B, L), dtype=torch.long)
+    tt = torch.zeros((B, L), dtype=torch.long)
+    am = torch.zeros((B, L), dtype=torch.long)
+    tg = torch.full((B, L), IGNORE, dtype=torch.long)
+    src = torch.zeros(B, dtype=torch.long)
+    for r, w in enumerate(rows):
+        m = len(w["input_ids"])
+        inp[r, :m] = torch.tensor(w["input_ids"])
+        tt[r, :m] = torch.tensor(w["token_type_ids"])
+        am[r, :m] = 1
+        tg[r, :m] = torch.tensor(w["labels"])
+        src[r] = wins.index(w["src"])
+    return inp, tt, am, tg, src
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--init", required=True, help="model folder to continue from (exported or HF)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--sources", default=",".join(ANNOTATES), help="real sources, comma-separated")
+    ap.add_argument("--weights", default="", help="per-source epoch weights, e.g. gum=2,sec_filings=0.5")
+    ap.add_argument("--synthetic", default=os.path.join(HERE, "out/corpus/train.jsonl"))
+    ap.add_argument("--synthetic-docs", type=int, default=30000)
+    ap.add_argument("--synthetic-share", type=float, default=0.4, help="share of each epoch's windows")
+    ap.add_argument("--minutes", type=float, required=True)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--reference", default=None,
+                    help="frozen model whose reading is kept where the real text says nothing (default: --init; 'none')")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = random.Random(a.seed)
+    from transformers import BertForTokenClassification
+
+    model = BertForTokenClassification.from_pretrained(a.init).float()
+    assert model.config.num_labels == len(LABELS)
+    ref_dir = a.reference or a.init
+    ref = None if ref_dir == "none" else BertForTokenClassification.from_pretrained(ref_dir).float().eval()
+    tok_path = os.path.join(a.init, "tokenizer.json")
+    tok = load_tokenizer(tok_path)
+    names = [s for s in a.sources.split(",") if s]
+    weights = {k: float(v) for k, v in (x.split("=") for x in a.weights.split(",") if x)}
+    roles = RoleFilter(os.path.join(ROOT, "src/ner/scope/common.txt"), os.path.join(a.init, "names.txt"))
+    t0 = time.time()
+    real = real_windows(tok, load_sources(names), roles, a.max_len)
+    synth = synthetic_windows(tok, read_jsonl(a.synthetic, a.synthetic_docs), a.max_len) if a.synthetic_share > 0 else []
+    pool = dict(real, synthetic=synth)
+    srcs = names + ["synthetic"]
+    masks = torch.zeros((len(srcs), len(LABELS)), dtype=torch.bool)
+    for k, s in enumerate(srcs):
+        if s == "synthetic":
+            masks[k, 0] = True  # unused: synthetic windows have hard labels only
+        else:
+            masks[k, partial_mask(s)] = True
+    counts = {s: len(ws) for s, ws in pool.items()}
+    print(f"windows {counts} ({time.time() - t0:.0f}s)", flush=True)
+
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
+    budget = a.minutes * 60
+    t0 = time.time()
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / 50, max(0.0, 1.0 - (time.time() - t0) / budget)))
+    model.train()
+    step, epoch, done = 0, 0, False
+    while not done:
+        order = epoch_order(real, synth, weights, a.synthetic_share, rng)
+        # length-bucketed batches (less padding), shuffled
+        chunks = []
+        for i in range(0, len(order), a.batch * 50):
+            part = sorted(order[i:i + a.batch * 50], key=lambda k: len(pool[k[0]][k[1]]["input_ids"]))
+            chunks += [part[j:j + a.batch] for j in range(0, len(part), a.batch)]
+        rng.shuffle(chunks)
+        for keys in chunks:
+            inp, tt, am, tg, src = collate(srcs, keys, pool)
+            ref_logits = None
+            if ref is not None:
+                with torch.no_grad():
+                    ref_logits = ref(input_ids=inp, token_type_ids=tt, attention_mask=am).logits
+            logits = model(input_ids=inp, token_type_ids=tt, attention_mask=am).logits
+            loss = loss_fn(logits, tg, masks, src, ref_logits)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            if step % 100 == 0:
+                el = time.time() - t0
+                print(f"epoch {epoch} step {step} loss {loss.item():.4f} {el / step:.3f}s/step {el / 60:.1f}m", flush=True)
+            if time.time() - t0 >= budget:
+                done = True
+                break
+        epoch += 1
+    train_min = (time.time() - t0) / 60
+    prev = getattr(model.config, "veil_train", None)
+    model.config.veil_train = {
+        "continued_from": prev, "finetuned_on_real_text": True, "init": os.path.basename(a.init.rstrip("/")),
+        "sources": names, "source_weights": weights, "synthetic_share": a.synthetic_share,
+        "synthetic_docs": a.synthetic_docs, "windows": counts, "steps": step, "epochs": epoch,
+        "batch": a.batch, "lr": a.lr, "train_minutes": round(train_min, 1),
+        "reference": os.path.basename(ref_dir.rstrip("/")),
+        "loss": "CE inside spans; outside them CE against the reference model restricted to O and the labels "
+                "the source does not annotate; CE against the reference on MISC and role-word PERSON spans",
+    }
+    model.config.architectures = ["BertForTokenClassification"]
+    model.save_pretrained(a.out, safe_serialization=True)
+    tj = json.load(open(tok_path, encoding="utf-8"))
+    tj["truncation"] = None
+    tj["padding"] = None
+    json.dump(tj, open(os.path.join(a.out, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False)
+    print(f"saved {a.out}: {step} steps, {epoch} epochs, {train_min:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
