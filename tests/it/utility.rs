@@ -56,3 +56,25 @@ async fn regions_are_allowed_and_audited_by_kind_unless_the_policy_masks_them() 
     let sent = gw.mock.received()[0].body["messages"][1]["content"].as_str().unwrap().to_string();
     assert!(sent.contains("[LOCATION_"), "regions were not masked: {sent}");
 }
+
+#[tokio::test]
+async fn public_figures_are_masked_by_default_and_left_alone_when_allowed() {
+    let text = "How did Albert Einstein explain the photoelectric effect, and what did Marie Curie discover?";
+    let gw = gateway("[detect]\n").await;
+    let (status, _) = gw.post("/v1/chat/completions", &openai_body("mock/echo", text, false)).await;
+    assert_eq!(status, 200);
+    let sent = gw.mock.received()[0].body["messages"][1]["content"].as_str().unwrap().to_string();
+    assert!(!sent.contains("Einstein") && !sent.contains("Curie"), "default masks the names: {sent}");
+
+    let gw = gateway("[detect]\npublic_figures = \"allow\"\n").await;
+    let (status, _) = gw.post("/v1/chat/completions", &openai_body("mock/echo", text, false)).await;
+    assert_eq!(status, 200);
+    assert_eq!(gw.mock.received()[0].body["messages"][1]["content"], text, "listed public figures stay");
+    // A private person in the same prompt is still masked.
+    let private = "How did Albert Einstein explain it to my colleague Ingrid Lindqvist?";
+    gw.mock.clear();
+    let (status, _) = gw.post("/v1/chat/completions", &openai_body("mock/echo", private, false)).await;
+    assert_eq!(status, 200);
+    let sent = gw.mock.received()[0].body["messages"][1]["content"].as_str().unwrap().to_string();
+    assert!(sent.contains("Albert Einstein") && !sent.contains("Lindqvist"), "{sent}");
+}
