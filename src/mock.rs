@@ -170,6 +170,8 @@ pub fn router(state: MockState) -> Router {
         .route("/v1/chat/completions", post(openai_chat))
         .route("/v1/messages", post(anthropic_messages))
         .route("/v1/embeddings", post(openai_embeddings))
+        .route("/v1/responses", post(openai_responses)) // responses
+        .route("/openai/responses", post(azure_responses)) // responses
         .route("/openai/deployments/{deployment}/chat/completions", post(azure_chat))
         .route("/openai/deployments/{deployment}/embeddings", post(azure_embeddings))
         .route("/v1/models", get(models))
@@ -983,6 +985,216 @@ fn stream_body(events: Vec<Ev>, b: &Behavior) -> Body {
         Body::from_stream(body)
     }
 }
+
+// >>> responses: the OpenAI Responses API (`POST /v1/responses`, Azure `/openai/responses`)
+// ---------------------------------------------------------------------------------------
+// Responses API
+// ---------------------------------------------------------------------------------------
+
+async fn openai_responses(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    responses_handle(state, uri, headers, body).await
+}
+
+async fn azure_responses(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = azure_refusal(&state, &uri, &headers, &body) {
+        return refused;
+    }
+    responses_handle(state, uri, headers, body).await
+}
+
+/// A Responses request: the `model` options apply (`echo`, `tool`, `error=NNN`, `slow=MS`,
+/// `midstream=N`, `delta=N`, `bytes=N`); the echo is of the last user text of `input`.
+async fn responses_handle(state: MockState, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let value = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    if state.inner.record {
+        state.record(&uri, &headers, value.clone());
+    }
+    let model = value.get("model").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let behavior = Behavior::parse(&model);
+    if let Some(ms) = behavior.slow_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if !value.is_object() {
+        let status = StatusCode::BAD_REQUEST;
+        return json_response(status, &error_body(Api::OpenAi, status, "mock: body is not JSON"));
+    }
+    if let Some(status) = behavior.error {
+        return error_response(Api::OpenAi, status);
+    }
+    let said = responses_user_text(&value);
+    let answer = match behavior.kind {
+        Kind::Tool => Answer {
+            model,
+            text: "Let me look that up.".to_owned(),
+            tool_input: Some(json!({"query": said, "note": format!("see {said}")})),
+            prompt_tokens: approx_tokens(body.len()),
+        },
+        Kind::Echo | Kind::Bench => Answer {
+            model,
+            text: format!("You said: {said}"),
+            tool_input: None,
+            prompt_tokens: approx_tokens(body.len()),
+        },
+    };
+    let ids = Ids::new();
+    if value.get("stream").and_then(Value::as_bool) == Some(true) {
+        sse_response(stream_body(responses_events(&answer, &ids, behavior.delta), &behavior))
+    } else {
+        json_response(StatusCode::OK, &responses_object(&answer, &ids, "completed", true))
+    }
+}
+
+/// The last user text of a Responses `input`: the string itself, or the last user
+/// message's text (a string, or `input_text` parts joined with `"\n"`); a trailing
+/// `function_call_output` counts as well (its `output`).
+fn responses_user_text(req: &Value) -> String {
+    match req.get("input") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => {
+            if let Some(last) = items.last() {
+                if last.get("type").and_then(Value::as_str) == Some("function_call_output") {
+                    return last.get("output").and_then(Value::as_str).unwrap_or_default().to_owned();
+                }
+            }
+            let Some(msg) = items.iter().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("user")) else {
+                return String::new();
+            };
+            match msg.get("content") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Array(parts)) => parts
+                    .iter()
+                    .filter(|p| p.get("type").and_then(Value::as_str) == Some("input_text"))
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => String::new(),
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+fn responses_message(ids: &Ids, text: &str, status: &str) -> Value {
+    json!({"type": "message", "id": format!("msg_{}", ids.message), "status": status, "role": "assistant",
+           "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]})
+}
+
+fn responses_call(ids: &Ids, args: &str, status: &str) -> Value {
+    json!({"type": "function_call", "id": format!("fc_{}", ids.tool), "call_id": format!("call_{}", ids.tool),
+           "name": "lookup", "arguments": args, "status": status})
+}
+
+/// The response object (`done`: with its output and usage, else as `response.created` has it).
+fn responses_object(a: &Answer, ids: &Ids, status: &str, done: bool) -> Value {
+    let mut output = Vec::new();
+    let mut usage = Value::Null;
+    if done {
+        output.push(responses_message(ids, &a.text, "completed"));
+        if let Some(input) = &a.tool_input {
+            output.push(responses_call(ids, &input.to_string(), "completed"));
+        }
+        let completion = a.completion_tokens();
+        usage = json!({"input_tokens": a.prompt_tokens, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": completion, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": a.prompt_tokens + completion});
+    }
+    json!({"id": format!("resp_{}", ids.message), "object": "response", "created_at": ids.created,
+           "status": status, "model": a.model, "output": output, "parallel_tool_calls": true,
+           "tool_choice": "auto", "tools": [], "text": {"format": {"type": "text"}}, "usage": usage,
+           "error": null, "incomplete_details": null, "metadata": {}})
+}
+
+fn responses_event(v: &Value) -> Bytes {
+    let kind = v.get("type").and_then(Value::as_str).unwrap_or("unknown");
+    Bytes::from(format!("event: {kind}\ndata: {v}\n\n"))
+}
+
+/// The Responses event sequence: `response.created`, `response.in_progress`, per item
+/// `response.output_item.added`, (`response.content_part.added`, text deltas,
+/// `response.output_text.done`, `response.content_part.done`) or (argument deltas,
+/// `response.function_call_arguments.done`), `response.output_item.done`, then
+/// `response.completed`.
+fn responses_events(a: &Answer, ids: &Ids, delta: usize) -> Vec<Ev> {
+    let mut seq = 0u64;
+    let mut ev = |kind: EvKind, mut v: Value| {
+        v["sequence_number"] = json!(seq);
+        seq += 1;
+        Ev { kind, bytes: responses_event(&v) }
+    };
+    let msg_id = format!("msg_{}", ids.message);
+    let mut evs = vec![
+        ev(
+            EvKind::Framing,
+            json!({"type": "response.created", "response": responses_object(a, ids, "in_progress", false)}),
+        ),
+        ev(
+            EvKind::Framing,
+            json!({"type": "response.in_progress", "response": responses_object(a, ids, "in_progress", false)}),
+        ),
+        ev(
+            EvKind::Framing,
+            json!({"type": "response.output_item.added", "output_index": 0,
+                   "item": {"type": "message", "id": msg_id, "status": "in_progress", "role": "assistant", "content": []}}),
+        ),
+        ev(
+            EvKind::Framing,
+            json!({"type": "response.content_part.added", "item_id": msg_id, "output_index": 0, "content_index": 0,
+                   "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
+        ),
+    ];
+    for piece in char_chunks(&a.text, delta) {
+        evs.push(ev(
+            EvKind::Delta,
+            json!({"type": "response.output_text.delta", "item_id": msg_id, "output_index": 0, "content_index": 0,
+                   "delta": piece, "logprobs": []}),
+        ));
+    }
+    evs.push(ev(
+        EvKind::Framing,
+        json!({"type": "response.output_text.done", "item_id": msg_id, "output_index": 0, "content_index": 0,
+               "text": a.text, "logprobs": []}),
+    ));
+    evs.push(ev(
+        EvKind::Framing,
+        json!({"type": "response.content_part.done", "item_id": msg_id, "output_index": 0, "content_index": 0,
+               "part": {"type": "output_text", "text": a.text, "annotations": [], "logprobs": []}}),
+    ));
+    evs.push(ev(
+        EvKind::Framing,
+        json!({"type": "response.output_item.done", "output_index": 0,
+               "item": responses_message(ids, &a.text, "completed")}),
+    ));
+    if let Some(input) = &a.tool_input {
+        let fc_id = format!("fc_{}", ids.tool);
+        let args = input.to_string();
+        evs.push(ev(
+            EvKind::Framing,
+            json!({"type": "response.output_item.added", "output_index": 1, "item": responses_call(ids, "", "in_progress")}),
+        ));
+        for piece in char_chunks(&args, delta) {
+            evs.push(ev(
+                EvKind::Delta,
+                json!({"type": "response.function_call_arguments.delta", "item_id": fc_id, "output_index": 1,
+                       "delta": piece}),
+            ));
+        }
+        evs.push(ev(
+            EvKind::Framing,
+            json!({"type": "response.function_call_arguments.done", "item_id": fc_id, "output_index": 1,
+                   "arguments": args}),
+        ));
+        evs.push(ev(
+            EvKind::Framing,
+            json!({"type": "response.output_item.done", "output_index": 1, "item": responses_call(ids, &args, "completed")}),
+        ));
+    }
+    evs.push(ev(
+        EvKind::Terminal,
+        json!({"type": "response.completed", "response": responses_object(a, ids, "completed", true)}),
+    ));
+    evs
+}
+// <<< responses
 
 // ---------------------------------------------------------------------------------------
 // Benchmark answers

@@ -42,6 +42,17 @@ pub async fn embeddings(
     pipeline::embeddings::run(state, caller, headers, body).await
 }
 
+// >>> responses
+pub async fn responses(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    pipeline::responses::run(state, caller, headers, body).await
+}
+// <<< responses
+
 /// Azure OpenAI's URL shape (`/openai/deployments/{MODEL}/chat/completions` and
 /// `.../embeddings`, any `api-version`), so that the openai SDK's `AzureOpenAI` client can
 /// use Veil as its endpoint. The deployment in the path is Veil's model (`provider/model`,

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/chat/completions", post(handlers::chat_completions))
         .route("/v1/messages", post(handlers::messages))
         .route("/v1/embeddings", post(handlers::embeddings))
+        .route("/v1/responses", post(handlers::responses)) // responses
         // Azure OpenAI's URL shape, for `AzureOpenAI(azure_endpoint=<veil>)` clients:
         // `/openai/deployments/{MODEL}/chat/completions` and `.../embeddings`.
         .route("/openai/deployments/{*rest}", post(handlers::azure_deployments))

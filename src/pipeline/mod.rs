@@ -3,6 +3,7 @@
 //! on success, error and client cancel alike.
 
 pub mod embeddings;
+pub mod responses; // responses: POST /v1/responses
 mod finish;
 mod guard;
 mod stream;

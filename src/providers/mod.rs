@@ -19,6 +19,7 @@ pub mod azure;
 pub mod embeddings;
 pub mod fields;
 pub mod openai;
+pub mod responses; // responses: the OpenAI Responses API wire
 pub mod sse;
 pub mod translate;
 

@@ -55,11 +55,17 @@ impl RequestScope {
     /// Counts the request in flight and opens its span, continuing the client's
     /// `traceparent` if it sent a valid one.
     pub fn start(api: ApiKind, headers: &HeaderMap) -> RequestScope {
+        RequestScope::start_route(route(api), headers)
+    }
+
+    // >>> responses: the same scope for a route that is not an API's conversation route
+    /// [`RequestScope::start`] for `route` (`/v1/responses`).
+    pub fn start_route(route: &'static str, headers: &HeaderMap) -> RequestScope {
+        // <<< responses
         let in_flight = Arc::new(InFlight::new());
         if !enabled() {
             return RequestScope { span: Span::none(), _in_flight: in_flight };
         }
-        let route = route(api);
         let span = tracing::info_span!(
             target: TARGET,
             "request",

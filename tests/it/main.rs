@@ -14,5 +14,6 @@ mod flows;
 mod model;
 mod otel;
 mod policy;
+mod responses;
 mod ui;
 mod utility;

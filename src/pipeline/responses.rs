@@ -1,0 +1,610 @@
+//! One `/v1/responses` request (OpenAI Responses API) end to end: parse → route → check
+//! every target speaks the Responses API (`openai` and `azure` kinds) → mask every text
+//! (same detectors and policy as chat) → send the body as the client wrote it, texts
+//! masked, to the kind's Responses URL (alias targets in order) → restore the answer
+//! (plain, or the event stream with per-item hold-back) → the finish hook (audit record
+//! and metrics, route `/v1/responses`).
+//!
+//! `previous_response_id` and `store` are forwarded: a provider that stores responses
+//! holds the masked text only, and Veil's placeholder map lives for one request, so
+//! placeholders in text that the provider replays from an earlier response are not
+//! restored.
+
+use super::finish::{Finisher, Outcome};
+use super::{fail, guard, post, read_json, resolve, retryable, shown_model, Upstream};
+use crate::error::ApiError;
+use crate::http::auth::Caller;
+use crate::mask::{Escape, IdentityMode, PlaceholderMap, RestoreStats, Restorer, StreamRestorer};
+use crate::providers::responses::{self, ROUTE};
+use crate::providers::sse::{encode, SseDecoder, SseEvent};
+use crate::providers::{ApiKind, TextRef};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
+use futures::StreamExt as _;
+use http::{HeaderMap, StatusCode};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tracing::Instrument as _;
+
+/// Handles one `POST /v1/responses`.
+pub async fn run(state: AppState, caller: Caller, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let scope = crate::telemetry::RequestScope::start_route(ROUTE, &headers);
+    let response = run_request(state, caller, headers, body).instrument(scope.span().clone()).await;
+    scope.respond(response)
+}
+
+async fn run_request(
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request_id =
+        headers.get(crate::http::X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let key_id = caller.key_id().map(str::to_string);
+    let mut fin = Finisher::for_route(state.clone(), ApiKind::OpenAi, ROUTE, request_id.clone(), key_id);
+    match run_inner(&state, &caller, &headers, body, &mut fin).await {
+        Ok(Reply::Json(value)) => {
+            fin.done(Outcome::Ok, 200, None);
+            (StatusCode::OK, axum::Json(value)).into_response()
+        }
+        Ok(Reply::Stream(resp)) => resp,
+        Err(e) => fail(&mut fin, &request_id, ApiKind::OpenAi, e),
+    }
+}
+
+enum Reply {
+    Json(Value),
+    Stream(Response),
+}
+
+async fn run_inner(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    fin: &mut Finisher,
+) -> Result<Reply, ApiError> {
+    let mut body = read_json(state, body)?;
+    responses::validate_request(&body).map_err(ApiError::BadRequest)?;
+    let stream = responses::is_stream(&body);
+    fin.set_stream(stream);
+    let model = body.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
+    let targets = resolve(state, &model)?;
+    if !caller.may_use(&model) {
+        return Err(ApiError::Forbidden(shown_model(&model)));
+    }
+    fin.set_target(&targets[0]);
+    // Every target must speak the Responses API before anything is masked or sent.
+    let mut urls = Vec::with_capacity(targets.len());
+    for target in &targets {
+        let provider = state
+            .config
+            .providers
+            .get(&target.provider)
+            .ok_or_else(|| ApiError::UnknownModel(format!("unknown provider in model {}", shown_model(&model))))?;
+        let url = responses::url(&provider.provider_kind, &provider.base_url).ok_or_else(|| {
+            ApiError::Unsupported(format!(
+                "the Responses API (/v1/responses) reaches only OpenAI-kind providers (kind \"openai\" or \"azure\") \
+                 in this version; provider {:?} is kind {:?}: use /v1/chat/completions for it",
+                provider.name,
+                provider.provider_kind.as_str()
+            ))
+        })?;
+        urls.push(url);
+    }
+
+    // Mask every text with the chat policy. Fails closed.
+    let identity = state.config.identity_fields;
+    if identity == IdentityMode::Drop {
+        if let Some(map) = body.as_object_mut() {
+            for field in responses::IDENTITY_FIELDS {
+                map.remove(*field);
+            }
+        }
+    }
+    let t0 = Instant::now();
+    let mut map = PlaceholderMap::default();
+    let mask_span = crate::telemetry::spans::mask(&state.masker); // telemetry
+    let report = async {
+        match responses::request_texts(&mut body) {
+            Ok(refs) => guard::mask_refs(&state.masker, identity, refs, &mut map).await,
+            Err(e) => Err(ApiError::BadRequest(e.to_string())),
+        }
+    }
+    .instrument(mask_span.clone())
+    .await;
+    crate::telemetry::spans::masked(&mask_span, report.as_ref().map_err(ApiError::kind)); // telemetry
+    fin.mask_time(t0.elapsed());
+    let report = report?;
+    fin.set_report(&report);
+    let restorer = Restorer::new(&map);
+
+    let mut last_err = None;
+    for (i, (target, url)) in targets.iter().zip(urls).enumerate() {
+        let more = i + 1 < targets.len();
+        let Some(provider) = state.config.providers.get(&target.provider) else { continue };
+        fin.set_target(target);
+        let mut payload = body.clone();
+        payload["model"] = Value::String(target.model.clone());
+        let bytes = serde_json::to_vec(&payload).map_err(|e| ApiError::Internal(e.to_string()))?;
+        // >>> telemetry: one span per attempt; the answer (plain or stream) takes it along
+        let up_span = crate::telemetry::spans::upstream(provider, target);
+        let attempt =
+            post(state, ApiKind::OpenAi, provider, url, bytes, headers, fin).instrument(up_span.clone()).await;
+        if let Err(e) = &attempt {
+            crate::telemetry::spans::upstream_failed(&up_span, e.kind());
+        }
+        // <<< telemetry
+        match attempt {
+            Ok((response, sent_at)) => {
+                let up = Upstream {
+                    response,
+                    sent_at,
+                    strip_usage: false,
+                    provider_kind: ApiKind::OpenAi,
+                    span: up_span.clone(),
+                };
+                return if stream {
+                    Ok(Reply::Stream(respond_stream(state, &provider.name, up, restorer, fin.take())))
+                } else {
+                    let answer = finish_plain(&provider.name, up, &restorer, fin).await;
+                    crate::telemetry::spans::ended(&up_span, answer).map(Reply::Json)
+                    // telemetry
+                };
+            }
+            Err(e) if more && retryable(&e) => {
+                metrics::counter!(crate::telemetry::metrics::FALLBACKS_TOTAL, "provider" => provider.name.clone())
+                    .increment(1);
+                tracing::info!(
+                    request_id = %fin.request_id(),
+                    provider = %provider.name,
+                    kind = e.kind(),
+                    "alias target failed; trying the next"
+                );
+                last_err = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| ApiError::Internal("no target".into())))
+}
+
+/// Restores the texts of a response object in place ([`responses::response_texts`]).
+fn restore_response(body: &mut Value, restorer: &Restorer) -> RestoreStats {
+    restore_refs(responses::response_texts(body), restorer)
+}
+
+fn restore_refs(refs: Vec<TextRef<'_>>, restorer: &Restorer) -> RestoreStats {
+    let mut stats = RestoreStats::default();
+    if restorer.is_empty() {
+        return stats;
+    }
+    for r in refs {
+        stats.add(match r {
+            TextRef::Plain(s) | TextRef::Identity(s) => restorer.restore_in_place(s, Escape::None),
+            TextRef::JsonText(s) => restorer.restore_in_place(s, Escape::Json),
+        });
+    }
+    stats
+}
+
+async fn finish_plain(
+    provider: &str,
+    up: Upstream,
+    restorer: &Arc<Restorer>,
+    fin: &mut Finisher,
+) -> Result<Value, ApiError> {
+    let bytes = up.response.bytes().await;
+    fin.upstream_time(up.sent_at.elapsed());
+    let bytes = bytes.map_err(|e| {
+        tracing::warn!(request_id = %fin.request_id(), provider = %provider, error = %e, "reading the upstream body failed");
+        if e.is_timeout() {
+            ApiError::UpstreamTimeout { provider: provider.to_string() }
+        } else {
+            ApiError::UpstreamUnreachable { provider: provider.to_string() }
+        }
+    })?;
+    let mut body: Value =
+        serde_json::from_slice(&bytes).map_err(|_| ApiError::UpstreamBadResponse { provider: provider.to_string() })?;
+    let usage = responses::usage(&body);
+    fin.set_usage(usage);
+    crate::telemetry::spans::usage(&up.span, usage); // telemetry
+    let t0 = Instant::now();
+    let restore_span = crate::telemetry::spans::restore(); // telemetry
+    let stats = restore_response(&mut body, restorer);
+    crate::telemetry::spans::restored(&restore_span, stats, t0.elapsed()); // telemetry
+    fin.restore_time(t0.elapsed(), stats);
+    Ok(body)
+}
+
+// ---------------------------------------------------------------------------------------
+// Streaming
+// ---------------------------------------------------------------------------------------
+
+/// Starts the pump task and returns the streaming response.
+fn respond_stream(state: &AppState, provider: &str, up: Upstream, restorer: Arc<Restorer>, fin: Finisher) -> Response {
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let pump = Pump {
+        provider: provider.to_string(),
+        idle: state.config.server.stream_idle_timeout,
+        restore: EventRestore::new(restorer),
+        fin,
+        trace: crate::telemetry::spans::StreamTrace::new(up.span.clone()), // telemetry
+    };
+    tokio::spawn(pump.run(up, tx));
+    super::sse_response(rx)
+}
+
+struct Pump {
+    provider: String,
+    idle: Duration,
+    restore: EventRestore,
+    fin: Finisher,
+    /// The request, upstream and restore spans (telemetry).
+    trace: crate::telemetry::spans::StreamTrace,
+}
+
+enum End {
+    Clean,
+    Failed(&'static str),
+    ClientGone,
+}
+
+impl Pump {
+    async fn run(mut self, up: Upstream, tx: mpsc::Sender<Bytes>) {
+        let sent_at = up.sent_at;
+        let mut body = up.response.bytes_stream();
+        let mut decoder = SseDecoder::new();
+        let end = loop {
+            let next = tokio::time::timeout(self.idle, body.next()).await;
+            let mut out = BytesMut::new();
+            let end = match next {
+                Err(_) => Some(End::Failed("upstream_idle_timeout")),
+                Ok(None) => {
+                    if let Some(ev) = decoder.finish() {
+                        emit(self.restore.on_event(ev), &mut out);
+                    }
+                    Some(End::Clean)
+                }
+                Ok(Some(Err(e))) => {
+                    tracing::warn!(provider = %self.provider, error = %e, "upstream stream broke");
+                    Some(End::Failed("upstream_stream_error"))
+                }
+                Ok(Some(Ok(bytes))) => {
+                    for ev in decoder.push(&bytes) {
+                        let evs = self.restore.on_event(ev);
+                        emit(evs, &mut out);
+                    }
+                    None
+                }
+            };
+            match end {
+                Some(End::Clean) => {
+                    let evs = self.restore.flush_all();
+                    emit(evs, &mut out);
+                }
+                Some(End::Failed(kind)) => {
+                    let mut evs = self.restore.flush_all();
+                    let err = match kind {
+                        "upstream_idle_timeout" => ApiError::UpstreamTimeout { provider: self.provider.clone() },
+                        _ => ApiError::UpstreamUnreachable { provider: self.provider.clone() },
+                    };
+                    evs.push(self.restore.error_event(&err));
+                    emit(evs, &mut out);
+                }
+                _ => {}
+            }
+            if !out.is_empty() && tx.send(out.freeze()).await.is_err() {
+                break End::ClientGone;
+            }
+            if let Some(e) = end {
+                break e;
+            }
+        };
+        self.fin.upstream_time(sent_at.elapsed());
+        self.fin.set_usage(self.restore.usage);
+        self.fin.restore_time(self.restore.time, self.restore.stats());
+        // >>> telemetry
+        let failure = match end {
+            End::Clean => None,
+            End::Failed(kind) => Some(kind),
+            End::ClientGone => Some("client_cancelled"),
+        };
+        self.trace.finish(self.restore.usage, self.restore.stats(), self.restore.time, failure);
+        // <<< telemetry
+        match end {
+            End::Clean => self.fin.done(Outcome::Ok, 200, None),
+            End::Failed(kind) => self.fin.done(Outcome::UpstreamError, 200, Some(kind)),
+            End::ClientGone => {
+                tracing::info!(provider = %self.provider, "client left mid-stream; upstream dropped");
+                self.fin.done(Outcome::Cancelled, 499, Some("client_cancelled"))
+            }
+        }
+    }
+}
+
+fn emit(evs: Vec<SseEvent>, out: &mut BytesMut) {
+    for ev in evs {
+        out.extend_from_slice(&encode(&ev));
+    }
+}
+
+/// `sub` of a function call's arguments stream (text streams use their `content_index`).
+const ARGS: u64 = u64::MAX;
+
+/// One text stream of an output item: its restorer and the item id for synthetic deltas.
+struct TextStream {
+    restorer: StreamRestorer,
+    item_id: Value,
+}
+
+/// Restores placeholders in Responses stream events: one [`StreamRestorer`] per
+/// `(output_index, content_index)` text and per `output_index` function-call arguments.
+/// Held-back text is flushed before the stream's `.done` event (as a synthetic delta),
+/// at `response.output_item.done`, at the response's end and before an error event.
+/// `.done` events, `response.output_item.*`, `response.content_part.*` and the
+/// `response.*` events that carry the whole response are restored whole; unknown events
+/// have every string restored. `sequence_number`s are renumbered, since deltas that are
+/// all held back are dropped and synthetic ones added.
+struct EventRestore {
+    restorer: Arc<Restorer>,
+    streams: BTreeMap<(u64, u64), TextStream>,
+    done_stats: RestoreStats,
+    seq: u64,
+    usage: Option<(u64, u64)>,
+    time: Duration,
+}
+
+impl EventRestore {
+    fn new(restorer: Arc<Restorer>) -> Self {
+        EventRestore {
+            restorer,
+            streams: BTreeMap::new(),
+            done_stats: RestoreStats::default(),
+            seq: 0,
+            usage: None,
+            time: Duration::ZERO,
+        }
+    }
+
+    fn stats(&self) -> RestoreStats {
+        let mut s = self.done_stats;
+        for t in self.streams.values() {
+            s.add(t.restorer.stats());
+        }
+        s
+    }
+
+    fn on_event(&mut self, ev: SseEvent) -> Vec<SseEvent> {
+        let t0 = Instant::now();
+        let out = self.event(ev);
+        self.time += t0.elapsed();
+        out
+    }
+
+    fn event(&mut self, ev: SseEvent) -> Vec<SseEvent> {
+        let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
+        let ty = v.get("type").and_then(Value::as_str).map(str::to_owned).or_else(|| ev.event.clone());
+        let oi = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
+        let ci = v.get("content_index").and_then(Value::as_u64).unwrap_or(0);
+        let mut out = Vec::new();
+        match ty.as_deref().unwrap_or_default() {
+            "response.output_text.delta" | "response.function_call_arguments.delta" => {
+                let (key, escape) = if v["type"] == "response.output_text.delta" {
+                    ((oi, ci), Escape::None)
+                } else {
+                    ((oi, ARGS), Escape::Json)
+                };
+                let Some(delta) = v.get("delta").and_then(Value::as_str) else { return vec![self.renumber(ev, v)] };
+                let restorer = &self.restorer;
+                let item_id = v.get("item_id").cloned().unwrap_or(Value::Null);
+                let stream = self
+                    .streams
+                    .entry(key)
+                    .or_insert_with(|| TextStream { restorer: StreamRestorer::new(restorer.clone(), escape), item_id });
+                let restored = stream.restorer.push(delta);
+                if restored.is_empty() {
+                    // All held back: nothing to send yet.
+                    return out;
+                }
+                v["delta"] = Value::String(restored);
+            }
+            "response.output_text.done" => {
+                self.flush_into(|k| *k == (oi, ci), &mut out);
+                if let Some(Value::String(s)) = v.get_mut("text") {
+                    let stats = self.restorer.restore_in_place(s, Escape::None);
+                    self.done_stats.add(stats);
+                }
+            }
+            "response.function_call_arguments.done" => {
+                self.flush_into(|k| *k == (oi, ARGS), &mut out);
+                if let Some(Value::String(s)) = v.get_mut("arguments") {
+                    let stats = self.restorer.restore_in_place(s, Escape::Json);
+                    self.done_stats.add(stats);
+                }
+            }
+            "response.content_part.added" | "response.content_part.done" => {
+                if v["type"] == "response.content_part.done" {
+                    self.flush_into(|k| *k == (oi, ci), &mut out);
+                }
+                if let Some(part) = v.get_mut("part") {
+                    let mut refs = Vec::new();
+                    responses::part_texts(part, &mut refs);
+                    self.done_stats.add(restore_refs(refs, &self.restorer));
+                }
+            }
+            "response.output_item.added" | "response.output_item.done" => {
+                if v["type"] == "response.output_item.done" {
+                    self.flush_into(|k| k.0 == oi, &mut out);
+                }
+                if let Some(item) = v.get_mut("item") {
+                    let mut refs = Vec::new();
+                    responses::item_texts(item, &mut refs);
+                    self.done_stats.add(restore_refs(refs, &self.restorer));
+                }
+            }
+            t @ ("response.created"
+            | "response.in_progress"
+            | "response.queued"
+            | "response.completed"
+            | "response.incomplete"
+            | "response.failed") => {
+                if !matches!(t, "response.created" | "response.in_progress" | "response.queued") {
+                    self.flush_into(|_| true, &mut out);
+                }
+                if let Some(r) = v.get_mut("response") {
+                    if let Some(u) = responses::usage(r) {
+                        self.usage = Some(u);
+                    }
+                    self.done_stats.add(restore_response(r, &self.restorer));
+                }
+            }
+            "error" => self.flush_into(|_| true, &mut out),
+            // Refusal deltas, reasoning summaries, tool progress and every event added later:
+            // their strings restored whole.
+            _ => {
+                let mut refs = Vec::new();
+                crate::providers::fields::all_text(&mut v, &mut refs);
+                self.done_stats.add(restore_refs(refs, &self.restorer));
+            }
+        }
+        out.push(self.renumber(ev, v));
+        out
+    }
+
+    /// `ev` with the (restored) JSON `v` as its data and the next `sequence_number`.
+    fn renumber(&mut self, mut ev: SseEvent, mut v: Value) -> SseEvent {
+        if let Some(n) = v.get_mut("sequence_number") {
+            *n = json!(self.seq);
+            self.seq += 1;
+        }
+        ev.data = v.to_string();
+        ev
+    }
+
+    /// Flushes and retires the streams matching `pred`, as synthetic delta events in `out`.
+    fn flush_into(&mut self, pred: impl Fn(&(u64, u64)) -> bool, out: &mut Vec<SseEvent>) {
+        let keys: Vec<(u64, u64)> = self.streams.keys().copied().filter(|k| pred(k)).collect();
+        for key in keys {
+            let Some(mut s) = self.streams.remove(&key) else { continue };
+            let rest = s.restorer.finish();
+            self.done_stats.add(s.restorer.stats());
+            if rest.is_empty() {
+                continue;
+            }
+            let (ty, v) = if key.1 == ARGS {
+                let t = "response.function_call_arguments.delta";
+                (
+                    t,
+                    json!({"type": t, "item_id": s.item_id, "output_index": key.0, "delta": rest, "sequence_number": 0}),
+                )
+            } else {
+                let t = "response.output_text.delta";
+                (
+                    t,
+                    json!({"type": t, "item_id": s.item_id, "output_index": key.0, "content_index": key.1,
+                           "delta": rest, "logprobs": [], "sequence_number": 0}),
+                )
+            };
+            let ev = self.renumber(SseEvent::named(ty, ""), v);
+            out.push(ev);
+        }
+    }
+
+    /// Everything still held back, as synthetic deltas (end of stream).
+    fn flush_all(&mut self) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        self.flush_into(|_| true, &mut out);
+        out
+    }
+
+    /// The Responses stream's `error` event after a mid-stream failure.
+    fn error_event(&mut self, err: &ApiError) -> SseEvent {
+        let body = err.body(ApiKind::OpenAi);
+        let e = &body["error"];
+        let v = json!({"type": "error", "code": e["code"], "message": e["message"], "param": null,
+                       "sequence_number": 0});
+        self.renumber(SseEvent::named("error", ""), v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::PlaceholderMap;
+
+    fn restorer() -> Arc<Restorer> {
+        let mut map = PlaceholderMap::default();
+        let p = map.placeholder_for("Jane Doe", crate::mask::Label::Person);
+        assert_eq!(p, "[PERSON_1]");
+        Restorer::new(&map)
+    }
+
+    fn ev(v: Value) -> SseEvent {
+        SseEvent::named(v["type"].as_str().unwrap().to_owned(), v.to_string())
+    }
+
+    fn data(evs: &[SseEvent]) -> Vec<Value> {
+        evs.iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect()
+    }
+
+    #[test]
+    fn deltas_split_inside_a_placeholder_are_restored_per_item() {
+        let mut r = EventRestore::new(restorer());
+        let mut all = Vec::new();
+        for (oi, d) in [(0, "Hi [PER"), (1, "{\"who\":\"[PE"), (0, "SON_1]!"), (1, "RSON_1]\"}")] {
+            let t = if oi == 0 { "response.output_text.delta" } else { "response.function_call_arguments.delta" };
+            all.extend(r.on_event(ev(json!({"type": t, "item_id": format!("it{oi}"), "output_index": oi,
+                "content_index": 0, "delta": d, "sequence_number": 9}))));
+        }
+        all.extend(r.on_event(ev(json!({"type": "response.output_text.done", "item_id": "it0", "output_index": 0,
+            "content_index": 0, "text": "Hi [PERSON_1]!", "sequence_number": 9}))));
+        all.extend(r.on_event(ev(json!({"type": "response.function_call_arguments.done", "item_id": "it1",
+            "output_index": 1, "arguments": "{\"who\":\"[PERSON_1]\"}", "sequence_number": 9}))));
+        let vs = data(&all);
+        let text: String = vs
+            .iter()
+            .filter(|v| v["type"] == "response.output_text.delta")
+            .map(|v| v["delta"].as_str().unwrap())
+            .collect();
+        let args: String = vs
+            .iter()
+            .filter(|v| v["type"] == "response.function_call_arguments.delta")
+            .map(|v| v["delta"].as_str().unwrap())
+            .collect();
+        assert_eq!(text, "Hi Jane Doe!");
+        assert_eq!(args, "{\"who\":\"Jane Doe\"}");
+        let done: Vec<&Value> = vs.iter().filter(|v| v["type"].as_str().unwrap().ends_with(".done")).collect();
+        assert_eq!(done[0]["text"], "Hi Jane Doe!");
+        assert_eq!(done[1]["arguments"], "{\"who\":\"Jane Doe\"}");
+        let seqs: Vec<u64> = vs.iter().map(|v| v["sequence_number"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
+        assert_eq!(r.stats().exact, 4);
+    }
+
+    #[test]
+    fn held_text_is_flushed_at_the_end_and_unknown_events_are_restored() {
+        let mut r = EventRestore::new(restorer());
+        assert!(r
+            .on_event(ev(json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 0,
+                "item_id": "m1", "delta": "[PERSON_"})))
+            .is_empty());
+        let out = r.on_event(ev(json!({"type": "response.reasoning_summary_text.delta", "delta": "about [PERSON_1]"})));
+        assert_eq!(data(&out)[0]["delta"], "about Jane Doe");
+        let rest = data(&r.flush_all());
+        assert_eq!(rest[0]["delta"], "[PERSON_");
+        assert_eq!(rest[0]["item_id"], "m1");
+        let done = r.on_event(ev(json!({"type": "response.completed", "response": {"output": [
+            {"type": "message", "content": [{"type": "output_text", "text": "[PERSON_1]"}]}],
+            "usage": {"input_tokens": 2, "output_tokens": 3}}})));
+        assert_eq!(data(&done)[0]["response"]["output"][0]["content"][0]["text"], "Jane Doe");
+        assert_eq!(r.usage, Some((2, 3)));
+    }
+}
