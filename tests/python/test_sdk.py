@@ -258,6 +258,60 @@ path = "{cls.audit}"
         self.assertIn("token arrays cannot be masked", str(e.exception))
 
     # -- Azure -------------------------------------------------------------------------
+    # >>> responses: the Responses API (client.responses.create)
+    def test_responses_create_plain_stream_and_tool(self):
+        m = self.mark()
+        r = self.oai.responses.create(model="mock/echo", instructions="Be brief.", input=PROMPT)
+        self.assertEqual(r.output_text, "You said: " + PROMPT)
+        self.assertGreater(r.usage.input_tokens, 0)
+        up = self.assert_masked_upstream(m)
+        self.assertEqual(up["path"], "/v1/responses")
+        self.assertEqual(up["body"]["model"], "echo")
+        self.assertEqual(up["body"]["instructions"], "Be brief.")
+        # Streaming, placeholders split across 1-char deltas and 3-byte frames.
+        m = self.mark()
+        stream = self.oai.responses.create(
+            model="mock/echo+delta=1+bytes=3",
+            input=[{"role": "user", "content": [{"type": "input_text", "text": PROMPT}]}],
+            stream=True,
+        )
+        text, done, completed = "", None, None
+        for ev in stream:
+            if ev.type == "response.output_text.delta":
+                text += ev.delta
+            elif ev.type == "response.output_text.done":
+                done = ev.text
+            elif ev.type == "response.completed":
+                completed = ev.response
+        self.assertEqual(text, "You said: " + PROMPT)
+        self.assertEqual(done, text)
+        self.assertEqual(completed.output_text, text)
+        self.assert_masked_upstream(m)
+        # A function tool: the call's arguments come back restored, plain and streamed.
+        tools = [{"type": "function", "name": "lookup", "description": "Look someone up",
+                  "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}]
+        m = self.mark()
+        r = self.oai.responses.create(model="mock/tool", input=PROMPT, tools=tools)
+        call = [o for o in r.output if o.type == "function_call"][0]
+        self.assertEqual(call.name, "lookup")
+        self.assertEqual(json.loads(call.arguments)["query"], PROMPT)
+        up = self.assert_masked_upstream(m)
+        self.assertEqual(up["body"]["tools"][0]["name"], "lookup")
+        m = self.mark()
+        args = ""
+        for ev in self.oai.responses.create(model="mock/tool+delta=2", input=PROMPT, tools=tools, stream=True):
+            if ev.type == "response.function_call_arguments.delta":
+                args += ev.delta
+        self.assertEqual(json.loads(args)["query"], PROMPT)
+        self.assert_masked_upstream(m)
+
+    def test_responses_to_anthropic_provider_is_refused(self):
+        with self.assertRaises(openai.BadRequestError) as ctx:
+            self.oai.responses.create(model="mocka/echo", input="hello")
+        self.assertIn("only OpenAI-kind providers", str(ctx.exception))
+
+    # <<< responses
+
     def test_azure_provider_from_both_sdks(self):
         # The mock's Azure mode refuses a request without api-version or api-key, so a
         # success here means Veil spoke Azure's URL shape and auth.
