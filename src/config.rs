@@ -355,17 +355,19 @@ impl AuditRotation {
 }
 
 /// Built-in providers: name, kind, base URL, key variable.
-pub const BUILTIN_PROVIDERS: &[(&str, ApiKind, &str, Option<&str>)] = &[
-    ("openai", ApiKind::OpenAi, "https://api.openai.com/v1", Some("OPENAI_API_KEY")),
-    ("anthropic", ApiKind::Anthropic, "https://api.anthropic.com", Some("ANTHROPIC_API_KEY")),
-    ("gemini", ApiKind::OpenAi, "https://generativelanguage.googleapis.com/v1beta/openai", Some("GEMINI_API_KEY")),
-    ("groq", ApiKind::OpenAi, "https://api.groq.com/openai/v1", Some("GROQ_API_KEY")),
-    ("mistral", ApiKind::OpenAi, "https://api.mistral.ai/v1", Some("MISTRAL_API_KEY")),
-    ("deepseek", ApiKind::OpenAi, "https://api.deepseek.com/v1", Some("DEEPSEEK_API_KEY")),
-    ("openrouter", ApiKind::OpenAi, "https://openrouter.ai/api/v1", Some("OPENROUTER_API_KEY")),
-    ("together", ApiKind::OpenAi, "https://api.together.xyz/v1", Some("TOGETHER_API_KEY")),
-    ("xai", ApiKind::OpenAi, "https://api.x.ai/v1", Some("XAI_API_KEY")),
-    ("ollama", ApiKind::OpenAi, "http://127.0.0.1:11434/v1", None),
+pub const BUILTIN_PROVIDERS: &[(&str, ProviderKind, &str, Option<&str>)] = &[
+    ("openai", ProviderKind::OpenAi, "https://api.openai.com/v1", Some("OPENAI_API_KEY")),
+    ("anthropic", ProviderKind::Anthropic, "https://api.anthropic.com", Some("ANTHROPIC_API_KEY")),
+    // Gemini's native API (`kind = "gemini"`); its OpenAI-compatible endpoint is reachable as
+    // any `kind = "openai"` provider.
+    ("gemini", ProviderKind::Gemini, "https://generativelanguage.googleapis.com", Some("GEMINI_API_KEY")),
+    ("groq", ProviderKind::OpenAi, "https://api.groq.com/openai/v1", Some("GROQ_API_KEY")),
+    ("mistral", ProviderKind::OpenAi, "https://api.mistral.ai/v1", Some("MISTRAL_API_KEY")),
+    ("deepseek", ProviderKind::OpenAi, "https://api.deepseek.com/v1", Some("DEEPSEEK_API_KEY")),
+    ("openrouter", ProviderKind::OpenAi, "https://openrouter.ai/api/v1", Some("OPENROUTER_API_KEY")),
+    ("together", ProviderKind::OpenAi, "https://api.together.xyz/v1", Some("TOGETHER_API_KEY")),
+    ("xai", ProviderKind::OpenAi, "https://api.x.ai/v1", Some("XAI_API_KEY")),
+    ("ollama", ProviderKind::OpenAi, "http://127.0.0.1:11434/v1", None),
 ];
 
 impl Config {
@@ -646,16 +648,14 @@ fn validate_providers(
     env: &dyn Env,
 ) -> Result<BTreeMap<String, ProviderConfig>, ConfigError> {
     let mut out = BTreeMap::new();
-    for &(name, kind, url, key_env) in BUILTIN_PROVIDERS {
+    for (name, kind, url, key_env) in BUILTIN_PROVIDERS {
+        let (name, url, key_env) = (*name, *url, *key_env);
         out.insert(
             name.to_string(),
             ProviderConfig {
                 name: name.to_string(),
-                kind,
-                provider_kind: match kind {
-                    ApiKind::OpenAi => ProviderKind::OpenAi,
-                    ApiKind::Anthropic => ProviderKind::Anthropic,
-                },
+                kind: kind.wire(),
+                provider_kind: kind.clone(),
                 base_url: url.to_string(),
                 api_key_env: key_env.map(str::to_string),
                 api_key: key_env.and_then(|k| env.get(k)).map(SecretString::from),
@@ -675,7 +675,7 @@ fn validate_providers(
             (None, None) => {
                 return Err(invalid(
                     format!("{prefix}.kind"),
-                    "missing: a provider that is not built in needs kind = \"openai\", \"anthropic\" or \"azure\"",
+                    "missing: a provider that is not built in needs kind = \"openai\", \"anthropic\", \"azure\" or \"gemini\"",
                 ))
             }
         };
@@ -689,6 +689,7 @@ fn validate_providers(
         let default_key_env = match &provider_kind {
             ProviderKind::Azure(_) => Some(AZURE_KEY_ENV),
             ProviderKind::OpenAi | ProviderKind::Anthropic => builtin.and_then(|b| b.3),
+            ProviderKind::Gemini => Some(builtin.and_then(|b| b.3).unwrap_or(GEMINI_KEY_ENV)),
         };
         let api_key_env = p.api_key_env.or_else(|| default_key_env.map(str::to_string));
         let api_key = api_key_env.as_deref().and_then(|k| env.get(k)).map(SecretString::from);
@@ -707,6 +708,9 @@ fn validate_providers(
 /// The key variable of an `azure` provider without `api_key_env` (the openai SDK's name).
 pub const AZURE_KEY_ENV: &str = "AZURE_OPENAI_API_KEY";
 
+/// The key variable of a `gemini` provider without `api_key_env`.
+pub const GEMINI_KEY_ENV: &str = "GEMINI_API_KEY";
+
 /// The `api-version` of an `azure` provider without `api_version` (the 2024-10-21 GA API).
 pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
 
@@ -715,6 +719,7 @@ fn provider_kind(prefix: &str, kind: &str, api_version: Option<&str>) -> Result<
     let parsed = match kind {
         "openai" => ProviderKind::OpenAi,
         "anthropic" => ProviderKind::Anthropic,
+        "gemini" => ProviderKind::Gemini,
         "azure" => {
             let version = api_version.unwrap_or(AZURE_DEFAULT_API_VERSION);
             let settings = crate::providers::azure::AzureSettings::new(version)
@@ -727,10 +732,12 @@ fn provider_kind(prefix: &str, kind: &str, api_version: Option<&str>) -> Result<
         }
     };
     match (&parsed, api_version) {
-        (ProviderKind::OpenAi | ProviderKind::Anthropic, Some(_)) => {
+        (ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Gemini, Some(_)) => {
             Err(invalid(format!("{prefix}.api_version"), "only an azure provider takes an api_version"))
         }
-        (ProviderKind::OpenAi | ProviderKind::Anthropic, None) | (ProviderKind::Azure(_), _) => Ok(parsed),
+        (ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Gemini, None) | (ProviderKind::Azure(_), _) => {
+            Ok(parsed)
+        }
     }
 }
 
@@ -972,6 +979,33 @@ mod tests {
         let e = Config::from_toml("[server]\nbogus = 1\n", &env()).unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
     }
+
+    // >>> gemini
+    #[test]
+    fn gemini_providers() {
+        let c = Config::from_toml("", &env()).unwrap();
+        let g = &c.providers["gemini"];
+        assert_eq!(g.provider_kind, ProviderKind::Gemini);
+        assert_eq!(g.kind, ApiKind::OpenAi, "the pipeline sees Chat Completions");
+        assert_eq!(g.base_url, "https://generativelanguage.googleapis.com");
+        assert_eq!(g.api_key_env.as_deref(), Some(GEMINI_KEY_ENV));
+        let c = Config::from_toml("[providers.g]\nkind = \"gemini\"\nbase_url = \"https://g\"\n", &env()).unwrap();
+        assert_eq!(c.providers["g"].provider_kind, ProviderKind::Gemini);
+        assert_eq!(c.providers["g"].api_key_env.as_deref(), Some(GEMINI_KEY_ENV));
+        // Google's OpenAI-compatible endpoint: any openai-kind provider.
+        let c = Config::from_toml(
+            "[providers.gcompat]\nkind = \"openai\"\nbase_url = \"https://generativelanguage.googleapis.com/v1beta/openai\"\n",
+            &env(),
+        )
+        .unwrap();
+        assert_eq!(c.providers["gcompat"].provider_kind, ProviderKind::OpenAi);
+        let e = Config::from_toml(
+            "[providers.g]\nkind = \"gemini\"\nbase_url = \"https://g\"\napi_version = \"1\"\n",
+            &env(),
+        );
+        assert!(e.unwrap_err().to_string().contains("api_version"));
+    }
+    // <<< gemini
 
     #[test]
     fn azure_providers() {

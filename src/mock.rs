@@ -13,6 +13,13 @@
 //! not the body's `model`, picks the answer, as on Azure. Azure streams open with Azure's
 //! prompt-filter chunk (`choices: []`, `model: ""`).
 //!
+//! **Gemini mode** (`POST /v1beta/models/{MODEL}:generateContent` and
+//! `:streamGenerateContent?alt=sse`) checks the method, `alt=sse`, the key in
+//! `x-goog-api-key` and no `Authorization` header (else 403 with Google's error body);
+//! MODEL picks the answer as `model` does below (plus `blocked`: a prompt blocked with
+//! `promptFeedback.blockReason` SAFETY). It answers in Google's format: text and
+//! `functionCall` parts, `usageMetadata`, SSE chunks of `GenerateContentResponse`.
+//!
 //! **Embeddings** answer one 8-dimensional vector per input string, computed from the
 //! string's bytes (equal strings embed alike, different ones differently), as floats or,
 //! with `encoding_format: "base64"`, as base64 of little-endian f32 (what the openai SDK
@@ -175,6 +182,7 @@ pub fn router(state: MockState) -> Router {
         .route("/openai/deployments/{deployment}/chat/completions", post(azure_chat))
         .route("/openai/deployments/{deployment}/embeddings", post(azure_embeddings))
         .route("/v1/models", get(models))
+        .route("/v1beta/models/{call}", post(gemini_call)) // gemini
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .with_state(state)
@@ -251,6 +259,12 @@ impl MockProvider {
     /// Base URL for an Azure OpenAI provider: `http://127.0.0.1:PORT` (the mock serves
     /// `/openai/deployments/...` under it).
     pub fn azure_base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Base URL for a Gemini provider: `http://127.0.0.1:PORT` (the mock serves
+    /// `/v1beta/models/{MODEL}:generateContent` under it).
+    pub fn gemini_base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
@@ -690,6 +704,155 @@ fn error_body(api: Api, status: StatusCode, message: &str) -> Value {
         }
     }
 }
+
+// >>> gemini
+// ---------------------------------------------------------------------------------------
+// Gemini mode: Google's native API
+// ---------------------------------------------------------------------------------------
+
+/// `POST /v1beta/models/{MODEL}:generateContent` and `:streamGenerateContent?alt=sse`.
+/// Checks what Google would: the method, `alt=sse` on streams, the key in `x-goog-api-key`
+/// and no `Authorization` header (else 403 `PERMISSION_DENIED`). MODEL picks the answer
+/// (the options of the table above, plus `blocked`: `promptFeedback.blockReason` SAFETY).
+async fn gemini_call(
+    State(state): State<MockState>,
+    Path(call): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let value = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    if state.inner.record {
+        state.record(&uri, &headers, value.clone());
+    }
+    let Some((model, method)) = call.rsplit_once(':') else {
+        return gemini_error(StatusCode::NOT_FOUND, "mock: expected models/{model}:{method}");
+    };
+    let stream = match method {
+        "generateContent" => false,
+        "streamGenerateContent" => true,
+        _ => return gemini_error(StatusCode::NOT_FOUND, "mock: unknown method"),
+    };
+    if stream && uri.query() != Some("alt=sse") {
+        return gemini_error(StatusCode::BAD_REQUEST, "mock: this mock streams with alt=sse only");
+    }
+    if headers.contains_key(header::AUTHORIZATION) || !headers.contains_key("x-goog-api-key") {
+        return gemini_error(StatusCode::FORBIDDEN, "Method doesn't allow unregistered callers");
+    }
+    let behavior = Behavior::parse(model);
+    if let Some(ms) = behavior.slow_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if !value.is_object() {
+        return gemini_error(StatusCode::BAD_REQUEST, "mock: body is not a JSON object");
+    }
+    if let Some(status) = behavior.error {
+        let mut resp = gemini_error(status, "mock error");
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("7"));
+        }
+        return resp;
+    }
+    let prompt_tokens = approx_tokens(body.len());
+    if model.split('+').any(|o| o == "blocked") {
+        let v = json!({"promptFeedback": {"blockReason": "SAFETY"},
+            "usageMetadata": {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens}});
+        return if stream {
+            sse_response(Body::from(format!("data: {v}\r\n\r\n")))
+        } else {
+            json_response(StatusCode::OK, &v)
+        };
+    }
+    let said = gemini_last_user_text(&value);
+    let (text, tool_input) = match behavior.kind {
+        Kind::Bench => (bench_text(if stream { BENCH_STREAM_CHARS } else { BENCH_PLAIN_CHARS }), None),
+        Kind::Echo => (format!("You said: {said}"), None),
+        Kind::Tool => ("Let me look that up.".to_owned(), Some(json!({"query": said, "note": format!("see {said}")}))),
+    };
+    let answer = Answer { model: model.to_owned(), text, tool_input, prompt_tokens };
+    if stream {
+        sse_response(stream_body(gemini_events(&answer, behavior.delta), &behavior))
+    } else {
+        json_response(StatusCode::OK, &gemini_plain(&answer))
+    }
+}
+
+fn gemini_error(status: StatusCode, message: &str) -> Response {
+    let name = match status.as_u16() {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        429 => "RESOURCE_EXHAUSTED",
+        503 => "UNAVAILABLE",
+        _ => "INTERNAL",
+    };
+    json_response(status, &json!({"error": {"code": status.as_u16(), "message": message, "status": name}}))
+}
+
+/// The last `user` turn's text parts (joined with `"\n"`), function responses included
+/// (their `response.content`, else the response as JSON).
+fn gemini_last_user_text(req: &Value) -> String {
+    let turn = req
+        .get("contents")
+        .and_then(Value::as_array)
+        .and_then(|c| c.iter().rev().find(|t| t.get("role").and_then(Value::as_str) == Some("user")));
+    let mut out = Vec::new();
+    for part in turn.and_then(|t| t.get("parts")).and_then(Value::as_array).into_iter().flatten() {
+        if let Some(t) = part.get("text").and_then(Value::as_str) {
+            out.push(t.to_owned());
+        }
+        if let Some(r) = part.get("functionResponse").and_then(|f| f.get("response")) {
+            out.push(r.get("content").and_then(Value::as_str).map_or_else(|| r.to_string(), str::to_owned));
+        }
+    }
+    out.join("\n")
+}
+
+fn gemini_usage(a: &Answer) -> Value {
+    let c = a.completion_tokens();
+    json!({"promptTokenCount": a.prompt_tokens, "candidatesTokenCount": c, "totalTokenCount": a.prompt_tokens + c})
+}
+
+fn gemini_plain(a: &Answer) -> Value {
+    let mut parts = vec![json!({"text": a.text})];
+    if let Some(input) = &a.tool_input {
+        parts.push(json!({"functionCall": {"name": "lookup", "args": input}}));
+    }
+    json!({"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": gemini_usage(a), "modelVersion": a.model, "responseId": "mockresp1"})
+}
+
+/// Google's SSE framing: `data: {chunk}` and a blank line, with CRLF line ends.
+fn gemini_data(v: &Value) -> Bytes {
+    Bytes::from(format!("data: {v}\r\n\r\n"))
+}
+
+fn gemini_events(a: &Answer, delta: usize) -> Vec<Ev> {
+    let chunk = |parts: Value, finish: Option<&str>, usage: Value| {
+        let mut c = json!({"candidates": [{"content": {"role": "model", "parts": parts}, "index": 0}],
+            "usageMetadata": usage, "modelVersion": a.model, "responseId": "mockresp1"});
+        if let Some(f) = finish {
+            c["candidates"][0]["finishReason"] = json!(f);
+        }
+        c
+    };
+    let early = json!({"promptTokenCount": a.prompt_tokens, "totalTokenCount": a.prompt_tokens});
+    let mut evs = Vec::new();
+    for piece in char_chunks(&a.text, delta) {
+        evs.push(Ev { kind: EvKind::Delta, bytes: gemini_data(&chunk(json!([{"text": piece}]), None, early.clone())) });
+    }
+    if let Some(input) = &a.tool_input {
+        let call = json!([{"functionCall": {"name": "lookup", "args": input}}]);
+        evs.push(Ev { kind: EvKind::Delta, bytes: gemini_data(&chunk(call, None, early.clone())) });
+    }
+    evs.push(Ev {
+        kind: EvKind::Terminal,
+        bytes: gemini_data(&chunk(json!([{"text": ""}]), Some("STOP"), gemini_usage(a))),
+    });
+    evs
+}
+// <<< gemini
 
 // ---------------------------------------------------------------------------------------
 // Reading the request

@@ -6,7 +6,7 @@
 use crate::error::ApiError;
 use crate::mask::{IdentityMode, MaskReport, Masker, PlaceholderMap};
 use crate::providers::fields::ShapeError;
-use crate::providers::{anthropic, openai, translate, ApiKind, TextRef};
+use crate::providers::{anthropic, openai, translate, ApiKind, ProviderKind, TextRef};
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -104,8 +104,12 @@ fn string_leaves<'a>(v: &'a mut Value, out: &mut Vec<&'a mut String>) {
 
 /// The texts of a (masked) body as owned strings: JSON text fields by their string leaves.
 fn owned_texts(api: ApiKind, body: &mut Value) -> Result<Vec<String>, ShapeError> {
+    owned(request_texts(api, body)?)
+}
+
+fn owned(refs: Vec<TextRef<'_>>) -> Result<Vec<String>, ShapeError> {
     let mut out = Vec::new();
-    for r in request_texts(api, body)? {
+    for r in refs {
         match r {
             TextRef::JsonText(s) => match serde_json::from_str::<Value>(s) {
                 Ok(mut doc) => {
@@ -132,15 +136,41 @@ pub fn check_translated(
     upstream_api: ApiKind,
     outgoing: &Value,
 ) -> Result<(), ApiError> {
+    let sent = owned_texts(upstream_api, &mut outgoing.clone());
+    check_sent(client_api, masked, upstream_api.as_str(), sent)
+}
+
+// >>> gemini: the same check on a body a provider kind translated into its own wire format
+/// [`check_translated`] for the body [`ProviderKind::to_native`] built, in that kind's
+/// field rules; nothing to check for a kind that sends the wire-format body as is.
+pub fn check_native(
+    client_api: ApiKind,
+    masked: &Value,
+    kind: &ProviderKind,
+    outgoing: &Value,
+) -> Result<(), ApiError> {
+    let mut copy = outgoing.clone();
+    let Some(refs) = kind.native_texts(&mut copy) else { return Ok(()) };
+    let sent = refs.and_then(owned);
+    check_sent(client_api, masked, kind.as_str(), sent)
+}
+// <<< gemini
+
+fn check_sent(
+    client_api: ApiKind,
+    masked: &Value,
+    upstream_api: &'static str,
+    sent: Result<Vec<String>, ShapeError>,
+) -> Result<(), ApiError> {
     let fail = |what: String| {
-        metrics::counter!(crate::telemetry::metrics::MASKING_CHECK_FAILURES, "provider_kind" => upstream_api.as_str())
+        metrics::counter!(crate::telemetry::metrics::MASKING_CHECK_FAILURES, "provider_kind" => upstream_api)
             .increment(1);
         tracing::error!(client_api = %client_api, upstream_api = %upstream_api, field = %what,
             "a translated request holds a string that did not pass the masker; refused (this is a bug)");
         ApiError::MaskingCheck(what)
     };
     let masked_texts = owned_texts(client_api, &mut masked.clone()).map_err(|e| fail(e.path))?;
-    let sent = owned_texts(upstream_api, &mut outgoing.clone()).map_err(|e| fail(e.path))?;
+    let sent = sent.map_err(|e| fail(e.path))?;
     let exact: HashSet<&str> = masked_texts.iter().map(String::as_str).collect();
     let pieces: Vec<&str> = masked_texts.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
     let finder = AhoCorasick::builder()

@@ -46,6 +46,7 @@ pub(super) fn respond(
         _ => Convert::Same,
     };
     let pump = Pump {
+        native: provider.provider_kind.native_stream(model), // gemini
         api,
         provider_kind: up.provider_kind,
         provider: provider.name.clone(),
@@ -84,6 +85,8 @@ impl Convert {
 }
 
 struct Pump {
+    /// gemini: turns the kind's own stream events into wire-API events first.
+    native: Option<crate::providers::gemini::GeminiToOpenAiStream>,
     api: ApiKind,
     provider_kind: ApiKind,
     provider: String,
@@ -131,6 +134,10 @@ impl Pump {
             };
             match end {
                 Some(End::Clean) => {
+                    // gemini: the native converter's closing events go through like the rest.
+                    for ev in self.native.as_mut().map(|n| n.finish()).unwrap_or_default() {
+                        self.handle_wire(ev, &mut converted, &mut out);
+                    }
                     let mut tail = Vec::new();
                     self.convert.finish(&mut tail);
                     for ev in tail {
@@ -183,6 +190,20 @@ impl Pump {
     }
 
     fn handle(&mut self, ev: SseEvent, converted: &mut Vec<SseEvent>, out: &mut BytesMut) {
+        // >>> gemini
+        if let Some(native) = self.native.as_mut() {
+            let events = native.on_event(&ev);
+            for ev in events {
+                self.handle_wire(ev, converted, out);
+            }
+            return;
+        }
+        // <<< gemini
+        self.handle_wire(ev, converted, out);
+    }
+
+    /// One event in the provider's wire API (`provider_kind`).
+    fn handle_wire(&mut self, ev: SseEvent, converted: &mut Vec<SseEvent>, out: &mut BytesMut) {
         // Usage as the provider reports it (before translation, which may drop it).
         if self.provider_kind != self.api && ev.data.contains("\"usage\"") {
             if let Ok(v) = serde_json::from_str::<Value>(&ev.data) {

@@ -7,10 +7,11 @@
 //!
 //! A [`ProviderKind`] is how an upstream is reached: its URL per [`Endpoint`], its auth
 //! header, how its error bodies read, and which wire API it speaks ([`ProviderKind::wire`]).
-//! Each kind's rules live in its own module (`openai`, `anthropic`, `azure`); the pipeline
+//! Each kind's rules live in its own module (`openai`, `anthropic`, `azure`, `gemini`); the pipeline
 //! calls the methods below and never matches on a kind itself.
 
 use serde::Serialize;
+use serde_json::Value;
 use std::fmt;
 use std::str::FromStr;
 
@@ -18,6 +19,7 @@ pub mod anthropic;
 pub mod azure;
 pub mod embeddings;
 pub mod fields;
+pub mod gemini;
 pub mod openai;
 pub mod responses; // responses: the OpenAI Responses API wire
 pub mod sse;
@@ -59,7 +61,7 @@ impl FromStr for ApiKind {
     }
 }
 
-/// How Veil reaches an upstream: `kind = "openai"`, `"anthropic"` or `"azure"` in a
+/// How Veil reaches an upstream: `kind = "openai"`, `"anthropic"`, `"azure"` or `"gemini"` in a
 /// `[providers.NAME]` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProviderKind {
@@ -69,6 +71,10 @@ pub enum ProviderKind {
     Anthropic,
     /// Azure OpenAI: `{base_url}/openai/deployments/{MODEL}/...?api-version=`, `api-key`.
     Azure(azure::AzureSettings),
+    /// Google Gemini's native API: `{base_url}/v1beta/models/{MODEL}:generateContent`
+    /// (`:streamGenerateContent?alt=sse`), `x-goog-api-key`. Speaks its own format on the
+    /// wire; the pipeline sees it as a Chat Completions upstream (see `gemini`).
+    Gemini,
 }
 
 /// An upstream operation, for [`ProviderKind::url`].
@@ -118,20 +124,23 @@ impl MaxTokensField {
 
 impl ProviderKind {
     /// The names `kind` accepts in the config.
-    pub const NAMES: &'static [&'static str] = &["openai", "anthropic", "azure"];
+    pub const NAMES: &'static [&'static str] = &["openai", "anthropic", "azure", "gemini"];
 
     pub const fn as_str(&self) -> &'static str {
         match self {
             ProviderKind::OpenAi => "openai",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Azure(_) => "azure",
+            ProviderKind::Gemini => "gemini",
         }
     }
 
-    /// The wire API the upstream speaks.
+    /// The wire API the upstream speaks, as the pipeline sees it (Gemini: Chat Completions,
+    /// converted to and from Gemini's format at the edge by [`ProviderKind::to_native`],
+    /// [`ProviderKind::from_native`] and [`ProviderKind::native_stream`]).
     pub const fn wire(&self) -> ApiKind {
         match self {
-            ProviderKind::OpenAi | ProviderKind::Azure(_) => ApiKind::OpenAi,
+            ProviderKind::OpenAi | ProviderKind::Azure(_) | ProviderKind::Gemini => ApiKind::OpenAi,
             ProviderKind::Anthropic => ApiKind::Anthropic,
         }
     }
@@ -142,6 +151,55 @@ impl ProviderKind {
             ProviderKind::OpenAi => Ok(openai::url(base_url, endpoint)),
             ProviderKind::Anthropic => anthropic::url(base_url, endpoint).ok_or(UrlError::NoEndpoint),
             ProviderKind::Azure(settings) => azure::url(base_url, settings, endpoint, model).ok_or(UrlError::BadModel),
+            ProviderKind::Gemini => match endpoint {
+                Endpoint::Chat => gemini::url(base_url, model, false).ok_or(UrlError::BadModel),
+                Endpoint::Embeddings => Err(UrlError::NoEndpoint),
+            },
+        }
+    }
+
+    /// The conversation URL for a plain or streamed request: the same for every kind but
+    /// Gemini, whose streams have their own method (`:streamGenerateContent?alt=sse`).
+    pub fn chat_url(&self, base_url: &str, model: &str, stream: bool) -> Result<String, UrlError> {
+        match self {
+            ProviderKind::Gemini => gemini::url(base_url, model, stream).ok_or(UrlError::BadModel),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => {
+                self.url(base_url, Endpoint::Chat, model)
+            }
+        }
+    }
+
+    /// The body the upstream gets from the [`ProviderKind::wire`]-format body the pipeline
+    /// built: itself, or (Gemini) its translation.
+    pub fn to_native(&self, wire_body: Value) -> Result<Value, translate::TranslateError> {
+        match self {
+            ProviderKind::Gemini => gemini::from_openai_request(&wire_body),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => Ok(wire_body),
+        }
+    }
+
+    /// The text visitor of the native body when [`ProviderKind::to_native`] translated it.
+    pub fn native_texts<'a>(&self, body: &'a mut Value) -> Option<Result<Vec<TextRef<'a>>, fields::ShapeError>> {
+        match self {
+            ProviderKind::Gemini => Some(gemini::request_texts(body)),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => None,
+        }
+    }
+
+    /// A plain answer in the [`ProviderKind::wire`] format; a safety block is an error.
+    pub fn from_native(&self, body: Value, model: &str) -> Result<Value, gemini::Blocked> {
+        match self {
+            ProviderKind::Gemini => gemini::to_openai_response(&body, model),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => Ok(body),
+        }
+    }
+
+    /// The converter of a native event stream into [`ProviderKind::wire`]-format events,
+    /// for a kind that needs one.
+    pub fn native_stream(&self, model: &str) -> Option<gemini::GeminiToOpenAiStream> {
+        match self {
+            ProviderKind::Gemini => Some(gemini::GeminiToOpenAiStream::new(model)),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => None,
         }
     }
 
@@ -151,6 +209,7 @@ impl ProviderKind {
             ProviderKind::OpenAi => openai::authorize(req, key),
             ProviderKind::Anthropic => anthropic::authorize(req, key),
             ProviderKind::Azure(_) => azure::authorize(req, key),
+            ProviderKind::Gemini => gemini::authorize(req, key),
         }
     }
 
@@ -160,6 +219,7 @@ impl ProviderKind {
             ProviderKind::OpenAi => openai::upstream_error_message(body),
             ProviderKind::Anthropic => anthropic::upstream_error_message(body),
             ProviderKind::Azure(_) => azure::upstream_error_message(body),
+            ProviderKind::Gemini => gemini::upstream_error_message(body),
         }
     }
 
@@ -171,6 +231,8 @@ impl ProviderKind {
             ProviderKind::OpenAi if openai::is_openai_api(base_url) => MaxTokensField::MaxCompletionTokens,
             ProviderKind::OpenAi | ProviderKind::Anthropic => MaxTokensField::MaxTokens,
             ProviderKind::Azure(_) => MaxTokensField::MaxCompletionTokens,
+            // Gemini's translation reads either.
+            ProviderKind::Gemini => MaxTokensField::MaxTokens,
         }
     }
 }

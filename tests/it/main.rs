@@ -11,6 +11,7 @@ mod deny;
 mod embeddings;
 mod errors;
 mod flows;
+mod gemini;
 mod model;
 mod otel;
 mod policy;
