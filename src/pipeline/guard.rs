@@ -255,6 +255,26 @@ mod tests {
         assert!(check_translated(ApiKind::Anthropic, &masked, ApiKind::OpenAi, &out).is_err());
     }
 
+    // >>> gemini
+    #[test]
+    fn gemini_bodies_are_checked_with_gemini_field_rules() {
+        let masked = json!({"model": "m", "messages": [{"role": "user", "content": "Hi [EMAIL_1]"}],
+            "tools": [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]});
+        let out = crate::providers::gemini::from_openai_request(&masked).unwrap();
+        check_native(ApiKind::OpenAi, &masked, &ProviderKind::Gemini, &out).unwrap();
+        let mut leaked = out.clone();
+        leaked["contents"][0]["parts"][0]["text"] = json!("Hi jane.doe@example.com");
+        let e = check_native(ApiKind::OpenAi, &masked, &ProviderKind::Gemini, &leaked).unwrap_err();
+        assert!(matches!(e, ApiError::MaskingCheck(_)) && !e.to_string().contains("jane"), "{e}");
+        // An unknown field is text, so it must come from the masker too.
+        let mut extra = out;
+        extra["cachedContent"] = json!("jane.doe@example.com");
+        assert!(check_native(ApiKind::OpenAi, &masked, &ProviderKind::Gemini, &extra).is_err());
+        // Kinds that send the wire-format body as is have nothing more to check.
+        check_native(ApiKind::OpenAi, &masked, &ProviderKind::OpenAi, &leaked).unwrap();
+    }
+    // <<< gemini
+
     #[test]
     fn structural_strings_need_no_fragment() {
         let masked = json!({"model": "m", "messages": [{"role": "user", "content": "x"}]});

@@ -414,6 +414,8 @@ fn messages(messages: Option<&Value>) -> Result<Messages, TranslateError> {
                         call_names.insert(id.to_owned(), name.to_owned());
                     }
                     let args = match f.get("arguments") {
+                        // A call without arguments.
+                        Some(Value::String(s)) if s.trim().is_empty() => json!({}),
                         Some(Value::String(s)) => serde_json::from_str::<Value>(s)
                             .map_err(|_| TranslateError::Invalid(format!("{at}.tool_calls: arguments are not JSON")))?,
                         Some(v @ Value::Object(_)) => v.clone(),
@@ -782,6 +784,12 @@ mod tests {
         let m = json!([{"role": "user", "content": "x"}]);
         assert!(from_openai_request(&json!({"messages": m, "n": 2})).is_err());
         assert!(from_openai_request(&json!({"messages": m, "logprobs": true})).is_err());
+        let no_args = json!({"messages": [{"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "now", "arguments": ""}}]}]});
+        assert_eq!(
+            from_openai_request(&no_args).unwrap()["contents"][0]["parts"][0]["functionCall"]["args"],
+            json!({})
+        );
         let orphan = json!({"messages": [{"role": "tool", "tool_call_id": "call_9", "content": "x"}]});
         assert!(from_openai_request(&orphan).is_err());
         let remote = json!({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}]});
