@@ -809,6 +809,9 @@ fn gemini_last_user_text(req: &Value) -> String {
     out.join("\n")
 }
 
+/// The `thoughtSignature` of the mock's function calls (thinking models want it back).
+pub const GEMINI_SIGNATURE: &str = "CiQBVKhc7mJ0b2tlbi1zaWduYXR1cmUtZm9yLXRlc3Rz";
+
 fn gemini_usage(a: &Answer) -> Value {
     let c = a.completion_tokens();
     json!({"promptTokenCount": a.prompt_tokens, "candidatesTokenCount": c, "totalTokenCount": a.prompt_tokens + c})
@@ -817,7 +820,7 @@ fn gemini_usage(a: &Answer) -> Value {
 fn gemini_plain(a: &Answer) -> Value {
     let mut parts = vec![json!({"text": a.text})];
     if let Some(input) = &a.tool_input {
-        parts.push(json!({"functionCall": {"name": "lookup", "args": input}}));
+        parts.push(json!({"functionCall": {"name": "lookup", "args": input}, "thoughtSignature": GEMINI_SIGNATURE}));
     }
     json!({"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
         "usageMetadata": gemini_usage(a), "modelVersion": a.model, "responseId": "mockresp1"})
@@ -843,7 +846,7 @@ fn gemini_events(a: &Answer, delta: usize) -> Vec<Ev> {
         evs.push(Ev { kind: EvKind::Delta, bytes: gemini_data(&chunk(json!([{"text": piece}]), None, early.clone())) });
     }
     if let Some(input) = &a.tool_input {
-        let call = json!([{"functionCall": {"name": "lookup", "args": input}}]);
+        let call = json!([{"functionCall": {"name": "lookup", "args": input}, "thoughtSignature": GEMINI_SIGNATURE}]);
         evs.push(Ev { kind: EvKind::Delta, bytes: gemini_data(&chunk(call, None, early.clone())) });
     }
     evs.push(Ev {

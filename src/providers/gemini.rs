@@ -422,7 +422,12 @@ fn messages(messages: Option<&Value>) -> Result<Messages, TranslateError> {
                         _ => json!({}),
                     };
                     let args = if args.is_object() { args } else { json!({"value": args}) };
-                    parts.push(json!({"functionCall": {"name": name, "args": args}}));
+                    let mut part = json!({"functionCall": {"name": name, "args": args}});
+                    // The thought signature Gemini gave this call, returned as it asks.
+                    if let Some(sig) = call.pointer(SIGNATURE).filter(|s| s.is_string()) {
+                        part["thoughtSignature"] = sig.clone();
+                    }
+                    parts.push(part);
                 }
                 ("model", parts)
             }
@@ -498,8 +503,34 @@ fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..24])
 }
 
+/// Where a Chat Completions tool call carries Gemini's `thoughtSignature` (as Google's
+/// OpenAI-compatible endpoint does): thinking models want it back with the call.
+const SIGNATURE: &str = "/extra_content/google/thought_signature";
+
+/// A `functionCall` part: name, arguments, thought signature.
+struct Call {
+    name: String,
+    args: Value,
+    signature: Option<Value>,
+}
+
+impl Call {
+    /// The Chat Completions tool call (`index` for stream deltas).
+    fn to_openai(&self, index: Option<u64>) -> Value {
+        let mut call = json!({"id": new_id("call_"), "type": "function",
+                              "function": {"name": self.name, "arguments": self.args.to_string()}});
+        if let Some(i) = index {
+            call["index"] = json!(i);
+        }
+        if let Some(sig) = &self.signature {
+            call["extra_content"] = json!({"google": {"thought_signature": sig}});
+        }
+        call
+    }
+}
+
 /// Text (thought parts left out) and function calls of a candidate.
-fn candidate_parts(c: &Value) -> (String, Vec<(String, Value)>) {
+fn candidate_parts(c: &Value) -> (String, Vec<Call>) {
     let mut text = String::new();
     let mut calls = Vec::new();
     for p in c.pointer("/content/parts").and_then(Value::as_array).into_iter().flatten() {
@@ -511,7 +542,9 @@ fn candidate_parts(c: &Value) -> (String, Vec<(String, Value)>) {
         }
         if let Some(fc) = p.get("functionCall") {
             let name = fc.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
-            calls.push((name, fc.get("args").cloned().unwrap_or_else(|| json!({}))));
+            let args = fc.get("args").cloned().unwrap_or_else(|| json!({}));
+            let signature = p.get("thoughtSignature").filter(|s| s.is_string()).cloned();
+            calls.push(Call { name, args, signature });
         }
     }
     (text, calls)
@@ -536,13 +569,7 @@ pub fn to_openai_response(body: &Value, model: &str) -> Result<Value, Blocked> {
         }
         let mut message = json!({"role": "assistant", "content": if text.is_empty() && !calls.is_empty() { Value::Null } else { json!(text) }});
         if !calls.is_empty() {
-            let tool_calls: Vec<Value> = calls
-                .iter()
-                .map(|(name, args)| {
-                    json!({"id": new_id("call_"), "type": "function",
-                           "function": {"name": name, "arguments": args.to_string()}})
-                })
-                .collect();
+            let tool_calls: Vec<Value> = calls.iter().map(|c| c.to_openai(None)).collect();
             message["tool_calls"] = Value::Array(tool_calls);
         }
         let index = c.get("index").and_then(Value::as_u64).unwrap_or(i as u64);
@@ -647,9 +674,8 @@ impl GeminiToOpenAiStream {
         if !text.is_empty() {
             out.push(self.delta(json!({"content": text}), Value::Null));
         }
-        for (name, args) in &calls {
-            let call = json!({"index": self.tools, "id": new_id("call_"), "type": "function",
-                              "function": {"name": name, "arguments": args.to_string()}});
+        for c in &calls {
+            let call = c.to_openai(Some(self.tools));
             self.tools += 1;
             out.push(self.delta(json!({"tool_calls": [call]}), Value::Null));
         }
@@ -784,6 +810,13 @@ mod tests {
         let m = json!([{"role": "user", "content": "x"}]);
         assert!(from_openai_request(&json!({"messages": m, "n": 2})).is_err());
         assert!(from_openai_request(&json!({"messages": m, "logprobs": true})).is_err());
+        let signed = json!({"messages": [{"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "now", "arguments": "{}"}, "extra_content": {"google": {"thought_signature": "c2ln"}}}]}]});
+        assert_eq!(from_openai_request(&signed).unwrap()["contents"][0]["parts"][0]["thoughtSignature"], "c2ln");
+        let answer = json!({"candidates": [{"content": {"parts": [{"functionCall": {"name": "now", "args": {}},
+            "thoughtSignature": "c2ln"}]}, "finishReason": "STOP"}]});
+        let o = to_openai_response(&answer, "m").unwrap();
+        assert_eq!(o["choices"][0]["message"]["tool_calls"][0].pointer(SIGNATURE), Some(&json!("c2ln")));
         let no_args = json!({"messages": [{"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
             "function": {"name": "now", "arguments": ""}}]}]});
         assert_eq!(

@@ -153,6 +153,9 @@ async fn tool_calls_round_trip_through_gemini_function_calls() {
     let contents = got[0].body["contents"].as_array().unwrap();
     assert_eq!(contents[1]["role"], "model");
     assert_eq!(contents[1]["parts"][0]["functionCall"]["name"], "lookup");
+    // The call's thought signature went out to the client and came back to Gemini intact.
+    assert_eq!(call.pointer("/extra_content/google/thought_signature"), Some(&json!(veil::mock::GEMINI_SIGNATURE)));
+    assert_eq!(contents[1]["parts"][0]["thoughtSignature"], veil::mock::GEMINI_SIGNATURE);
     assert!(contents[1]["parts"][0]["functionCall"]["args"]["query"].as_str().unwrap().contains("[EMAIL_1]"));
     let response = &contents[2]["parts"][0]["functionResponse"];
     assert_eq!(response["name"], "lookup");
