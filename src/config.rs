@@ -535,7 +535,9 @@ fn validate_telemetry(raw: RawTelemetry) -> Result<TelemetryConfig, ConfigError>
         let path = format!("{}/v1/traces", url.path().trim_end_matches('/'));
         url.set_path(&path);
     }
-    Ok(TelemetryConfig { otlp: Some(crate::telemetry::otel::OtlpSettings { traces_url: url.to_string(), service_name }) })
+    Ok(TelemetryConfig {
+        otlp: Some(crate::telemetry::otel::OtlpSettings { traces_url: url.to_string(), service_name }),
+    })
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! on success, error and client cancel alike.
 
 pub mod embeddings;
-pub mod responses; // responses: POST /v1/responses
 mod finish;
 mod guard;
+pub mod responses; // responses: POST /v1/responses
 mod stream;
 
 use crate::config::{parse_target, ProviderConfig, Target};
@@ -198,8 +198,7 @@ async fn run_inner(
         fin.set_target(target);
         // >>> telemetry: one span per attempt; the answer (plain or stream) takes it along
         let up_span = crate::telemetry::spans::upstream(provider, target);
-        let attempt =
-            send(state, api, provider, target, &body, stream, headers, fin).instrument(up_span.clone()).await;
+        let attempt = send(state, api, provider, target, &body, stream, headers, fin).instrument(up_span.clone()).await;
         if let Err(e) = &attempt {
             crate::telemetry::spans::upstream_failed(&up_span, e.kind());
         }
@@ -212,7 +211,8 @@ async fn run_inner(
                     Ok(Reply::Stream(stream::respond(state, api, provider, &target.model, up, restorer, fin.take())))
                 } else {
                     let answer = finish_plain(api, provider, &target.model, up, &restorer, fin).await;
-                    crate::telemetry::spans::ended(&up_span, answer).map(Reply::Json) // telemetry
+                    crate::telemetry::spans::ended(&up_span, answer).map(Reply::Json)
+                    // telemetry
                 };
             }
             Err(e) if more && retryable(&e) => {
@@ -462,11 +462,8 @@ pub(crate) async fn post(
     fin.set_upstream_status(status);
     crate::telemetry::spans::upstream_status(&tracing::Span::current(), status); // telemetry
     if !response.status().is_success() {
-        let retry_after = response
-            .headers()
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let retry_after =
+            response.headers().get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = response.bytes().await.unwrap_or_default();
         fin.upstream_time(sent_at.elapsed());
         let message = provider.provider_kind.error_message(&body).unwrap_or_else(|| "no error message".to_string());

@@ -161,12 +161,9 @@ async fn models_health_and_metrics() {
     let (s, _) = gw.post("/v1/chat/completions", &openai_body("fast", PROMPT, false)).await;
     assert_eq!(s, 200);
     let m = gw.client.get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    for name in [
-        "veil_requests_total",
-        "veil_entities_total",
-        "veil_mask_duration_seconds",
-        "veil_placeholders_restored_total",
-    ] {
+    for name in
+        ["veil_requests_total", "veil_entities_total", "veil_mask_duration_seconds", "veil_placeholders_restored_total"]
+    {
         assert!(m.contains(name), "{name} missing from /metrics");
     }
     for value in VALUES {
