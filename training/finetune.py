@@ -21,7 +21,6 @@ adds synthetic windows so that they are `--synthetic-share` of the epoch. LR war
 steps and then decays linearly with elapsed wall-clock time (--minutes), as in distill.py.
 """
 import argparse
-import json
 import os
 import random
 import time
@@ -30,7 +29,7 @@ import torch
 
 from common import LABELS, encode_doc, read_jsonl
 from real_text import ANNOTATES, IGNORE, PARTIAL, UNLABELLED, RoleFilter, load_sources, partial_mask, prepare_doc, token_targets
-from train import load_tokenizer
+from train import batches, load_tokenizer, save_folder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -103,8 +102,8 @@ def loss_fn(logits, targets, src_masks, src_ids, ref_logits=None):
     return total / max(n, 1)
 
 
-def collate(wins, keys, pool):
-    rows = [pool[s][i] for s, i in keys]
+def collate(srcs, rows):
+    """Padded tensors of `rows` (windows) and each row's source index in `srcs`."""
     L = max(len(w["input_ids"]) for w in rows)
     B = len(rows)
     inp = torch.zeros((B, L), dtype=torch.long)
@@ -118,7 +117,7 @@ def collate(wins, keys, pool):
         tt[r, :m] = torch.tensor(w["token_type_ids"])
         am[r, :m] = 1
         tg[r, :m] = torch.tensor(w["labels"])
-        src[r] = wins.index(w["src"])
+        src[r] = srcs.index(w["src"])
     return inp, tt, am, tg, src
 
 
@@ -177,14 +176,9 @@ def main():
     step, epoch, done = 0, 0, False
     while not done:
         order = epoch_order(real, synth, weights, a.synthetic_share, rng)
-        # length-bucketed batches (less padding), shuffled
-        chunks = []
-        for i in range(0, len(order), a.batch * 50):
-            part = sorted(order[i:i + a.batch * 50], key=lambda k: len(pool[k[0]][k[1]]["input_ids"]))
-            chunks += [part[j:j + a.batch] for j in range(0, len(part), a.batch)]
-        rng.shuffle(chunks)
-        for keys in chunks:
-            inp, tt, am, tg, src = collate(srcs, keys, pool)
+        epoch_wins = [pool[src_name][i] for src_name, i in order]
+        for ids in batches(epoch_wins, a.batch, rng):
+            inp, tt, am, tg, src = collate(srcs, [epoch_wins[i] for i in ids])
             ref_logits = None
             if ref is not None:
                 with torch.no_grad():
@@ -215,12 +209,7 @@ def main():
         "loss": "CE inside spans; outside them CE against the reference model restricted to O and the labels "
                 "the source does not annotate; CE against the reference on MISC and role-word PERSON spans",
     }
-    model.config.architectures = ["BertForTokenClassification"]
-    model.save_pretrained(a.out, safe_serialization=True)
-    tj = json.load(open(tok_path, encoding="utf-8"))
-    tj["truncation"] = None
-    tj["padding"] = None
-    json.dump(tj, open(os.path.join(a.out, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False)
+    save_folder(model, a.out, tok_path)
     print(f"saved {a.out}: {step} steps, {epoch} epochs, {train_min:.1f} min", flush=True)
 
 
