@@ -35,7 +35,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "entities",
 ];
 
-/// The header row: [`CSV_COLUMNS`], then every label (all actions summed) in CONTRACT.md
+/// The header row: [`CSV_COLUMNS`], then every label (all actions summed) in docs/interface.md
 /// order, so the columns are the same in every export.
 pub fn write_csv_header(out: &mut impl Write) -> std::io::Result<()> {
     let cols: Vec<&str> = CSV_COLUMNS.iter().copied().chain(Label::ALL.iter().map(|l| l.as_str())).collect();
