@@ -9,8 +9,10 @@
 //!   "the American Civil War");
 //! - **product, technology, brand, unit, celestial and work-of-art names, historical eras
 //!   and the largest international and public bodies** (`scope/terms.txt`: "NumPy",
-//!   "Kelvin", "Macbeth", "the Cold War", "the European Union", "FIFA") are not PERSON (nor a company or a place): a PERSON, ORGANIZATION
-//!   or LOCATION span made only of them is dropped, unless an honorific stands before it;
+//!   "Kelvin", "Macbeth", "the Cold War", "the European Union", "FIFA") are not PERSON
+//!   (nor a company or a place): a PERSON, ORGANIZATION or LOCATION span made only of them,
+//!   or that is part of such a listed name ("Cold" of "the Cold War"), is dropped, unless an
+//!   honorific stands before it;
 //!   common given names (Julia, Ruby, Ada) are not on that list: there the model decides;
 //! - months that are not given names, weekdays and holidays are group-like words too;
 //! - a PERSON span written all in lower case and made only of common English words that
