@@ -8,7 +8,9 @@
 //! (a name, an address) get the same vector.
 
 use super::finish::{Finisher, Outcome};
-use super::{fail, guard, post, read_json, resolve, retryable, shown_model, upstream_url};
+use super::{
+    fail, guard, note_fallback, post, read_json, resolve, retryable, shown_model, target_provider, upstream_url,
+};
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::mask::{IdentityMode, PlaceholderMap};
@@ -58,11 +60,7 @@ async fn run_inner(
     // Every target must be able to embed before anything is masked or sent.
     let mut urls = Vec::with_capacity(targets.len());
     for target in &targets {
-        let provider = state
-            .config
-            .providers
-            .get(&target.provider)
-            .ok_or_else(|| ApiError::UnknownModel(format!("unknown provider in model {}", shown_model(&model))))?;
+        let provider = target_provider(state, target, &model)?;
         urls.push(upstream_url(provider, Endpoint::Embeddings, &target.model)?);
     }
 
@@ -112,9 +110,7 @@ async fn run_inner(
                 return Ok(answer);
             }
             Err(e) if more && retryable(&e) => {
-                metrics::counter!(crate::telemetry::metrics::FALLBACKS_TOTAL, "provider" => provider.name.clone())
-                    .increment(1);
-                tracing::warn!(provider = %provider.name, kind = e.kind(), "alias target failed; trying the next");
+                note_fallback(fin, &provider.name, &e);
                 last_err = Some(e);
             }
             Err(e) => return Err(e),

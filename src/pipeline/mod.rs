@@ -216,20 +216,29 @@ async fn run_inner(
                 };
             }
             Err(e) if more && retryable(&e) => {
-                metrics::counter!(crate::telemetry::metrics::FALLBACKS_TOTAL, "provider" => provider.name.clone())
-                    .increment(1);
-                tracing::info!(
-                    request_id = %fin.request_id(),
-                    provider = %provider.name,
-                    kind = e.kind(),
-                    "alias target failed; trying the next"
-                );
+                note_fallback(fin, &provider.name, &e);
                 last_err = Some(e);
             }
             Err(e) => return Err(e),
         }
     }
     Err(last_err.unwrap_or_else(|| ApiError::Internal("no target".into())))
+}
+
+/// The provider a resolved target names (resolve checked that it exists; an alias target
+/// whose provider is gone is an unknown model).
+fn target_provider<'a>(state: &'a AppState, target: &Target, model: &str) -> Result<&'a ProviderConfig, ApiError> {
+    state
+        .config
+        .providers
+        .get(&target.provider)
+        .ok_or_else(|| ApiError::UnknownModel(format!("unknown provider in model {}", shown_model(model))))
+}
+
+/// Counts and logs an alias target that failed with a retryable error before the next is tried.
+fn note_fallback(fin: &Finisher, provider: &str, e: &ApiError) {
+    metrics::counter!(crate::telemetry::metrics::FALLBACKS_TOTAL, "provider" => provider.to_string()).increment(1);
+    tracing::info!(request_id = %fin.request_id(), provider = %provider, kind = e.kind(), "alias target failed; trying the next");
 }
 
 fn retryable(e: &ApiError) -> bool {

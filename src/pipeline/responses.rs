@@ -11,7 +11,8 @@
 //! restored.
 
 use super::finish::{Finisher, Outcome};
-use super::{fail, guard, post, read_json, resolve, retryable, shown_model, Upstream};
+use super::stream::{end_stream, End, Restored};
+use super::{fail, guard, note_fallback, post, read_json, resolve, retryable, shown_model, target_provider, Upstream};
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::mask::{Escape, IdentityMode, PlaceholderMap, RestoreStats, Restorer, StreamRestorer};
@@ -84,11 +85,7 @@ async fn run_inner(
     // Every target must speak the Responses API before anything is masked or sent.
     let mut urls = Vec::with_capacity(targets.len());
     for target in &targets {
-        let provider = state
-            .config
-            .providers
-            .get(&target.provider)
-            .ok_or_else(|| ApiError::UnknownModel(format!("unknown provider in model {}", shown_model(&model))))?;
+        let provider = target_provider(state, target, &model)?;
         let url = responses::url(&provider.provider_kind, &provider.base_url).ok_or_else(|| {
             ApiError::Unsupported(format!(
                 "the Responses API (/v1/responses) reaches only OpenAI-kind providers (kind \"openai\" or \"azure\") \
@@ -160,14 +157,7 @@ async fn run_inner(
                 };
             }
             Err(e) if more && retryable(&e) => {
-                metrics::counter!(crate::telemetry::metrics::FALLBACKS_TOTAL, "provider" => provider.name.clone())
-                    .increment(1);
-                tracing::info!(
-                    request_id = %fin.request_id(),
-                    provider = %provider.name,
-                    kind = e.kind(),
-                    "alias target failed; trying the next"
-                );
+                note_fallback(fin, &provider.name, &e);
                 last_err = Some(e);
             }
             Err(e) => return Err(e),
@@ -251,12 +241,6 @@ struct Pump {
     trace: crate::telemetry::spans::StreamTrace,
 }
 
-enum End {
-    Clean,
-    Failed(&'static str),
-    ClientGone,
-}
-
 impl Pump {
     async fn run(mut self, up: Upstream, tx: mpsc::Sender<Bytes>) {
         let sent_at = up.sent_at;
@@ -308,25 +292,8 @@ impl Pump {
                 break e;
             }
         };
-        self.fin.upstream_time(sent_at.elapsed());
-        self.fin.set_usage(self.restore.usage);
-        self.fin.restore_time(self.restore.time, self.restore.stats());
-        // >>> telemetry
-        let failure = match end {
-            End::Clean => None,
-            End::Failed(kind) => Some(kind),
-            End::ClientGone => Some("client_cancelled"),
-        };
-        self.trace.finish(self.restore.usage, self.restore.stats(), self.restore.time, failure);
-        // <<< telemetry
-        match end {
-            End::Clean => self.fin.done(Outcome::Ok, 200, None),
-            End::Failed(kind) => self.fin.done(Outcome::UpstreamError, 200, Some(kind)),
-            End::ClientGone => {
-                tracing::info!(provider = %self.provider, "client left mid-stream; upstream dropped");
-                self.fin.done(Outcome::Cancelled, 499, Some("client_cancelled"))
-            }
-        }
+        let restored = Restored { usage: self.restore.usage, stats: self.restore.stats(), time: self.restore.time };
+        end_stream(&mut self.fin, &self.trace, &self.provider, sent_at.elapsed(), restored, end);
     }
 }
 

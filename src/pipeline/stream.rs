@@ -98,10 +98,47 @@ struct Pump {
     trace: crate::telemetry::spans::StreamTrace,
 }
 
-enum End {
+/// How a streamed answer ended.
+pub(super) enum End {
     Clean,
     Failed(&'static str),
     ClientGone,
+}
+
+/// What the restore side of a stream counted, for the audit record and the trace.
+pub(super) struct Restored {
+    pub usage: Option<(u64, u64)>,
+    pub stats: RestoreStats,
+    pub time: Duration,
+}
+
+/// The bookkeeping every streamed answer ends with, whatever its wire format: upstream and
+/// restore times, usage, the trace, and the audit outcome (a client that left is 499).
+pub(super) fn end_stream(
+    fin: &mut Finisher,
+    trace: &crate::telemetry::spans::StreamTrace,
+    provider: &str,
+    upstream: Duration,
+    restored: Restored,
+    end: End,
+) {
+    fin.upstream_time(upstream);
+    fin.set_usage(restored.usage);
+    fin.restore_time(restored.time, restored.stats);
+    let failure = match end {
+        End::Clean => None,
+        End::Failed(kind) => Some(kind),
+        End::ClientGone => Some("client_cancelled"),
+    };
+    trace.finish(restored.usage, restored.stats, restored.time, failure); // telemetry
+    match end {
+        End::Clean => fin.done(Outcome::Ok, 200, None),
+        End::Failed(kind) => fin.done(Outcome::UpstreamError, 200, Some(kind)),
+        End::ClientGone => {
+            tracing::info!(provider = %provider, "client left mid-stream; upstream dropped");
+            fin.done(Outcome::Cancelled, 499, Some("client_cancelled"))
+        }
+    }
 }
 
 impl Pump {
@@ -168,25 +205,8 @@ impl Pump {
                 break e;
             }
         };
-        self.fin.upstream_time(sent_at.elapsed());
-        self.fin.set_usage(self.restore.usage);
-        self.fin.restore_time(self.restore.time, self.restore.stats());
-        // >>> telemetry
-        let failure = match end {
-            End::Clean => None,
-            End::Failed(kind) => Some(kind),
-            End::ClientGone => Some("client_cancelled"),
-        };
-        self.trace.finish(self.restore.usage, self.restore.stats(), self.restore.time, failure);
-        // <<< telemetry
-        match end {
-            End::Clean => self.fin.done(Outcome::Ok, 200, None),
-            End::Failed(kind) => self.fin.done(Outcome::UpstreamError, 200, Some(kind)),
-            End::ClientGone => {
-                tracing::info!(provider = %self.provider, "client left mid-stream; upstream dropped");
-                self.fin.done(Outcome::Cancelled, 499, Some("client_cancelled"))
-            }
-        }
+        let restored = Restored { usage: self.restore.usage, stats: self.restore.stats(), time: self.restore.time };
+        end_stream(&mut self.fin, &self.trace, &self.provider, sent_at.elapsed(), restored, end);
     }
 
     fn handle(&mut self, ev: SseEvent, converted: &mut Vec<SseEvent>, out: &mut BytesMut) {
