@@ -15,6 +15,9 @@ cargo clippy --all-targets --locked -- -D warnings
 
 echo "==> cargo test"
 cargo test --locked --all-targets
+# veil-mock is its own crate (mock/), so `cargo test` builds it only as a test harness;
+# the SDK tests and the UI check need the binary (the same profile; seconds).
+cargo build --locked --bin veil-mock
 
 echo "==> Python SDK end-to-end tests"
 step=$SECONDS
@@ -31,8 +34,8 @@ if ! cmp -s "$REQS" "$VENV/.requirements"; then
 else
   echo "--> $REQS already installed in $VENV"
 fi
-# The binaries `cargo test` built above for the integration tests (same profile, same
-# features): no second build.
+# The binaries built above (`veil` by `cargo test` for the integration tests, `veil-mock`
+# after it; same profile, same features): no second build.
 for bin in veil veil-mock; do
   if [ ! -x "target/debug/$bin" ]; then
     echo "test.sh: target/debug/$bin is missing after cargo test" >&2

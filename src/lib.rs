@@ -10,7 +10,6 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod mask;
-pub mod mock;
 pub mod ner;
 pub mod pipeline;
 pub mod providers;

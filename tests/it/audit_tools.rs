@@ -242,7 +242,7 @@ async fn tail_follows_records_appended_after_it_started() {
 
 /// `veil serve` with `[audit] rotate_bytes` small enough that a few requests fill a file.
 async fn serve_rotating(dir: &Path, requests: usize) -> PathBuf {
-    let mock = veil::mock::MockProvider::start().await;
+    let mock = veil_mock::MockProvider::start().await;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()

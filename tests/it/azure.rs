@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use veil::mock::MockProvider;
+use veil_mock::MockProvider;
 
 /// A gateway whose provider `az` (kind azure) points at `azure`, keyed by OPENAI_API_KEY
 /// (the only variable the shared set-up passes).
@@ -19,7 +19,7 @@ async fn with_azure(azure: &MockProvider, extra: &str) -> Gateway {
 
 /// Every request `azure` got went to Azure's URL shape with the key in `api-key`, and held
 /// no raw value.
-fn assert_azure_requests(azure: &MockProvider, deployment: &str, n: usize) -> Vec<veil::mock::Received> {
+fn assert_azure_requests(azure: &MockProvider, deployment: &str, n: usize) -> Vec<veil_mock::Received> {
     let got = azure.received();
     assert_eq!(got.len(), n, "requests the Azure mock received");
     for r in &got {

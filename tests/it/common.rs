@@ -9,8 +9,8 @@ use std::sync::Arc;
 use veil::audit::{AuditHandle, AuditWriterTask};
 use veil::config::Config;
 use veil::mask::{Detector, ValueHasher};
-use veil::mock::MockProvider;
 use veil::AppState;
+use veil_mock::MockProvider;
 
 pub const VALUES: &[&str] = &[
     "jane.doe@example.com",
@@ -113,7 +113,7 @@ impl Gateway {
     }
 
     /// Asserts the upstream got exactly `n` requests and none holds a raw value.
-    pub fn assert_upstream_clean(&self, n: usize) -> Vec<veil::mock::Received> {
+    pub fn assert_upstream_clean(&self, n: usize) -> Vec<veil_mock::Received> {
         let got = self.mock.received();
         assert_eq!(got.len(), n, "upstream request count");
         for r in &got {

@@ -669,7 +669,7 @@ fn generated_and_mutated_bodies_never_leak_and_never_fail_with_500() {
 /// request, neither its logs nor its audit log hold a value.
 #[tokio::test]
 async fn logs_and_audit_of_the_binary_hold_no_value() {
-    let mock = veil::mock::MockProvider::start().await;
+    let mock = veil_mock::MockProvider::start().await;
     let dir = tempfile::tempdir().unwrap();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use veil::mock::MockProvider;
+use veil_mock::MockProvider;
 
 fn assert_openai_error(v: &Value) {
     assert!(v["error"]["message"].is_string() && v["error"]["type"].is_string(), "not an OpenAI error: {v}");
@@ -34,7 +34,7 @@ async fn inputs_are_masked_before_an_openai_provider_embeds_them() {
     assert!(up.body["user"].as_str().unwrap().starts_with("veil-"), "identity field hashed: {}", up.body);
     assert_eq!(up.body["extra"]["note"], "call [PHONE_1]", "unknown fields are masked");
     // The vector is the provider's, for the masked text.
-    assert_eq!(v["data"][0]["embedding"], json!(veil::mock::mock_vector(first)));
+    assert_eq!(v["data"][0]["embedding"], json!(veil_mock::mock_vector(first)));
 
     let recs = gw.audit_records().await;
     assert_eq!(recs.len(), 1);

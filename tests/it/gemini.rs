@@ -6,7 +6,7 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use veil::mock::MockProvider;
+use veil_mock::MockProvider;
 
 /// A gateway whose provider `gm` (kind gemini) points at `gemini`, keyed by OPENAI_API_KEY
 /// (the only variable the shared set-up passes).
@@ -20,7 +20,7 @@ async fn with_gemini(gemini: &MockProvider) -> Gateway {
 
 /// Every request `gemini` got went to Gemini's URL for `model` (streamed or not) with the
 /// key in `x-goog-api-key`, in Gemini's format, and held no raw value.
-fn assert_gemini_requests(gemini: &MockProvider, model: &str, stream: bool, n: usize) -> Vec<veil::mock::Received> {
+fn assert_gemini_requests(gemini: &MockProvider, model: &str, stream: bool, n: usize) -> Vec<veil_mock::Received> {
     let got = gemini.received();
     assert_eq!(got.len(), n, "requests the Gemini mock received");
     for r in &got {
@@ -154,8 +154,8 @@ async fn tool_calls_round_trip_through_gemini_function_calls() {
     assert_eq!(contents[1]["role"], "model");
     assert_eq!(contents[1]["parts"][0]["functionCall"]["name"], "lookup");
     // The call's thought signature went out to the client and came back to Gemini intact.
-    assert_eq!(call.pointer("/extra_content/google/thought_signature"), Some(&json!(veil::mock::GEMINI_SIGNATURE)));
-    assert_eq!(contents[1]["parts"][0]["thoughtSignature"], veil::mock::GEMINI_SIGNATURE);
+    assert_eq!(call.pointer("/extra_content/google/thought_signature"), Some(&json!(veil_mock::GEMINI_SIGNATURE)));
+    assert_eq!(contents[1]["parts"][0]["thoughtSignature"], veil_mock::GEMINI_SIGNATURE);
     assert!(contents[1]["parts"][0]["functionCall"]["args"]["query"].as_str().unwrap().contains("[EMAIL_1]"));
     let response = &contents[2]["parts"][0]["functionResponse"];
     assert_eq!(response["name"], "lookup");

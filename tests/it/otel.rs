@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use veil::mock::MockProvider;
+use veil_mock::MockProvider;
 
 const EMAIL: &str = "margaret.thornton@example.org";
 const NAME: &str = "Margaret Thornton";

@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use veil::mock::MockProvider;
+use veil_mock::MockProvider;
 
 fn echoed() -> String {
     format!("You said: {PROMPT}")

@@ -1,11 +1,11 @@
-//! `veil-mock`: the mock LLM provider of `veil::mock` as a standalone server, for load
+//! `veil-mock`: the mock LLM provider of `veil_mock` as a standalone server, for load
 //! tests and SDK end-to-end tests. Recording is off unless `--record FILE` is given. Prints `listening on http://ADDR` on
 //! stdout once it accepts connections, then serves until SIGTERM or Ctrl-C.
 
 use clap::Parser;
 use std::io::Write;
 use std::net::SocketAddr;
-use veil::mock::{serve, MockOptions, MockState};
+use veil_mock::{serve, MockOptions, MockState};
 
 #[derive(Debug, Parser)]
 #[command(name = "veil-mock", about = "Mock OpenAI/Anthropic/Azure OpenAI provider for tests and benchmarks")]
