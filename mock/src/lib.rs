@@ -45,6 +45,8 @@
 //! echoes the tool output. Because the text is echoed, placeholders such as `[PERSON_1]`
 //! come back in the answer and the gateway's restore step can be observed.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
