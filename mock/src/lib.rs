@@ -19,6 +19,7 @@
 //! MODEL picks the answer as `model` does below (plus `blocked`: a prompt blocked with
 //! `promptFeedback.blockReason` SAFETY). It answers in Google's format: text and
 //! `functionCall` parts, `usageMetadata`, SSE chunks of `GenerateContentResponse`.
+//! `:batchEmbedContents` answers one vector per request (`gemini_embed.rs`).
 //!
 //! **Embeddings** answer one 8-dimensional vector per input string, computed from the
 //! string's bytes (equal strings embed alike, different ones differently), as floats or,
@@ -46,6 +47,8 @@
 //! come back in the answer and the gateway's restore step can be observed.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod gemini_embed; // Gemini embeddings (batchEmbedContents)
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -657,7 +660,7 @@ fn error_response(api: Api, status: StatusCode) -> Response {
     resp
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).expect("serializing a serde_json::Value cannot fail; this is a bug");
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
 }
@@ -731,7 +734,7 @@ async fn gemini_call(
         return gemini_error(StatusCode::NOT_FOUND, "mock: expected models/{model}:{method}");
     };
     let stream = match method {
-        "generateContent" => false,
+        "generateContent" | "batchEmbedContents" => false,
         "streamGenerateContent" => true,
         _ => return gemini_error(StatusCode::NOT_FOUND, "mock: unknown method"),
     };
@@ -754,6 +757,9 @@ async fn gemini_call(
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("7"));
         }
         return resp;
+    }
+    if method == "batchEmbedContents" {
+        return gemini_embed::batch_embed(model, &value); // embeddings
     }
     let prompt_tokens = approx_tokens(body.len());
     if model.split('+').any(|o| o == "blocked") {

@@ -1,8 +1,9 @@
 //! One `/v1/embeddings` request end to end: parse → route → check every target has an
 //! embeddings endpoint → mask every input (same detectors and policy as chat) → send to
-//! the provider kind's embeddings URL (alias targets in order) → the answer as the
-//! provider gave it (vectors; nothing to restore) → the finish hook (audit record and
-//! metrics, route `/v1/embeddings`).
+//! the provider kind's embeddings URL (alias targets in order; a Gemini target gets the
+//! body as `batchEmbedContents`, checked to hold masked inputs only) → the answer as the
+//! provider gave it, in OpenAI's shape (vectors; nothing to restore) → the finish hook
+//! (audit record and metrics, route `/v1/embeddings`).
 //!
 //! The provider embeds the masked text: two inputs that differ only in a masked value
 //! (a name, an address) get the same vector.
@@ -14,7 +15,7 @@ use super::{
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::mask::{IdentityMode, PlaceholderMap};
-use crate::providers::{embeddings, ApiKind, Endpoint};
+use crate::providers::{embeddings, ApiKind, Endpoint, ProviderKind};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -90,6 +91,12 @@ async fn run_inner(
         fin.set_target(target);
         let mut payload = body.clone();
         payload["model"] = Value::String(target.model.clone());
+        // A kind with its own embeddings format (Gemini) gets the body translated, and
+        // every text of the translation must be a masked input.
+        let kind = &provider.provider_kind;
+        let payload =
+            kind.embeddings_to_native(payload, &target.model).map_err(|e| ApiError::Unsupported(e.to_string()))?;
+        check_native_inputs(kind, &body, &payload)?;
         let bytes = serde_json::to_vec(&payload).map_err(|e| ApiError::Internal(e.to_string()))?;
         match post(state, ApiKind::OpenAi, provider, url, bytes, headers, fin).await {
             Ok((response, sent_at)) => {
@@ -104,8 +111,11 @@ async fn run_inner(
                         ApiError::UpstreamUnreachable { provider: name.clone() }
                     }
                 })?;
-                let answer: Value =
-                    serde_json::from_slice(&bytes).map_err(|_| ApiError::UpstreamBadResponse { provider: name })?;
+                let base64 = body.get("encoding_format").and_then(Value::as_str) == Some("base64");
+                let answer: Value = serde_json::from_slice(&bytes)
+                    .ok()
+                    .and_then(|a| kind.embeddings_from_native(a, &target.model, base64))
+                    .ok_or(ApiError::UpstreamBadResponse { provider: name })?;
                 fin.set_usage(embeddings::usage(&answer));
                 return Ok(answer);
             }
@@ -117,4 +127,24 @@ async fn run_inner(
         }
     }
     Err(last_err.unwrap_or_else(|| ApiError::Internal("no target".into())))
+}
+
+/// The translation check for embeddings: each text of a body the kind translated must be
+/// one of the masked inputs (refused with 500 and counted, as for chat, otherwise).
+fn check_native_inputs(kind: &ProviderKind, masked: &Value, native: &Value) -> Result<(), ApiError> {
+    let Some(texts) = kind.native_embedding_texts(native) else { return Ok(()) };
+    let inputs: Vec<&str> = match masked.get("input") {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    match texts {
+        Some(texts) if texts.iter().all(|t| inputs.contains(t)) => Ok(()),
+        _ => {
+            metrics::counter!(crate::telemetry::metrics::MASKING_CHECK_FAILURES, "provider_kind" => kind.as_str())
+                .increment(1);
+            tracing::error!(provider_kind = %kind, "a translated embeddings request holds a text that is not a masked input; refused (this is a bug)");
+            Err(ApiError::MaskingCheck("embeddings input".into()))
+        }
+    }
 }

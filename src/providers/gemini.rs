@@ -5,7 +5,8 @@
 //! - URL: `{base_url}/v1beta/models/{MODEL}:generateContent`, and
 //!   `{base_url}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse` for streams, where
 //!   MODEL is the part of the client's model after `provider/` (letters, digits, `-`, `_`,
-//!   `.`, `+`, `=` only, so it stays one path segment); no embeddings endpoint here;
+//!   `.`, `+`, `=` only, so it stays one path segment); embeddings go to
+//!   `{base_url}/v1beta/models/{MODEL}:batchEmbedContents` (see [`embeddings_request`]);
 //! - auth: the key in the `x-goog-api-key` header;
 //! - errors: Google's `{"error": {"code", "message", "status"}}` body.
 //!
@@ -720,6 +721,89 @@ impl GeminiToOpenAiStream {
     }
 }
 
+// >>> embeddings: OpenAI's embeddings request and answer ⇄ `batchEmbedContents`
+/// `{base_url}/v1beta/models/{model}:batchEmbedContents` (every input in one call), or
+/// `None` when `model` cannot be a path segment.
+pub fn embeddings_url(base_url: &str, model: &str) -> Option<String> {
+    super::azure::is_deployment(model).then(|| format!("{base_url}/v1beta/models/{model}:batchEmbedContents"))
+}
+
+/// An OpenAI embeddings request (already masked and validated) as a `batchEmbedContents`
+/// body: one `EmbedContentRequest` per input string, `dimensions` as
+/// `outputDimensionality`. `user` is dropped (Gemini has no end-user field) and
+/// `encoding_format` is applied to the answer by [`embeddings_response`]; any other field
+/// has no equivalent and is refused, naming the field.
+pub fn embeddings_request(body: &Value, model: &str) -> Result<Value, TranslateError> {
+    let obj = body.as_object().ok_or_else(|| TranslateError::Invalid("body: expected a JSON object".into()))?;
+    let inputs: Vec<&Value> = match obj.get("input") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one @ Value::String(_)) => vec![one],
+        _ => return Err(TranslateError::Invalid("input: expected a string or a list of strings".into())),
+    };
+    let dims = match obj.get("dimensions") {
+        None | Some(Value::Null) => None,
+        Some(d) if d.is_u64() => Some(d.clone()),
+        Some(_) => return Err(TranslateError::Invalid("dimensions: expected a positive integer".into())),
+    };
+    for key in obj.keys() {
+        if !matches!(key.as_str(), "model" | "input" | "dimensions" | "encoding_format" | "user") {
+            return Err(TranslateError::Unsupported(format!(
+                "{key} has no equivalent in Gemini's embeddings API (batchEmbedContents)"
+            )));
+        }
+    }
+    let requests: Vec<Value> = inputs
+        .into_iter()
+        .map(|text| {
+            let mut r = json!({"model": format!("models/{model}"), "content": {"parts": [{"text": text}]}});
+            if let Some(d) = &dims {
+                r["outputDimensionality"] = d.clone();
+            }
+            r
+        })
+        .collect();
+    Ok(json!({ "requests": requests }))
+}
+
+/// The input texts of a [`embeddings_request`] body, for the check that each is a masked
+/// input (`None` when the body does not have that shape).
+pub fn embeddings_request_texts(body: &Value) -> Option<Vec<&str>> {
+    let mut out = Vec::new();
+    for r in body.get("requests")?.as_array()? {
+        for p in r.pointer("/content/parts")?.as_array()? {
+            out.push(p.get("text")?.as_str()?);
+        }
+    }
+    Some(out)
+}
+
+/// A `batchEmbedContents` answer (`{"embeddings": [{"values": [...]}]}`) as OpenAI's
+/// embeddings response, vectors as floats or (`base64`) base64 of little-endian f32, as
+/// the OpenAI SDKs ask by default. Google reports no token counts for embeddings, so
+/// `usage` is zero. `None` when the answer does not have that shape.
+pub fn embeddings_response(answer: &Value, model: &str, base64: bool) -> Option<Value> {
+    use base64::Engine as _;
+    let mut data = Vec::new();
+    for (i, e) in answer.get("embeddings")?.as_array()?.iter().enumerate() {
+        let values = e.get("values")?.as_array()?;
+        let embedding = if base64 {
+            let mut bytes = Vec::with_capacity(values.len() * 4);
+            for v in values {
+                bytes.extend_from_slice(&(v.as_f64()? as f32).to_le_bytes());
+            }
+            Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
+        } else {
+            if !values.iter().all(Value::is_number) {
+                return None;
+            }
+            Value::Array(values.clone())
+        };
+        data.push(json!({"object": "embedding", "index": i, "embedding": embedding}));
+    }
+    Some(json!({"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 0, "total_tokens": 0}}))
+}
+// <<< embeddings
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -889,4 +973,45 @@ mod tests {
         assert_eq!(data[5]["usage"]["completion_tokens"], 5);
         assert_eq!(all.last().unwrap().data, "[DONE]");
     }
+
+    // >>> embeddings
+    #[test]
+    fn embeddings_request_one_call_per_batch() {
+        let body = json!({"model": "text-embedding-004", "input": ["a [PERSON_1]", "b"], "dimensions": 256,
+                          "encoding_format": "base64", "user": "veil-00"});
+        let out = embeddings_request(&body, "text-embedding-004").unwrap();
+        assert_eq!(
+            out,
+            json!({"requests": [
+                {"model": "models/text-embedding-004", "content": {"parts": [{"text": "a [PERSON_1]"}]}, "outputDimensionality": 256},
+                {"model": "models/text-embedding-004", "content": {"parts": [{"text": "b"}]}, "outputDimensionality": 256}
+            ]})
+        );
+        assert_eq!(embeddings_request_texts(&out), Some(vec!["a [PERSON_1]", "b"]));
+        let one = embeddings_request(&json!({"model": "m", "input": "x"}), "m").unwrap();
+        assert_eq!(embeddings_request_texts(&one), Some(vec!["x"]));
+        let e = embeddings_request(&json!({"model": "m", "input": "x", "extra": "Jane"}), "m").unwrap_err();
+        assert!(e.to_string().contains("extra has no equivalent"), "{e}");
+        assert!(!e.to_string().contains("Jane"));
+        assert!(embeddings_url("https://g", "a/b").is_none());
+        assert_eq!(embeddings_url("https://g", "m").unwrap(), "https://g/v1beta/models/m:batchEmbedContents");
+    }
+
+    #[test]
+    fn embeddings_response_as_floats_or_base64() {
+        let answer = json!({"embeddings": [{"values": [0.5, -1.0]}, {"values": [0.25, 2.0]}]});
+        let plain = embeddings_response(&answer, "m", false).unwrap();
+        assert_eq!(plain["data"][1]["embedding"], json!([0.25, 2.0]));
+        assert_eq!(plain["data"][1]["index"], 1);
+        assert_eq!(plain["usage"]["prompt_tokens"], 0);
+        let b64 = embeddings_response(&answer, "m", true).unwrap();
+        use base64::Engine as _;
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(b64["data"][0]["embedding"].as_str().unwrap()).unwrap();
+        let floats: Vec<f32> = bytes.chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        assert_eq!(floats, vec![0.5, -1.0]);
+        assert!(embeddings_response(&json!({"embedding": {}}), "m", false).is_none());
+        assert!(embeddings_response(&json!({"embeddings": [{"values": ["x"]}]}), "m", false).is_none());
+    }
+    // <<< embeddings
 }

@@ -152,9 +152,10 @@ impl ProviderKind {
             ProviderKind::Anthropic => anthropic::url(base_url, endpoint).ok_or(UrlError::NoEndpoint),
             ProviderKind::Azure(settings) => azure::url(base_url, settings, endpoint, model).ok_or(UrlError::BadModel),
             ProviderKind::Gemini => match endpoint {
-                Endpoint::Chat => gemini::url(base_url, model, false).ok_or(UrlError::BadModel),
-                Endpoint::Embeddings => Err(UrlError::NoEndpoint),
-            },
+                Endpoint::Chat => gemini::url(base_url, model, false),
+                Endpoint::Embeddings => gemini::embeddings_url(base_url, model),
+            }
+            .ok_or(UrlError::BadModel),
         }
     }
 
@@ -202,6 +203,35 @@ impl ProviderKind {
             ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => None,
         }
     }
+
+    // >>> embeddings: a kind whose embeddings API is not OpenAI's
+    /// The embeddings body this kind's upstream gets from the (masked) OpenAI embeddings
+    /// request: itself, or (Gemini) a `batchEmbedContents` body.
+    pub fn embeddings_to_native(&self, body: Value, model: &str) -> Result<Value, translate::TranslateError> {
+        match self {
+            ProviderKind::Gemini => gemini::embeddings_request(&body, model),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => Ok(body),
+        }
+    }
+
+    /// The input texts of a body [`ProviderKind::embeddings_to_native`] translated, for the
+    /// check that each went through the masker (`None`: sent as the client's own format).
+    pub fn native_embedding_texts<'a>(&self, body: &'a Value) -> Option<Option<Vec<&'a str>>> {
+        match self {
+            ProviderKind::Gemini => Some(gemini::embeddings_request_texts(body)),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => None,
+        }
+    }
+
+    /// An embeddings answer in OpenAI's shape (`base64`: the client asked for
+    /// `encoding_format: "base64"`); `None` when the upstream's answer has no such shape.
+    pub fn embeddings_from_native(&self, answer: Value, model: &str, base64: bool) -> Option<Value> {
+        match self {
+            ProviderKind::Gemini => gemini::embeddings_response(&answer, model, base64),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => Some(answer),
+        }
+    }
+    // <<< embeddings
 
     /// Adds the provider key the way this kind expects it.
     pub fn authorize(&self, req: reqwest::RequestBuilder, key: &str) -> reqwest::RequestBuilder {

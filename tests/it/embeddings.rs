@@ -1,6 +1,6 @@
-//! `POST /v1/embeddings`: every input masked before it leaves, to `openai` and `azure`
-//! providers (right URL and key header), a clear 400 for Anthropic providers and token
-//! arrays, audited like chat.
+//! `POST /v1/embeddings`: every input masked before it leaves, to `openai`, `azure` and
+//! `gemini` providers (right URL, key header and wire format), a clear 400 for Anthropic
+//! providers and token arrays, audited like chat.
 
 use crate::common::*;
 use serde_json::{json, Value};
@@ -150,4 +150,62 @@ async fn blocked_labels_are_refused_and_aliases_fall_back() {
     assert_eq!(status, 200, "{v}");
     let got = gw.assert_upstream_clean(2);
     assert_eq!(got[1].body["model"], "emb");
+}
+
+#[tokio::test]
+async fn gemini_embeds_masked_inputs_in_one_batch_call() {
+    let gemini = MockProvider::start().await;
+    let gw = gateway(&format!(
+        "[providers.gm]\nkind = \"gemini\"\nbase_url = \"{}\"\napi_key_env = \"OPENAI_API_KEY\"\n",
+        gemini.gemini_base_url()
+    ))
+    .await;
+    let body = json!({"model": "gm/text-embedding-004", "input": [PROMPT, "nothing personal here"],
+                      "dimensions": 4, "user": "jane.doe@example.com"});
+    let (status, v) = gw.post("/v1/embeddings", &body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["model"], "text-embedding-004");
+    let got = gemini.received();
+    assert_eq!(got.len(), 1, "one batchEmbedContents call for both inputs");
+    let up = &got[0];
+    assert_eq!(up.path, "/v1beta/models/text-embedding-004:batchEmbedContents");
+    assert_eq!(up.header("x-goog-api-key"), Some("sk-upstream-test"));
+    assert_eq!(up.header("authorization"), None);
+    let raw = up.body.to_string();
+    for value in VALUES {
+        assert!(!raw.contains(value), "raw value {value:?} reached Gemini: {raw}");
+    }
+    assert!(!raw.contains("veil-"), "Gemini has no end-user field: {raw}");
+    let reqs = up.body["requests"].as_array().unwrap();
+    assert_eq!(reqs.len(), 2);
+    let first = reqs[0]["content"]["parts"][0]["text"].as_str().unwrap();
+    assert!(first.contains("[EMAIL_1]"), "{first}");
+    assert_eq!(reqs[1]["content"]["parts"][0]["text"], "nothing personal here");
+    assert_eq!(reqs[0]["model"], "models/text-embedding-004");
+    assert_eq!(reqs[0]["outputDimensionality"], 4);
+    // The vectors are Google's for the masked text, in OpenAI's shape.
+    let mut want = veil_mock::mock_vector(first);
+    want.truncate(4);
+    assert_eq!(v["data"][0]["embedding"], json!(want));
+    assert_eq!(v["data"][1]["index"], 1);
+
+    // base64 (what the OpenAI SDKs ask for by default) is encoded by Veil.
+    let (status, v) =
+        gw.post("/v1/embeddings", &json!({"model": "gm/e", "input": "x", "encoding_format": "base64"})).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["data"][0]["embedding"].is_string(), "{v}");
+    // A field Gemini has no equivalent for is refused, naming it, and nothing is sent.
+    let (status, v) = gw.post("/v1/embeddings", &json!({"model": "gm/e", "input": "x", "extra": "Jane"})).await;
+    assert_eq!(status, 400, "{v}");
+    assert_openai_error(&v);
+    assert!(v["error"]["message"].as_str().unwrap().contains("extra"), "{v}");
+    assert!(!v.to_string().contains("Jane"));
+    assert_eq!(gemini.received().len(), 2);
+    // Upstream errors map as for chat.
+    let (status, _) = gw.post("/v1/embeddings", &json!({"model": "gm/error=403", "input": "x"})).await;
+    assert_eq!(status, 502);
+    let recs = gw.audit_records().await;
+    assert_eq!(recs[0]["provider"], "gm");
+    assert_eq!(recs[0]["outcome"], "ok");
 }
