@@ -12,6 +12,7 @@ mod embeddings;
 mod errors;
 mod flows;
 mod gemini;
+mod matrix;
 mod model;
 mod otel;
 mod policy;
