@@ -502,16 +502,24 @@ fn assert_usage(api: Api, kind: Kind, r: &Reply) {
     assert!(r.input_tokens > 0 && r.output_tokens > 0, "{api:?} -> {kind:?}: usage not mapped: {r:?}");
 }
 
-/// Runs `case` for every combination in `combos`, each in its own task, and fails listing
-/// every case that failed (the first failure does not hide the others).
-async fn run<F, Fut>(what: &str, combos: &[(Api, Kind)], case: F)
+/// Runs `case` for every combination in `combos` × every variant, each in its own task
+/// with its own gateway and mock, and fails listing every case that failed (the first
+/// failure does not hide the others).
+async fn run<V, F, Fut>(what: &str, combos: &[(Api, Kind)], variants: &[V], case: F)
 where
-    F: Fn(Api, Kind) -> Fut,
+    V: Copy + std::fmt::Debug,
+    F: Fn(Api, Kind, V) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let tasks: Vec<_> = combos.iter().map(|&(api, kind)| (api, kind, tokio::spawn(case(api, kind)))).collect();
+    let mut tasks = Vec::new();
+    for &(api, kind) in combos {
+        for &v in variants {
+            tasks.push((format!("{api:?} -> {kind:?} [{v:?}]"), tokio::spawn(case(api, kind, v))));
+        }
+    }
+    let total = tasks.len();
     let mut failed = Vec::new();
-    for (api, kind, task) in tasks {
+    for (name, task) in tasks {
         if let Err(e) = task.await {
             let why = match e.try_into_panic() {
                 Ok(p) => p
@@ -521,10 +529,10 @@ where
                     .unwrap_or_default(),
                 Err(e) => e.to_string(),
             };
-            failed.push(format!("{api:?} -> {kind:?}: {}", why.chars().take(600).collect::<String>()));
+            failed.push(format!("{name}: {}", why.chars().take(600).collect::<String>()));
         }
     }
-    assert!(failed.is_empty(), "{what}: {} of {} cases failed:\n{}", failed.len(), combos.len(), failed.join("\n"));
+    assert!(failed.is_empty(), "{what}: {} of {total} cases failed:\n{}", failed.len(), failed.join("\n"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -546,7 +554,7 @@ fn the_table_covers_every_combination() {
 
 #[tokio::test]
 async fn matrix_plain_text_is_masked_upstream_and_restored() {
-    run("plain", &combinations(true), |api, kind| async move {
+    run("plain", &combinations(true), &["echo"], |api, kind, _| async move {
         let rig = rig().await;
         let reply = rig.send(api, kind, &api.request(&model(kind, "echo"), PROMPT, false, false)).await;
         assert_eq!(reply.text, format!("You said: {PROMPT}"), "{api:?} -> {kind:?}");
@@ -569,82 +577,95 @@ async fn matrix_plain_text_is_masked_upstream_and_restored() {
 
 #[tokio::test]
 async fn matrix_streams_cut_inside_placeholders_and_utf8_are_restored() {
-    run("streams", &combinations(true), |api, kind| async move {
+    run("streams", &combinations(true), CUTS, |api, kind, cut| async move {
         let rig = rig().await;
-        for cut in CUTS {
-            let upstream = format!("echo+{cut}");
-            let reply = rig.send(api, kind, &api.request(&model(kind, &upstream), PROMPT, true, false)).await;
-            assert_eq!(reply.text, format!("You said: {PROMPT}"), "{api:?} -> {kind:?} {cut}");
-            assert!(reply.call.is_none(), "{reply:?}");
-            assert_eq!(reply.finish, api.finish(false), "{api:?} -> {kind:?} {cut}");
-            assert_usage(api, kind, &reply);
-            rig.upstream(api, kind, &upstream, true);
-        }
+        let upstream = format!("echo+{cut}");
+        let reply = rig.send(api, kind, &api.request(&model(kind, &upstream), PROMPT, true, false)).await;
+        assert_eq!(reply.text, format!("You said: {PROMPT}"));
+        assert!(reply.call.is_none(), "{reply:?}");
+        assert_eq!(reply.finish, api.finish(false));
+        rig.upstream(api, kind, &upstream, true);
         let recs = rig.gw.audit_records().await;
-        assert_eq!(recs.len(), CUTS.len());
-        for r in &recs {
-            assert_eq!(r["outcome"], "ok", "{r}");
-            assert_eq!(r["stream"], true, "{r}");
-            // Three values restored (a Responses stream counts each event that carries
-            // them: deltas, `.done`, part, item and `response.completed`).
-            assert!(r["placeholders"]["restored"].as_u64().unwrap() >= 3, "{r}");
-            assert_eq!(r["placeholders"]["unrestored"], 0, "{r}");
-            assert_eq!(r["placeholders"]["mutated"], 0, "{r}");
-        }
+        assert_eq!(recs.len(), 1);
+        let r = &recs[0];
+        assert_eq!(r["outcome"], "ok", "{r}");
+        assert_eq!(r["stream"], true, "{r}");
+        // Three values restored (a Responses stream counts each event that carries them:
+        // deltas, `.done`, part, item and `response.completed`).
+        assert!(r["placeholders"]["restored"].as_u64().unwrap() >= 3, "{r}");
+        assert_eq!(r["placeholders"]["unrestored"], 0, "{r}");
+        assert_eq!(r["placeholders"]["mutated"], 0, "{r}");
+    })
+    .await;
+}
+
+/// The `tool` answer of `kind` as a client of `api` gets it, checked: text, the call with
+/// its arguments restored, stop reason, usage, and the request the provider got.
+async fn tool_call(rig: &Rig, api: Api, kind: Kind, stream: bool) -> Reply {
+    let upstream = if stream { "tool+delta=3+bytes=5" } else { "tool" };
+    let reply = rig.send(api, kind, &api.request(&model(kind, upstream), PROMPT, stream, true)).await;
+    assert_eq!(reply.text, "Let me look that up.");
+    let call = reply.call.as_ref().unwrap_or_else(|| panic!("no tool call: {reply:?}"));
+    assert_eq!(call.name, "lookup");
+    assert!(!call.id.is_empty());
+    assert_eq!(call.args, json!({"query": PROMPT, "note": format!("see {PROMPT}")}), "arguments restored");
+    assert_eq!(reply.finish, api.finish(true));
+    let up = rig.upstream(api, kind, upstream, stream);
+    assert!(up.body.to_string().contains("lookup"), "the tool reached the provider: {}", up.body);
+    reply
+}
+
+#[tokio::test]
+async fn matrix_tool_calls_reach_the_client_with_arguments_restored() {
+    run("tool calls", &combinations(true), &["plain", "stream"], |api, kind, v| async move {
+        let rig = rig().await;
+        tool_call(&rig, api, kind, v == "stream").await;
     })
     .await;
 }
 
 #[tokio::test]
-async fn matrix_tool_calls_are_restored_and_tool_results_masked() {
-    run("tools", &combinations(true), |api, kind| async move {
+async fn matrix_tool_results_are_masked_and_the_echo_restored() {
+    run("tool results", &combinations(true), &["plain", "stream"], |api, kind, v| async move {
         let rig = rig().await;
-        for stream in [false, true] {
-            let upstream = if stream { "tool+delta=3+bytes=5" } else { "tool" };
-            let ctx = format!("{api:?} -> {kind:?} stream={stream}");
-            let req = api.request(&model(kind, upstream), PROMPT, stream, true);
-            let reply = rig.send(api, kind, &req).await;
-            assert_eq!(reply.text, "Let me look that up.", "{ctx}");
-            assert_eq!(reply.finish, api.finish(true), "{ctx}");
-            assert_usage(api, kind, &reply);
-            let call = reply.call.clone().unwrap_or_else(|| panic!("{ctx}: no tool call: {reply:?}"));
-            assert_eq!(call.name, "lookup", "{ctx}");
-            assert!(!call.id.is_empty(), "{ctx}");
-            assert_eq!(call.args, json!({"query": PROMPT, "note": format!("see {PROMPT}")}), "{ctx}");
-            let up = rig.upstream(api, kind, upstream, stream);
-            assert!(up.body.to_string().contains("lookup"), "{ctx}: the tool reached the provider: {}", up.body);
-            if stream {
-                continue;
-            }
+        let first = tool_call(&rig, api, kind, false).await;
+        let call = first.call.clone().unwrap();
+        // The call (its arguments hold the values again) and the tool's result go back.
+        let stream = v == "stream";
+        let upstream = if stream { "echo+delta=3+bytes=5" } else { "echo" };
+        let mut req = api.request(&model(kind, upstream), PROMPT, stream, true);
+        api.push_tool_result(&mut req, &first.text, &call, TOOL_RESULT);
+        let back = rig.send(api, kind, &req).await;
+        assert_eq!(back.text, format!("You said: {TOOL_RESULT}"));
+        assert_eq!(back.finish, api.finish(false));
+        let up = rig.upstream(api, kind, upstream, stream);
+        let sent = up.body.to_string();
+        // The prompt, the call's arguments and the result all reached it as placeholders.
+        assert!(sent.matches("[EMAIL_1]").count() >= 3, "prompt, call and result masked: {sent}");
+        assert!(sent.contains("Gefunden: [EMAIL_1] gehört [PERSON_1], Telefon [PHONE_1]"), "{sent}");
+    })
+    .await;
+}
 
-            // The round trip: the call (its arguments hold the values again) and the tool's
-            // result go back; the provider sees both masked; the echo of the result is restored.
-            for stream in [false, true] {
-                let ctx = format!("{ctx} round trip stream={stream}");
-                let upstream = if stream { "echo+delta=3+bytes=5" } else { "echo" };
-                let mut req = api.request(&model(kind, upstream), PROMPT, stream, true);
-                api.push_tool_result(&mut req, &reply.text, &call, TOOL_RESULT);
-                let back = rig.send(api, kind, &req).await;
-                assert_eq!(back.text, format!("You said: {TOOL_RESULT}"), "{ctx}");
-                assert_eq!(back.finish, api.finish(false), "{ctx}");
-                assert_usage(api, kind, &back);
-                let up = rig.upstream(api, kind, upstream, stream);
-                let sent = up.body.to_string();
-                // The result's values and the call's arguments both reached it as placeholders.
-                assert!(sent.matches("[EMAIL_1]").count() >= 3, "{ctx}: prompt, call and result masked: {sent}");
-                assert!(sent.contains("Gefunden: [EMAIL_1] gehört [PERSON_1], Telefon [PHONE_1]"), "{ctx}: {sent}");
-            }
-        }
+#[tokio::test]
+async fn matrix_usage_reaches_the_client_in_its_shape() {
+    // Chat Completions streams ask for it (`stream_options.include_usage`); the other APIs
+    // always report it (message_start/message_delta, response.completed).
+    let variants = [("echo", false), ("echo", true), ("tool", false), ("tool+delta=3+bytes=5", true)];
+    run("usage", &combinations(true), &variants, |api, kind, (upstream, stream)| async move {
+        let rig = rig().await;
+        let reply = rig.send(api, kind, &api.request(&model(kind, upstream), PROMPT, stream, true)).await;
+        assert_usage(api, kind, &reply);
+        rig.upstream(api, kind, upstream, stream);
     })
     .await;
 }
 
 #[tokio::test]
 async fn unsupported_combinations_are_refused_clearly() {
-    let combos = combinations(false);
-    run("refusals", &combos, |api, kind| async move {
+    run("refusals", &combinations(false), &[false, true], |api, kind, stream| async move {
         let rig = rig().await;
-        for stream in [false, true] {
+        {
             let (status, v) = rig.gw.post(api.path(), &api.request(&model(kind, "echo"), PROMPT, stream, false)).await;
             assert_eq!(status, 400, "{api:?} -> {kind:?}: {v}");
             // OpenAI's error shape (the Responses API's), naming the route, the provider and
