@@ -7,6 +7,11 @@
 #   (b) the same, 16 connections on 2 wrk threads               -> requests/s
 #   (c) streaming answer of 344 SSE content events, 1 connection -> p50/p99 latency
 #   (d) peak resident memory (VmHWM) of the veil process after the runs
+#   (e) Responses API stream (POST /v1/responses, 344 output_text deltas), 1 connection
+#   (f) translated stream: a Chat Completions client -> a gemini-kind provider (direct:
+#       the same answer from the mock's streamGenerateContent), 1 connection
+#   (g) translated stream: a Chat Completions client -> a bedrock-kind provider (direct:
+#       the mock's ConverseStream, unsigned, with the mock's SigV4 check off), 1 connection
 #
 # Usage: bench/load.sh
 # Environment:
@@ -114,6 +119,11 @@ base_url = "http://127.0.0.1:$MOCK_PORT/v1"
 kind = "anthropic"
 base_url = "http://127.0.0.1:$MOCK_PORT"
 
+[providers.gm]
+kind = "gemini"
+base_url = "http://127.0.0.1:$MOCK_PORT"
+api_key_env = "VEIL_BENCH_KEY"
+
 [detect]
 model = "$VEIL_MODEL"
 ${VEIL_DETECT_TOML:-}
@@ -122,7 +132,7 @@ ${VEIL_DETECT_TOML:-}
 path = "$WORK/audit.jsonl"
 EOF
     if [ -n "${VEIL_EXTRA_TOML:-}" ]; then printf '\n%s\n' "$VEIL_EXTRA_TOML" >>"$WORK/veil.toml"; fi
-    "$VEIL_BIN" serve --config "$WORK/veil.toml" >"$WORK/veil.out" 2>"$WORK/veil.err" &
+    VEIL_BENCH_KEY=test "$VEIL_BIN" serve --config "$WORK/veil.toml" >"$WORK/veil.out" 2>"$WORK/veil.err" &
     VEIL_PID=$!
     PIDS+=("$VEIL_PID")
     ready=0
@@ -185,15 +195,32 @@ for name, model, stream in [
         body["stream"] = True
     with open(f"{work}/{name}.json", "w") as f:
         json.dump(body, f)
+# (e) the Responses API, (f) Gemini's native format direct, a chat client through veil.
+bodies = {
+    "resp_direct": {"model": "bench", "input": text, "instructions": "You are a helpful assistant.", "stream": True},
+    "resp_gateway": {"model": "mock/bench", "input": text, "instructions": "You are a helpful assistant.", "stream": True},
+    "gemini_direct": {"contents": [{"role": "user", "parts": [{"text": text}]}],
+                      "systemInstruction": {"parts": [{"text": "You are a helpful assistant."}]}},
+    "gemini_gateway": {"model": "gm/bench", "stream": True, "messages": [
+        {"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": text}]},
+}
+for name, body in bodies.items():
+    with open(f"{work}/{name}.json", "w") as f:
+        json.dump(body, f)
 EOF
 
 # --- sanity check of each target before measuring --------------------------------------------
-check() { # url body-file streaming(0/1)
+check() { # url body-file streaming(0/1, or a grep pattern every stream of this kind holds) [header...]
     local url="$1" body="$2" streaming="$3" out="$WORK/check.out" code
+    shift 3
+    local hdrs=(-H 'Authorization: Bearer test')
+    if [ "$#" -gt 0 ]; then hdrs=(); for h in "$@"; do [ "${h#*:}" = "" ] || hdrs+=(-H "$h"); done; fi
     code="$(curl -sS --max-time 30 -o "$out" -w '%{http_code}' -H 'Content-Type: application/json' \
-        -H 'Authorization: Bearer test' --data-binary "@$body" "$url")" || die "request to $url failed"
+        "${hdrs[@]}" --data-binary "@$body" "$url")" || die "request to $url failed"
     [ "$code" = "200" ] || die "$url answered $code: $(head -c 500 "$out")"
-    if [ "$streaming" = "1" ]; then
+    if [ "$streaming" != "0" ] && [ "$streaming" != "1" ]; then
+        grep -q -- "$streaming" "$out" || die "$url: the stream has no $streaming: $(tail -c 300 "$out")"
+    elif [ "$streaming" = "1" ]; then
         grep -q '^data: \[DONE\]' "$out" || die "$url: the stream did not end with [DONE]: $(tail -c 300 "$out")"
         local n
         n="$(grep -c '"content":"[^"]' "$out" || true)"
@@ -211,12 +238,22 @@ if [ "$GATEWAY" = "1" ]; then
     check "$GW" "$WORK/plain_gateway.json" 0
     check "$GW" "$WORK/stream_gateway.json" 1
 fi
+RESP_DIRECT="$MOCK_URL/v1/responses"
+GEMINI_DIRECT="$MOCK_URL/v1beta/models/bench:streamGenerateContent?alt=sse"
+GEMINI_HDRS=("Authorization:" "x-goog-api-key: test")
+check "$RESP_DIRECT" "$WORK/resp_direct.json" "response.completed"
+check "$GEMINI_DIRECT" "$WORK/gemini_direct.json" '"finishReason"' "${GEMINI_HDRS[@]}"
+if [ "$GATEWAY" = "1" ]; then
+    check "$VEIL_URL/v1/responses" "$WORK/resp_gateway.json" "response.completed"
+    check "$GW" "$WORK/gemini_gateway.json" 1
+fi
 
 # --- wrk runs ---------------------------------------------------------------------------------
-run_wrk() { # name threads connections duration url body-file
+run_wrk() { # name threads connections duration url body-file [header...]
     local name="$1" threads="$2" conns="$3" duration="$4" url="$5" body="$6"
+    shift 6
     log "wrk $name: -t$threads -c$conns -d$duration $url"
-    wrk -t"$threads" -c"$conns" -d"$duration" --latency --timeout 10s -s "$LUA" "$url" -- "$body" \
+    wrk -t"$threads" -c"$conns" -d"$duration" --latency --timeout 10s -s "$LUA" "$url" -- "$body" "$@" \
         >"$WORK/$name.txt" 2>&1 || die "wrk failed for $name; see $WORK/$name.txt"
     grep -q '^VEIL_RESULT ' "$WORK/$name.txt" || die "no result line from wrk for $name; see $WORK/$name.txt"
 }
@@ -233,6 +270,12 @@ fi
 for t in "${targets[@]}"; do run_wrk "a_$t" 1 1 "$DURATION" "$(url_of "$t")" "$WORK/plain_$t.json"; done
 for t in "${targets[@]}"; do run_wrk "b_$t" 2 16 "$DURATION" "$(url_of "$t")" "$WORK/plain_$t.json"; done
 for t in "${targets[@]}"; do run_wrk "c_$t" 1 1 "$DURATION" "$(url_of "$t")" "$WORK/stream_$t.json"; done
+run_wrk e_direct 1 1 "$DURATION" "$RESP_DIRECT" "$WORK/resp_direct.json"
+run_wrk f_direct 1 1 "$DURATION" "$GEMINI_DIRECT" "$WORK/gemini_direct.json" "${GEMINI_HDRS[@]}"
+if [ "$GATEWAY" = "1" ]; then
+    run_wrk e_gateway 1 1 "$DURATION" "$VEIL_URL/v1/responses" "$WORK/resp_gateway.json"
+    run_wrk f_gateway 1 1 "$DURATION" "$GW" "$WORK/gemini_gateway.json"
+fi
 
 VEIL_HWM_KB=""
 if [ -n "$VEIL_PID" ]; then

@@ -1,8 +1,10 @@
 -- wrk script for the Veil load test: POSTs a JSON body read from a file and, when the run
 -- is done, prints one machine-readable line with the exact latency percentiles.
 --
--- Usage: wrk -t1 -c1 -d10s --latency -s bench/post.lua URL -- BODY_FILE
--- (BODY_FILE may also come from the environment variable BODY_FILE).
+-- Usage: wrk -t1 -c1 -d10s --latency -s bench/post.lua URL -- BODY_FILE [HEADER ...]
+-- (BODY_FILE may also come from the environment variable BODY_FILE). Each HEADER is
+-- "Name: value" and is added to the request; "Name:" with no value removes one (e.g.
+-- "Authorization:" for an upstream that refuses it, as Gemini's API does).
 -- Result line: VEIL_RESULT {"p50_us":..,"p90_us":..,"p99_us":..,"mean_us":..,"max_us":..,
 --   "requests":..,"duration_us":..,"rps":..,"errors":..,"non2xx":..,"bytes":..}
 
@@ -27,6 +29,17 @@ function init(args)
     error("post.lua: pass the body file after `--` or set BODY_FILE")
   end
   wrk.body = read_file(path)
+  for i = 2, #args do
+    local name, value = args[i]:match("^([^:]+):%s*(.*)$")
+    if not name then
+      error("post.lua: a header must be \"Name: value\", got " .. args[i])
+    end
+    if value == "" then
+      wrk.headers[name] = nil
+    else
+      wrk.headers[name] = value
+    end
+  end
 end
 
 -- done runs once, in the main thread, with the merged statistics (microseconds).

@@ -57,7 +57,7 @@ def main():
         sys.exit("usage: report.py WORK_DIR")
     work = sys.argv[1]
     env = os.environ.get
-    runs = {f"{s}_{t}": load(work, f"{s}_{t}") for s in "abc" for t in ("direct", "gateway")}
+    runs = {f"{s}_{t}": load(work, f"{s}_{t}") for s in "abcefg" for t in ("direct", "gateway")}
 
     lines = [
         f"## Veil load test, {env('REPORT_DATE', '?')}",
@@ -93,6 +93,14 @@ def main():
     hwm = env("REPORT_VEIL_HWM_KB") or ""
     hwm_text = f"{int(hwm) / 1024:.1f} MiB" if hwm.isdigit() else "—"
     lines.append(f"| (d) veil peak resident memory after the runs | VmHWM | — | {hwm_text} | |")
+    optional = [
+        ("(e) Responses API stream, 344 output_text deltas, 1 connection", "e"),
+        ("(f) Chat Completions client → gemini-kind provider, stream (direct: Gemini's own stream)", "f"),
+        ("(g) Chat Completions client → bedrock-kind provider, stream (direct: ConverseStream)", "g"),
+    ]
+    for label, scenario in optional:
+        if runs[f"{scenario}_direct"] is not None or runs[f"{scenario}_gateway"] is not None:
+            latency_rows(label, scenario)
 
     lines += [
         "",

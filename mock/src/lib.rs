@@ -1196,6 +1196,7 @@ async fn responses_handle(state: MockState, uri: Uri, headers: HeaderMap, body: 
         return error_response(Api::OpenAi, status);
     }
     let said = responses_user_text(&value);
+    let stream = value.get("stream").and_then(Value::as_bool) == Some(true);
     let answer = match behavior.kind {
         Kind::Tool => Answer {
             model,
@@ -1203,15 +1204,22 @@ async fn responses_handle(state: MockState, uri: Uri, headers: HeaderMap, body: 
             tool_input: Some(json!({"query": said, "note": format!("see {said}")})),
             prompt_tokens: approx_tokens(body.len()),
         },
-        Kind::Echo | Kind::Bench => Answer {
+        Kind::Echo => Answer {
             model,
             text: format!("You said: {said}"),
             tool_input: None,
             prompt_tokens: approx_tokens(body.len()),
         },
+        // The load test's answer, as for chat (the same text in deltas of `delta=N`).
+        Kind::Bench => Answer {
+            model,
+            text: bench_text(if stream { BENCH_STREAM_CHARS } else { BENCH_PLAIN_CHARS }),
+            tool_input: None,
+            prompt_tokens: approx_tokens(body.len()),
+        },
     };
     let ids = Ids::new();
-    if value.get("stream").and_then(Value::as_bool) == Some(true) {
+    if stream {
         sse_response(stream_body(responses_events(&answer, &ids, behavior.delta), &behavior))
     } else {
         json_response(StatusCode::OK, &responses_object(&answer, &ids, "completed", true))
