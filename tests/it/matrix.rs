@@ -17,9 +17,16 @@
 //! `unsupported_combinations_are_refused_clearly` asserts its refusal. Every case of a test
 //! runs, and the test fails listing each failed case.
 
-use crate::common::{gateway, sse_events, Gateway};
+use crate::common::sse_events;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use veil::audit::{AuditHandle, AuditWriterTask};
+use veil::config::Config;
+use veil::mask::ValueHasher;
+use veil::AppState;
 use veil_mock::{MockProvider, Received};
 
 const NAME: &str = "Zoë Ångström-Núñez";
@@ -446,26 +453,65 @@ impl Kind {
 // The harness
 // ---------------------------------------------------------------------------------------
 
-/// One case's set-up: a mock upstream behind every kind's provider, and a gateway that
-/// masks the accented name (deny list) and the patterns.
+/// One case's set-up: a mock upstream behind every kind's provider, and a gateway in front
+/// that masks the accented name (deny list) and the patterns. Built here rather than with
+/// the shared set-up, whose environment holds OPENAI_API_KEY only.
 struct Rig {
     up: MockProvider,
-    gw: Gateway,
+    addr: SocketAddr,
+    state: AppState,
+    audit_path: PathBuf,
+    client: reqwest::Client,
+    _writer: AuditWriterTask,
+    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }
 
 async fn rig() -> Rig {
     let up = MockProvider::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit_path = dir.path().join("audit.jsonl");
     let mut toml: String = KINDS.iter().map(|k| k.toml(&up)).collect();
-    toml.push_str(&format!("[detect.deny]\nPERSON = [\"{NAME}\"]\n"));
-    let gw = gateway(&toml).await;
-    Rig { up, gw }
+    toml.push_str(&format!(
+        "[detect]\nmodel = \"none\"\n[detect.deny]\nPERSON = [\"{NAME}\"]\n[audit]\npath = \"{}\"\n",
+        audit_path.display()
+    ));
+    let env = HashMap::from([("OPENAI_API_KEY".to_string(), KEY.to_string())]);
+    let config = Config::from_toml(&toml, &env).unwrap();
+    let key = b"integration-test-key".to_vec();
+    let (audit, writer) = AuditHandle::open(&audit_path, &key).await.unwrap();
+    let state = AppState::build(config, audit, ValueHasher::new(&key)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = veil::app(state.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Rig { up, addr, state, audit_path, client: reqwest::Client::new(), _writer: writer, _dir: dir, server }
 }
 
 impl Rig {
+    async fn post(&self, path: &str, body: &Value) -> (u16, String) {
+        let r = self.client.post(format!("http://{}{path}", self.addr)).json(body).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn audit_records(&self) -> Vec<Value> {
+        self.state.audit.flush().await;
+        let text = std::fs::read_to_string(&self.audit_path).unwrap_or_default();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
     /// Sends one request of `api` to `kind`'s `model` (upstream name, with mock options).
     async fn send(&self, api: Api, kind: Kind, body: &Value) -> Reply {
         let stream = body["stream"] == true;
-        let (status, raw) = self.gw.post_stream(api.path(), body).await;
+        let (status, raw) = self.post(api.path(), body).await;
         assert_eq!(status, 200, "{api:?} -> {kind:?}: {raw}");
         if stream {
             api.stream(&raw)
@@ -480,7 +526,6 @@ impl Rig {
         let got = self.up.received();
         self.up.clear();
         assert_eq!(got.len(), 1, "{api:?} -> {kind:?}: requests upstream");
-        assert!(self.gw.mock.received().is_empty(), "the shared set-up's mock got a request");
         let r = got.into_iter().next().unwrap();
         kind.assert_wire(api, &r, model, stream);
         let sent = r.body.to_string();
@@ -563,7 +608,7 @@ async fn matrix_plain_text_is_masked_upstream_and_restored() {
         assert_usage(api, kind, &reply);
         let up = rig.upstream(api, kind, "echo", false);
         assert!(up.body.to_string().contains("You are helpful."), "the system text crossed over: {}", up.body);
-        let recs = rig.gw.audit_records().await;
+        let recs = rig.audit_records().await;
         assert_eq!(recs.len(), 1);
         assert_eq!(recs[0]["outcome"], "ok", "{}", recs[0]);
         assert_eq!(recs[0]["provider"], kind.provider());
@@ -585,7 +630,7 @@ async fn matrix_streams_cut_inside_placeholders_and_utf8_are_restored() {
         assert!(reply.call.is_none(), "{reply:?}");
         assert_eq!(reply.finish, api.finish(false));
         rig.upstream(api, kind, &upstream, true);
-        let recs = rig.gw.audit_records().await;
+        let recs = rig.audit_records().await;
         assert_eq!(recs.len(), 1);
         let r = &recs[0];
         assert_eq!(r["outcome"], "ok", "{r}");
@@ -666,7 +711,8 @@ async fn unsupported_combinations_are_refused_clearly() {
     run("refusals", &combinations(false), &[false, true], |api, kind, stream| async move {
         let rig = rig().await;
         {
-            let (status, v) = rig.gw.post(api.path(), &api.request(&model(kind, "echo"), PROMPT, stream, false)).await;
+            let (status, raw) = rig.post(api.path(), &api.request(&model(kind, "echo"), PROMPT, stream, false)).await;
+            let v: Value = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{e}: {raw}"));
             assert_eq!(status, 400, "{api:?} -> {kind:?}: {v}");
             // OpenAI's error shape (the Responses API's), naming the route, the provider and
             // its kind, and what to use instead; never a value.
