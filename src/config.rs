@@ -109,6 +109,8 @@ pub struct RawProvider {
     pub api_key_env: Option<String>,
     /// `kind = "azure"` only: the `api-version` query value (default `2024-10-21`).
     pub api_version: Option<String>,
+    /// `kind = "bedrock"` only: the AWS region (default `AWS_REGION`, else `AWS_DEFAULT_REGION`).
+    pub region: Option<String>,
     /// Extra headers sent upstream on every request (values are not secret-masked in config).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -677,24 +679,41 @@ fn validate_providers(
             (None, None) => {
                 return Err(invalid(
                     format!("{prefix}.kind"),
-                    "missing: a provider that is not built in needs kind = \"openai\", \"anthropic\", \"azure\" or \"gemini\"",
+                    "missing: a provider that is not built in needs kind = \"openai\", \"anthropic\", \"azure\", \"gemini\" or \"bedrock\"",
                 ))
             }
         };
-        let provider_kind = provider_kind(&prefix, kind_name, p.api_version.as_deref())?;
+        // >>> bedrock: region and credentials, and a base URL from the region
+        let provider_kind = match kind_name {
+            "bedrock" => bedrock_kind(&prefix, &p, env)?,
+            _ if p.region.is_some() => {
+                return Err(invalid(format!("{prefix}.region"), "only a bedrock provider takes a region"))
+            }
+            _ => provider_kind(&prefix, kind_name, p.api_version.as_deref())?,
+        };
+        // <<< bedrock
         let kind = provider_kind.wire();
-        let base_url = match (&p.base_url, builtin) {
-            (Some(u), _) => validate_base_url(&format!("{prefix}.base_url"), u)?,
-            (None, Some(b)) => b.2.to_string(),
-            (None, None) => return Err(invalid(format!("{prefix}.base_url"), "missing: set the provider's base URL")),
+        let base_url = match (&p.base_url, builtin, &provider_kind) {
+            (Some(u), _, _) => validate_base_url(&format!("{prefix}.base_url"), u)?,
+            (None, _, ProviderKind::Bedrock(b)) => crate::providers::bedrock::default_base_url(&b.region), // bedrock
+            (None, Some(b), _) => b.2.to_string(),
+            (None, None, _) => {
+                return Err(invalid(format!("{prefix}.base_url"), "missing: set the provider's base URL"))
+            }
         };
         let default_key_env = match &provider_kind {
             ProviderKind::Azure(_) => Some(AZURE_KEY_ENV),
             ProviderKind::OpenAi | ProviderKind::Anthropic => builtin.and_then(|b| b.3),
             ProviderKind::Gemini => Some(builtin.and_then(|b| b.3).unwrap_or(GEMINI_KEY_ENV)),
+            ProviderKind::Bedrock(_) => Some(crate::providers::bedrock::CREDENTIALS_ENV),
         };
         let api_key_env = p.api_key_env.or_else(|| default_key_env.map(str::to_string));
-        let api_key = api_key_env.as_deref().and_then(|k| env.get(k)).map(SecretString::from);
+        let api_key = match &provider_kind {
+            // bedrock: the secret half of the AWS key says it has one (requests are signed
+            // with both halves, see `providers::bedrock::sign`).
+            ProviderKind::Bedrock(b) => b.secret(),
+            _ => api_key_env.as_deref().and_then(|k| env.get(k)).map(SecretString::from),
+        };
         let mut headers = Vec::new();
         for (h, v) in p.headers {
             if http::HeaderName::from_bytes(h.as_bytes()).is_err() || http::HeaderValue::from_str(&v).is_err() {
@@ -715,6 +734,39 @@ pub const GEMINI_KEY_ENV: &str = "GEMINI_API_KEY";
 
 /// The `api-version` of an `azure` provider without `api_version` (the 2024-10-21 GA API).
 pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
+
+// >>> bedrock
+/// `kind = "bedrock"` of `[providers.NAME]` (`prefix`): its `region` (else `AWS_REGION`,
+/// else `AWS_DEFAULT_REGION`) and the AWS credentials from the environment. It takes no
+/// `api_key_env` or `api_version`.
+fn bedrock_kind(prefix: &str, p: &RawProvider, env: &dyn Env) -> Result<ProviderKind, ConfigError> {
+    use crate::providers::bedrock::{self, BedrockSettings};
+    if p.api_version.is_some() {
+        return Err(invalid(format!("{prefix}.api_version"), "only an azure provider takes an api_version"));
+    }
+    if p.api_key_env.is_some() {
+        return Err(invalid(
+            format!("{prefix}.api_key_env"),
+            format!("a bedrock provider signs with {}; api_key_env does not apply", bedrock::CREDENTIALS_ENV),
+        ));
+    }
+    let region =
+        p.region.clone().or_else(|| bedrock::REGION_ENVS.iter().find_map(|k| env.get(k))).ok_or_else(|| {
+            invalid(
+                format!("{prefix}.region"),
+                "missing: set region = \"us-east-1\" (or AWS_REGION in the environment)",
+            )
+        })?;
+    let settings = BedrockSettings::new(
+        &region,
+        env.get(bedrock::ACCESS_KEY_ID_ENV),
+        env.get(bedrock::SECRET_ACCESS_KEY_ENV),
+        env.get(bedrock::SESSION_TOKEN_ENV),
+    )
+    .map_err(|e| invalid(format!("{prefix}.region"), e))?;
+    Ok(ProviderKind::Bedrock(settings))
+}
+// <<< bedrock
 
 /// `kind = "..."` (and, for Azure, `api_version`) of `[providers.NAME]` (`prefix`).
 fn provider_kind(prefix: &str, kind: &str, api_version: Option<&str>) -> Result<ProviderKind, ConfigError> {
@@ -737,9 +789,8 @@ fn provider_kind(prefix: &str, kind: &str, api_version: Option<&str>) -> Result<
         (ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Gemini, Some(_)) => {
             Err(invalid(format!("{prefix}.api_version"), "only an azure provider takes an api_version"))
         }
-        (ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Gemini, None) | (ProviderKind::Azure(_), _) => {
-            Ok(parsed)
-        }
+        (ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Gemini, None)
+        | (ProviderKind::Azure(_) | ProviderKind::Bedrock(_), _) => Ok(parsed),
     }
 }
 
@@ -981,6 +1032,52 @@ mod tests {
         let e = Config::from_toml("[server]\nbogus = 1\n", &env()).unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
     }
+
+    // >>> bedrock
+    #[test]
+    fn bedrock_providers() {
+        let aws = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        };
+        let keys = aws(&[("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s3cret")]);
+        let c = Config::from_toml("[providers.br]\nkind = \"bedrock\"\nregion = \"eu-west-3\"\n", &keys).unwrap();
+        let b = &c.providers["br"];
+        assert!(matches!(&b.provider_kind, ProviderKind::Bedrock(s) if s.region == "eu-west-3" && s.has_credentials()));
+        assert_eq!(b.kind, ApiKind::OpenAi, "the pipeline sees Chat Completions");
+        assert_eq!(b.base_url, "https://bedrock-runtime.eu-west-3.amazonaws.com");
+        assert!(b.api_key.is_some() && b.api_key_env.as_deref().is_some_and(|e| e.contains("AWS_SECRET_ACCESS_KEY")));
+        assert!(!format!("{c:?}").contains("s3cret"));
+        // The region from the environment; a base URL of one's own; no credentials.
+        let regional = aws(&[("AWS_REGION", "us-west-2")]);
+        let c =
+            Config::from_toml("[providers.br]\nkind = \"bedrock\"\nbase_url = \"http://127.0.0.1:9/\"\n", &regional)
+                .unwrap();
+        assert!(
+            matches!(&c.providers["br"].provider_kind, ProviderKind::Bedrock(s) if s.region == "us-west-2" && !s.has_credentials())
+        );
+        assert_eq!(c.providers["br"].base_url, "http://127.0.0.1:9");
+        assert!(c.providers["br"].api_key.is_none());
+        for (text, key) in [
+            ("[providers.br]\nkind = \"bedrock\"\n", "providers.br.region: missing"),
+            ("[providers.br]\nkind = \"bedrock\"\nregion = \"US East\"\n", "providers.br.region:"),
+            (
+                "[providers.br]\nkind = \"bedrock\"\nregion = \"us-east-1\"\napi_key_env = \"K\"\n",
+                "providers.br.api_key_env:",
+            ),
+            (
+                "[providers.br]\nkind = \"bedrock\"\nregion = \"us-east-1\"\napi_version = \"1\"\n",
+                "providers.br.api_version:",
+            ),
+            (
+                "[providers.x]\nkind = \"openai\"\nbase_url = \"https://r\"\nregion = \"us-east-1\"\n",
+                "providers.x.region: only a bedrock",
+            ),
+        ] {
+            let e = Config::from_toml(text, &env()).unwrap_err();
+            assert!(e.to_string().starts_with(key), "{text}: {e}");
+        }
+    }
+    // <<< bedrock
 
     // >>> gemini
     #[test]

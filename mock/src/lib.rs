@@ -48,6 +48,8 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+// bedrock: Converse / ConverseStream, SigV4 checked
+pub mod bedrock;
 mod gemini_embed; // Gemini embeddings (batchEmbedContents)
 
 use axum::body::{Body, Bytes};
@@ -188,6 +190,8 @@ pub fn router(state: MockState) -> Router {
         .route("/openai/deployments/{deployment}/embeddings", post(azure_embeddings))
         .route("/v1/models", get(models))
         .route("/v1beta/models/{call}", post(gemini_call)) // gemini
+        .route("/model/{model}/converse", post(bedrock::converse)) // bedrock
+        .route("/model/{model}/converse-stream", post(bedrock::converse_stream)) // bedrock
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .with_state(state)

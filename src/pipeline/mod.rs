@@ -12,6 +12,7 @@ use crate::config::{parse_target, ProviderConfig, Target};
 use crate::error::ApiError;
 use crate::http::auth::{presented_key, Caller};
 use crate::mask::{Escape, PlaceholderMap, RestoreStats, Restorer};
+use crate::providers::bedrock::{self, SignError};
 use crate::providers::{anthropic, openai, translate, ApiKind, Endpoint, TextRef, UrlError};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
@@ -371,11 +372,9 @@ fn url_error(provider: &ProviderConfig, endpoint: Endpoint, model: &str, e: UrlE
             provider.provider_kind,
             endpoint.as_str()
         )),
-        UrlError::BadModel => ApiError::BadRequest(format!(
-            "model: {} is not a deployment name of provider {:?} (letters, digits, '-', '_', '.', '+', '=')",
-            shown_model(model),
-            provider.name
-        )),
+        UrlError::BadModel(rule) => {
+            ApiError::BadRequest(format!("model: {} is not {rule} of provider {:?}", shown_model(model), provider.name))
+        }
     }
 }
 
@@ -431,10 +430,19 @@ pub(crate) async fn post(
         req = req.header(crate::telemetry::spans::TRACEPARENT, tp);
     }
     // <<< telemetry
+    // >>> bedrock: a kind that signs requests (SigV4) signs the final URL, headers and body
+    let mut req = req.build().map_err(|e| ApiError::Internal(format!("building the upstream request: {e}")))?;
+    provider.provider_kind.sign(&mut req).map_err(|e| match e {
+        SignError::MissingCredentials => {
+            ApiError::MissingProviderKey { provider: provider.name.clone(), env: bedrock::CREDENTIALS_ENV.into() }
+        }
+        SignError::Failed => ApiError::Internal("signing the upstream request failed".into()),
+    })?;
+    // <<< bedrock
     let sent_at = Instant::now();
     // `upstream_timeout` bounds the time to response headers only; a stream may then run as
     // long as it keeps sending (the client's read timeout is `stream_idle_timeout`).
-    let result = tokio::time::timeout(state.config.server.upstream_timeout, req.send()).await;
+    let result = tokio::time::timeout(state.config.server.upstream_timeout, state.http.execute(req)).await;
     let name = provider.name.clone();
     let response = match result {
         Ok(Ok(r)) => r,
@@ -473,9 +481,11 @@ pub(crate) async fn post(
     if !response.status().is_success() {
         let retry_after =
             response.headers().get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let headers = response.headers().clone();
         let body = response.bytes().await.unwrap_or_default();
         fin.upstream_time(sent_at.elapsed());
-        let message = provider.provider_kind.error_message(&body).unwrap_or_else(|| "no error message".to_string());
+        let message =
+            provider.provider_kind.error_message(&headers, &body).unwrap_or_else(|| "no error message".to_string());
         metrics::counter!(crate::telemetry::metrics::UPSTREAM_ERRORS, "provider" => name.clone(), "kind" => "status")
             .increment(1);
         tracing::warn!(request_id = %fin.request_id(), provider = %name, status, "upstream returned an error status");

@@ -85,8 +85,8 @@ impl Convert {
 }
 
 struct Pump {
-    /// gemini: turns the kind's own stream events into wire-API events first.
-    native: Option<crate::providers::gemini::GeminiToOpenAiStream>,
+    /// gemini, bedrock: turns the kind's own stream events into wire-API events first.
+    native: Option<crate::providers::NativeStream>,
     api: ApiKind,
     provider_kind: ApiKind,
     provider: String,
@@ -163,9 +163,17 @@ impl Pump {
                     Some(End::Failed("upstream_stream_error"))
                 }
                 Ok(Some(Ok(bytes))) => {
-                    for ev in decoder.push(&bytes) {
-                        self.handle(ev, &mut converted, &mut out);
+                    // >>> bedrock: a kind whose stream is not SSE decodes the bytes itself
+                    if let Some(events) = self.native.as_mut().and_then(|n| n.on_bytes(&bytes)) {
+                        for ev in events {
+                            self.handle_wire(ev, &mut converted, &mut out);
+                        }
+                    } else {
+                        for ev in decoder.push(&bytes) {
+                            self.handle(ev, &mut converted, &mut out);
+                        }
                     }
+                    // <<< bedrock
                     None
                 }
             };

@@ -7,7 +7,7 @@
 //!
 //! A [`ProviderKind`] is how an upstream is reached: its URL per [`Endpoint`], its auth
 //! header, how its error bodies read, and which wire API it speaks ([`ProviderKind::wire`]).
-//! Each kind's rules live in its own module (`openai`, `anthropic`, `azure`, `gemini`); the pipeline
+//! Each kind's rules live in its own module (`openai`, `anthropic`, `azure`, `gemini`, `bedrock`); the pipeline
 //! calls the methods below and never matches on a kind itself.
 
 use serde::Serialize;
@@ -17,6 +17,7 @@ use std::str::FromStr;
 
 pub mod anthropic;
 pub mod azure;
+pub mod bedrock; // bedrock: AWS Bedrock Converse, SigV4
 pub mod embeddings;
 pub mod fields;
 pub mod gemini;
@@ -61,8 +62,8 @@ impl FromStr for ApiKind {
     }
 }
 
-/// How Veil reaches an upstream: `kind = "openai"`, `"anthropic"`, `"azure"` or `"gemini"` in a
-/// `[providers.NAME]` table.
+/// How Veil reaches an upstream: `kind = "openai"`, `"anthropic"`, `"azure"`, `"gemini"` or
+/// `"bedrock"` in a `[providers.NAME]` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProviderKind {
     /// OpenAI or any OpenAI-compatible server: `{base_url}/chat/completions`, bearer key.
@@ -75,6 +76,10 @@ pub enum ProviderKind {
     /// (`:streamGenerateContent?alt=sse`), `x-goog-api-key`. Speaks its own format on the
     /// wire; the pipeline sees it as a Chat Completions upstream (see `gemini`).
     Gemini,
+    /// AWS Bedrock's Converse API: `{base_url}/model/{MODEL}/converse` (`/converse-stream`,
+    /// binary event-stream frames), SigV4-signed. Seen by the pipeline as a Chat Completions
+    /// upstream, like Gemini (see `bedrock`).
+    Bedrock(bedrock::BedrockSettings),
 }
 
 /// An upstream operation, for [`ProviderKind::url`].
@@ -100,9 +105,13 @@ impl Endpoint {
 pub enum UrlError {
     /// The kind has no such endpoint (embeddings on Anthropic).
     NoEndpoint,
-    /// The model cannot be a path segment of this kind's URLs (an Azure deployment name).
-    BadModel,
+    /// The model cannot be a path segment of this kind's URLs; says what it must be
+    /// ("a deployment name (letters, ...)").
+    BadModel(&'static str),
 }
+
+/// What an Azure deployment or Gemini model must look like (for [`UrlError::BadModel`]).
+const SEGMENT_RULE: &str = "a deployment name (letters, digits, '-', '_', '.', '+', '=')";
 
 /// Which field carries the output-token limit in an OpenAI-format request built by
 /// translation (reasoning models refuse `max_tokens`; many OpenAI-compatible servers only
@@ -124,7 +133,7 @@ impl MaxTokensField {
 
 impl ProviderKind {
     /// The names `kind` accepts in the config.
-    pub const NAMES: &'static [&'static str] = &["openai", "anthropic", "azure", "gemini"];
+    pub const NAMES: &'static [&'static str] = &["openai", "anthropic", "azure", "gemini", "bedrock"];
 
     pub const fn as_str(&self) -> &'static str {
         match self {
@@ -132,6 +141,7 @@ impl ProviderKind {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Azure(_) => "azure",
             ProviderKind::Gemini => "gemini",
+            ProviderKind::Bedrock(_) => "bedrock",
         }
     }
 
@@ -140,7 +150,9 @@ impl ProviderKind {
     /// [`ProviderKind::from_native`] and [`ProviderKind::native_stream`]).
     pub const fn wire(&self) -> ApiKind {
         match self {
-            ProviderKind::OpenAi | ProviderKind::Azure(_) | ProviderKind::Gemini => ApiKind::OpenAi,
+            ProviderKind::OpenAi | ProviderKind::Azure(_) | ProviderKind::Gemini | ProviderKind::Bedrock(_) => {
+                ApiKind::OpenAi
+            }
             ProviderKind::Anthropic => ApiKind::Anthropic,
         }
     }
@@ -150,20 +162,31 @@ impl ProviderKind {
         match self {
             ProviderKind::OpenAi => Ok(openai::url(base_url, endpoint)),
             ProviderKind::Anthropic => anthropic::url(base_url, endpoint).ok_or(UrlError::NoEndpoint),
-            ProviderKind::Azure(settings) => azure::url(base_url, settings, endpoint, model).ok_or(UrlError::BadModel),
+            ProviderKind::Azure(settings) => {
+                azure::url(base_url, settings, endpoint, model).ok_or(UrlError::BadModel(SEGMENT_RULE))
+            }
             ProviderKind::Gemini => match endpoint {
                 Endpoint::Chat => gemini::url(base_url, model, false),
                 Endpoint::Embeddings => gemini::embeddings_url(base_url, model),
             }
-            .ok_or(UrlError::BadModel),
+            .ok_or(UrlError::BadModel(SEGMENT_RULE)),
+            // Titan embeddings would take one InvokeModel call per input; not offered.
+            ProviderKind::Bedrock(_) => match endpoint {
+                Endpoint::Chat => bedrock::url(base_url, model, false).ok_or(UrlError::BadModel(bedrock::MODEL_RULE)),
+                Endpoint::Embeddings => Err(UrlError::NoEndpoint),
+            },
         }
     }
 
     /// The conversation URL for a plain or streamed request: the same for every kind but
-    /// Gemini, whose streams have their own method (`:streamGenerateContent?alt=sse`).
+    /// Gemini and Bedrock, whose streams have their own method (`:streamGenerateContent?alt=sse`,
+    /// `/converse-stream`).
     pub fn chat_url(&self, base_url: &str, model: &str, stream: bool) -> Result<String, UrlError> {
         match self {
-            ProviderKind::Gemini => gemini::url(base_url, model, stream).ok_or(UrlError::BadModel),
+            ProviderKind::Gemini => gemini::url(base_url, model, stream).ok_or(UrlError::BadModel(SEGMENT_RULE)),
+            ProviderKind::Bedrock(_) => {
+                bedrock::url(base_url, model, stream).ok_or(UrlError::BadModel(bedrock::MODEL_RULE))
+            }
             ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => {
                 self.url(base_url, Endpoint::Chat, model)
             }
@@ -175,6 +198,7 @@ impl ProviderKind {
     pub fn to_native(&self, wire_body: Value) -> Result<Value, translate::TranslateError> {
         match self {
             ProviderKind::Gemini => gemini::from_openai_request(&wire_body),
+            ProviderKind::Bedrock(_) => bedrock::from_openai_request(&wire_body),
             ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => Ok(wire_body),
         }
     }
@@ -183,23 +207,27 @@ impl ProviderKind {
     pub fn native_texts<'a>(&self, body: &'a mut Value) -> Option<Result<Vec<TextRef<'a>>, fields::ShapeError>> {
         match self {
             ProviderKind::Gemini => Some(gemini::request_texts(body)),
+            ProviderKind::Bedrock(_) => Some(bedrock::request_texts(body)),
             ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => None,
         }
     }
 
-    /// A plain answer in the [`ProviderKind::wire`] format; a safety block is an error.
+    /// A plain answer in the [`ProviderKind::wire`] format; a safety block (Bedrock: a
+    /// guardrail or content-filter stop) is an error.
     pub fn from_native(&self, body: Value, model: &str) -> Result<Value, gemini::Blocked> {
         match self {
             ProviderKind::Gemini => gemini::to_openai_response(&body, model),
+            ProviderKind::Bedrock(_) => bedrock::to_openai_response(&body, model),
             ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => Ok(body),
         }
     }
 
     /// The converter of a native event stream into [`ProviderKind::wire`]-format events,
     /// for a kind that needs one.
-    pub fn native_stream(&self, model: &str) -> Option<gemini::GeminiToOpenAiStream> {
+    pub fn native_stream(&self, model: &str) -> Option<NativeStream> {
         match self {
-            ProviderKind::Gemini => Some(gemini::GeminiToOpenAiStream::new(model)),
+            ProviderKind::Gemini => Some(NativeStream::Gemini(gemini::GeminiToOpenAiStream::new(model))),
+            ProviderKind::Bedrock(_) => Some(NativeStream::Bedrock(bedrock::BedrockToOpenAiStream::new(model))),
             ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => None,
         }
     }
@@ -210,7 +238,10 @@ impl ProviderKind {
     pub fn embeddings_to_native(&self, body: Value, model: &str) -> Result<Value, translate::TranslateError> {
         match self {
             ProviderKind::Gemini => gemini::embeddings_request(&body, model),
-            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => Ok(body),
+            // Bedrock has no embeddings URL ([`ProviderKind::url`]), so never gets here.
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Bedrock(_) => {
+                Ok(body)
+            }
         }
     }
 
@@ -219,7 +250,7 @@ impl ProviderKind {
     pub fn native_embedding_texts<'a>(&self, body: &'a Value) -> Option<Option<Vec<&'a str>>> {
         match self {
             ProviderKind::Gemini => Some(gemini::embeddings_request_texts(body)),
-            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => None,
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Bedrock(_) => None,
         }
     }
 
@@ -228,7 +259,9 @@ impl ProviderKind {
     pub fn embeddings_from_native(&self, answer: Value, model: &str, base64: bool) -> Option<Value> {
         match self {
             ProviderKind::Gemini => gemini::embeddings_response(&answer, model, base64),
-            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => Some(answer),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Bedrock(_) => {
+                Some(answer)
+            }
         }
     }
     // <<< embeddings
@@ -240,16 +273,31 @@ impl ProviderKind {
             ProviderKind::Anthropic => anthropic::authorize(req, key),
             ProviderKind::Azure(_) => azure::authorize(req, key),
             ProviderKind::Gemini => gemini::authorize(req, key),
+            // Bedrock signs the whole request instead ([`ProviderKind::sign`]).
+            ProviderKind::Bedrock(_) => req,
         }
     }
 
-    /// The message of an upstream error body, best effort.
-    pub fn error_message(&self, body: &[u8]) -> Option<String> {
+    // >>> bedrock: request signing, after every header and the body are final
+    /// Signs the finished request for a kind that signs requests (Bedrock: SigV4); the
+    /// others are left as they are.
+    pub fn sign(&self, req: &mut reqwest::Request) -> Result<(), bedrock::SignError> {
+        match self {
+            ProviderKind::Bedrock(settings) => bedrock::sign(settings, req),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Gemini => Ok(()),
+        }
+    }
+    // <<< bedrock
+
+    /// The message of an upstream error (its body, and for Bedrock the exception the
+    /// `x-amzn-errortype` header names), best effort.
+    pub fn error_message(&self, headers: &http::HeaderMap, body: &[u8]) -> Option<String> {
         match self {
             ProviderKind::OpenAi => openai::upstream_error_message(body),
             ProviderKind::Anthropic => anthropic::upstream_error_message(body),
             ProviderKind::Azure(_) => azure::upstream_error_message(body),
             ProviderKind::Gemini => gemini::upstream_error_message(body),
+            ProviderKind::Bedrock(_) => bedrock::upstream_error_message(headers, body),
         }
     }
 
@@ -261,11 +309,50 @@ impl ProviderKind {
             ProviderKind::OpenAi if openai::is_openai_api(base_url) => MaxTokensField::MaxCompletionTokens,
             ProviderKind::OpenAi | ProviderKind::Anthropic => MaxTokensField::MaxTokens,
             ProviderKind::Azure(_) => MaxTokensField::MaxCompletionTokens,
-            // Gemini's translation reads either.
-            ProviderKind::Gemini => MaxTokensField::MaxTokens,
+            // Gemini's and Bedrock's translations read either.
+            ProviderKind::Gemini | ProviderKind::Bedrock(_) => MaxTokensField::MaxTokens,
         }
     }
 }
+
+// >>> bedrock: a native stream converter, fed SSE events or (a stream that is not SSE) raw bytes
+/// A kind's converter of its own event stream into [`ProviderKind::wire`]-format (Chat
+/// Completions) SSE events.
+pub enum NativeStream {
+    /// `alt=sse` chunks of `GenerateContentResponse`.
+    Gemini(gemini::GeminiToOpenAiStream),
+    /// `application/vnd.amazon.eventstream` frames, decoded from the body bytes.
+    Bedrock(bedrock::BedrockToOpenAiStream),
+}
+
+impl NativeStream {
+    /// The wire events that the body bytes `bytes` complete, for a stream that is not SSE;
+    /// `None`: the body is SSE (decode it, and pass each event to [`NativeStream::on_event`]).
+    pub fn on_bytes(&mut self, bytes: &[u8]) -> Option<Vec<sse::SseEvent>> {
+        match self {
+            NativeStream::Gemini(_) => None,
+            NativeStream::Bedrock(s) => Some(s.on_bytes(bytes)),
+        }
+    }
+
+    /// The wire events of one native SSE event.
+    pub fn on_event(&mut self, ev: &sse::SseEvent) -> Vec<sse::SseEvent> {
+        match self {
+            NativeStream::Gemini(s) => s.on_event(ev),
+            // Its body is not SSE: every byte goes through `on_bytes`.
+            NativeStream::Bedrock(_) => Vec::new(),
+        }
+    }
+
+    /// The closing wire events at the end of the body.
+    pub fn finish(&mut self) -> Vec<sse::SseEvent> {
+        match self {
+            NativeStream::Gemini(s) => s.finish(),
+            NativeStream::Bedrock(s) => s.finish(),
+        }
+    }
+}
+// <<< bedrock
 
 impl fmt::Display for ProviderKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

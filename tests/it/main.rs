@@ -4,6 +4,7 @@
 
 mod audit_tools;
 mod azure;
+mod bedrock;
 mod cli;
 mod common;
 mod cuda;
