@@ -1,9 +1,9 @@
 //! The full matrix: every client API (Chat Completions, Messages, Responses) × every
-//! provider kind (openai, anthropic, azure, gemini), plain and streamed, against one mock
-//! upstream. One table drives every case: a per-API client adaptor (build the request,
-//! read a plain answer, reassemble a stream from that API's SSE events) and a per-kind
-//! provider (its `[providers]` entry and the wire format it must receive: URL shape, auth
-//! header, body shape).
+//! provider kind (openai, anthropic, azure, gemini, bedrock), plain and streamed, against
+//! one mock upstream. One table drives every case: a per-API client adaptor (build the
+//! request, read a plain answer, reassemble a stream from that API's SSE events) and a
+//! per-kind provider (its `[providers]` entry and the wire format it must receive: URL
+//! shape, auth header or SigV4 signature, body shape).
 //!
 //! Each case checks that the provider got exactly one request, in its own format, holding
 //! placeholders and none of the raw values (an accented name from `[detect.deny]`, an
@@ -27,6 +27,7 @@ use veil::audit::{AuditHandle, AuditWriterTask};
 use veil::config::Config;
 use veil::mask::ValueHasher;
 use veil::AppState;
+use veil_mock::bedrock::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use veil_mock::{MockProvider, Received};
 
 const NAME: &str = "Zoë Ångström-Núñez";
@@ -42,6 +43,7 @@ const PROMPT: &str =
 const TOOL_RESULT: &str = "Gefunden: zoe.nunez@example.org gehört Zoë Ångström-Núñez, Telefon +1 415 555 0132 ✓";
 const KEY: &str = "sk-upstream-test";
 const AZURE_API_VERSION: &str = "2025-03-01-preview";
+const BEDROCK_REGION: &str = "us-east-1";
 /// Stream cuts: deltas inside placeholders, frames inside UTF-8 characters, both.
 const CUTS: &[&str] = &["delta=3", "bytes=5", "delta=3+bytes=5"];
 
@@ -62,15 +64,16 @@ enum Kind {
     Anthropic,
     Azure,
     Gemini,
+    Bedrock,
 }
 
 const APIS: &[Api] = &[Api::Chat, Api::Messages, Api::Responses];
-const KINDS: &[Kind] = &[Kind::OpenAi, Kind::Anthropic, Kind::Azure, Kind::Gemini];
+const KINDS: &[Kind] = &[Kind::OpenAi, Kind::Anthropic, Kind::Azure, Kind::Gemini, Kind::Bedrock];
 
 /// Whether the gateway serves `api` → `kind` in this version. The rest is asserted to be
 /// refused with a clear error by `unsupported_combinations_are_refused_clearly`.
 fn supported(api: Api, kind: Kind) -> bool {
-    !(api == Api::Responses && matches!(kind, Kind::Anthropic | Kind::Gemini))
+    !(api == Api::Responses && matches!(kind, Kind::Anthropic | Kind::Gemini | Kind::Bedrock))
 }
 
 fn combinations(want_supported: bool) -> Vec<(Api, Kind)> {
@@ -377,17 +380,26 @@ impl Kind {
             Kind::Anthropic => "mx-anthropic",
             Kind::Azure => "mx-azure",
             Kind::Gemini => "mx-gemini",
+            Kind::Bedrock => "mx-bedrock",
         }
     }
 
-    /// Its `[providers]` entry, pointing at `up`, keyed by OPENAI_API_KEY (the variable the
-    /// shared set-up passes).
+    /// Its `[providers]` entry, pointing at `up`, keyed by OPENAI_API_KEY (Bedrock: signed
+    /// with the AWS variables of [`rig`]'s environment, the mock's test credentials).
     fn toml(self, up: &MockProvider) -> String {
+        if self == Kind::Bedrock {
+            return format!(
+                "[providers.{}]\nkind = \"bedrock\"\nregion = \"{BEDROCK_REGION}\"\nbase_url = \"http://{}\"\n",
+                self.provider(),
+                up.addr
+            );
+        }
         let (kind, url, extra) = match self {
             Kind::OpenAi => ("openai", up.openai_base_url(), String::new()),
             Kind::Anthropic => ("anthropic", up.anthropic_base_url(), String::new()),
             Kind::Azure => ("azure", up.azure_base_url(), format!("api_version = \"{AZURE_API_VERSION}\"\n")),
             Kind::Gemini => ("gemini", up.gemini_base_url(), String::new()),
+            Kind::Bedrock => unreachable!("returned above"),
         };
         format!(
             "[providers.{}]\nkind = \"{kind}\"\nbase_url = \"{url}\"\napi_key_env = \"OPENAI_API_KEY\"\n{extra}",
@@ -445,6 +457,19 @@ impl Kind {
                 assert!(b["contents"].is_array(), "{ctx}: {b}");
                 assert!(b.get("messages").is_none() && b.get("model").is_none(), "{ctx}: {b}");
             }
+            Kind::Bedrock => {
+                // The model id is one percent-encoded path segment; the mock answered 403
+                // to a SigV4 signature that does not verify.
+                let method = if stream { "converse-stream" } else { "converse" };
+                assert_eq!(r.path, format!("/model/{}/{method}", encode_segment(model)), "{ctx}");
+                assert_eq!(r.query, None, "{ctx}");
+                let auth = r.header("authorization").unwrap_or_default();
+                assert!(auth.starts_with(&format!("AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/")), "{ctx}: {auth}");
+                assert!(auth.contains(&format!("/{BEDROCK_REGION}/bedrock/aws4_request")), "{ctx}: {auth}");
+                assert!(r.header("x-amz-date").is_some(), "{ctx}");
+                assert!(b["messages"].is_array(), "{ctx}: {b}");
+                assert!(b.get("model").is_none() && b.get("stream").is_none(), "{ctx}: {b}");
+            }
         }
     }
 }
@@ -482,7 +507,11 @@ async fn rig() -> Rig {
         "[detect]\nmodel = \"none\"\n[detect.deny]\nPERSON = [\"{NAME}\"]\n[audit]\npath = \"{}\"\n",
         audit_path.display()
     ));
-    let env = HashMap::from([("OPENAI_API_KEY".to_string(), KEY.to_string())]);
+    let env = HashMap::from([
+        ("OPENAI_API_KEY".to_string(), KEY.to_string()),
+        ("AWS_ACCESS_KEY_ID".to_string(), ACCESS_KEY_ID.to_string()),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), SECRET_ACCESS_KEY.to_string()),
+    ]);
     let config = Config::from_toml(&toml, &env).unwrap();
     let key = b"integration-test-key".to_vec();
     let (audit, writer) = AuditHandle::open(&audit_path, &key).await.unwrap();
@@ -537,6 +566,19 @@ impl Rig {
         }
         r
     }
+}
+
+/// A path segment percent-encoded as the AWS SDKs do (all but `A-Z a-z 0-9 - . _ ~`).
+fn encode_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn model(kind: Kind, upstream: &str) -> String {
