@@ -275,6 +275,8 @@ impl Api {
                     for choice in c["choices"].as_array().unwrap() {
                         let d = &choice["delta"];
                         if let Some(t) = d["content"].as_str() {
+                            // A held-back delta is skipped, not sent as `content: ""`.
+                            assert!(!t.is_empty() || d.get("role").is_some(), "empty delta: {c}");
                             r.text.push_str(t);
                         }
                         for tc in d["tool_calls"].as_array().into_iter().flatten() {
@@ -323,9 +325,10 @@ impl Api {
             }
             Api::Responses => {
                 let mut fc_done = None;
-                for (event, data) in &events {
+                for (seq, (event, data)) in events.iter().enumerate() {
                     let e: Value = serde_json::from_str(data).unwrap();
                     assert_eq!(event.as_deref(), e["type"].as_str(), "event name and type differ: {e}");
+                    assert_eq!(e["sequence_number"].as_u64(), u64::try_from(seq).ok(), "numbered in order: {e}");
                     match e["type"].as_str().unwrap() {
                         "response.output_text.delta" => r.text.push_str(e["delta"].as_str().unwrap()),
                         "response.output_item.added" if e["item"]["type"] == "function_call" => {
