@@ -6,7 +6,7 @@
 use crate::error::ApiError;
 use crate::mask::{IdentityMode, MaskReport, Masker, PlaceholderMap};
 use crate::providers::fields::ShapeError;
-use crate::providers::{anthropic, openai, translate, ApiKind, ProviderKind, TextRef};
+use crate::providers::{anthropic, openai, responses, translate, ApiKind, ProviderKind, TextRef};
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -156,9 +156,32 @@ pub fn check_native(
 }
 // <<< gemini
 
+// >>> responses: the check for a Responses request translated to Chat Completions
+/// [`check_translated`] for the Chat Completions body that `providers::responses_chat`
+/// built from a masked Responses request: every string of `outgoing` that Chat
+/// Completions' field rules call text must be made of the Responses body's masked texts
+/// (in the Responses field rules).
+pub(crate) fn check_responses_chat(masked: &Value, outgoing: &Value) -> Result<(), ApiError> {
+    let sent = owned_texts(ApiKind::OpenAi, &mut outgoing.clone());
+    let masked_texts = responses::request_texts(&mut masked.clone()).and_then(owned);
+    check_texts("responses", masked_texts, ApiKind::OpenAi.as_str(), sent)
+}
+// <<< responses
+
 fn check_sent(
     client_api: ApiKind,
     masked: &Value,
+    upstream_api: &'static str,
+    sent: Result<Vec<String>, ShapeError>,
+) -> Result<(), ApiError> {
+    check_texts(client_api.as_str(), owned_texts(client_api, &mut masked.clone()), upstream_api, sent)
+}
+
+/// The check of [`check_translated`] on texts already collected: `masked_texts` from the
+/// client's masked body, `sent` from the outgoing one.
+fn check_texts(
+    client_api: &'static str,
+    masked_texts: Result<Vec<String>, ShapeError>,
     upstream_api: &'static str,
     sent: Result<Vec<String>, ShapeError>,
 ) -> Result<(), ApiError> {
@@ -169,7 +192,7 @@ fn check_sent(
             "a translated request holds a string that did not pass the masker; refused (this is a bug)");
         ApiError::MaskingCheck(what)
     };
-    let masked_texts = owned_texts(client_api, &mut masked.clone()).map_err(|e| fail(e.path))?;
+    let masked_texts = masked_texts.map_err(|e| fail(e.path))?;
     let sent = sent.map_err(|e| fail(e.path))?;
     let exact: HashSet<&str> = masked_texts.iter().map(String::as_str).collect();
     let pieces: Vec<&str> = masked_texts.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
@@ -274,6 +297,31 @@ mod tests {
         check_native(ApiKind::OpenAi, &masked, &ProviderKind::OpenAi, &leaked).unwrap();
     }
     // <<< gemini
+
+    // >>> responses
+    #[test]
+    fn responses_translated_to_chat_are_checked_against_the_masked_responses_texts() {
+        let masked = json!({"model": "m", "instructions": "Be brief.", "user": "veil-0a1b",
+            "input": [{"role": "user", "content": [{"type": "input_text", "text": "Hi [EMAIL_1]"}]},
+                      {"type": "function_call", "call_id": "call_1", "name": "lookup", "arguments": "{\"q\":\"[EMAIL_1]\"}"}],
+            "tools": [{"type": "function", "name": "lookup", "description": "Find [PHONE_1]",
+                       "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}]});
+        let chat = crate::providers::responses_chat::to_chat_request(
+            &masked,
+            "m",
+            crate::providers::MaxTokensField::MaxTokens,
+        )
+        .unwrap();
+        check_responses_chat(&masked, &chat).unwrap();
+        let mut leaked = chat.clone();
+        leaked["messages"][1]["content"][0]["text"] = json!("Hi jane.doe@example.com");
+        let e = check_responses_chat(&masked, &leaked).unwrap_err();
+        assert!(matches!(e, ApiError::MaskingCheck(_)) && !e.to_string().contains("jane"), "{e}");
+        let mut extra = chat;
+        extra["stop"] = json!("jane.doe@example.com");
+        assert!(check_responses_chat(&masked, &extra).is_err());
+    }
+    // <<< responses
 
     #[test]
     fn structural_strings_need_no_fragment() {

@@ -503,6 +503,25 @@ async fn finish_plain(
     restorer: &Arc<Restorer>,
     fin: &mut Finisher,
 ) -> Result<Value, ApiError> {
+    let mut body = read_answer(api, config, model, up, fin).await?;
+    let t0 = Instant::now();
+    let restore_span = crate::telemetry::spans::restore(); // telemetry
+    let stats = restore_body(api, &mut body, restorer);
+    crate::telemetry::spans::restored(&restore_span, stats, t0.elapsed()); // telemetry
+    fin.restore_time(t0.elapsed(), stats);
+    Ok(body)
+}
+
+/// A plain upstream answer in `api`'s format, not yet restored: read, converted from the
+/// kind's own format and translated, its usage recorded. (Also the first half of a
+/// Responses answer translated through Chat Completions.)
+async fn read_answer(
+    api: ApiKind,
+    config: &ProviderConfig,
+    model: &str,
+    up: Upstream,
+    fin: &mut Finisher,
+) -> Result<Value, ApiError> {
     let provider_kind = config.kind;
     let provider = fin.provider().to_string();
     let bytes = up.response.bytes().await;
@@ -530,17 +549,11 @@ async fn finish_plain(
     };
     fin.set_usage(usage);
     crate::telemetry::spans::usage(&up.span, usage); // telemetry
-    let mut body = match (provider_kind, api) {
+    Ok(match (provider_kind, api) {
         (a, b) if a == b => upstream,
         (ApiKind::Anthropic, ApiKind::OpenAi) => translate::anthropic_to_openai_response(&upstream, model),
         _ => translate::openai_to_anthropic_response(&upstream, model),
-    };
-    let t0 = Instant::now();
-    let restore_span = crate::telemetry::spans::restore(); // telemetry
-    let stats = restore_body(api, &mut body, restorer);
-    crate::telemetry::spans::restored(&restore_span, stats, t0.elapsed()); // telemetry
-    fin.restore_time(t0.elapsed(), stats);
-    Ok(body)
+    })
 }
 
 /// The innermost error of a chain (what actually went wrong under a wrapper's message).

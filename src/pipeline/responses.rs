@@ -1,23 +1,40 @@
-//! One `/v1/responses` request (OpenAI Responses API) end to end: parse → route → check
-//! every target speaks the Responses API (`openai` and `azure` kinds) → mask every text
-//! (same detectors and policy as chat) → send the body as the client wrote it, texts
-//! masked, to the kind's Responses URL (alias targets in order) → restore the answer
-//! (plain, or the event stream with per-item hold-back) → the finish hook (audit record
-//! and metrics, route `/v1/responses`).
+//! One `/v1/responses` request (OpenAI Responses API) end to end: parse → route → pick each
+//! target's way (below) → mask every text (same detectors and policy as chat) → send (alias
+//! targets in order, across kinds) → restore the answer (plain, or the event stream with
+//! per-item hold-back) → the finish hook (audit record and metrics, route `/v1/responses`).
 //!
-//! `previous_response_id` and `store` are forwarded: a provider that stores responses
-//! holds the masked text only, and Veil's placeholder map lives for one request, so
-//! placeholders in text that the provider replays from an earlier response are not
-//! restored.
+//! ```text
+//! Responses body ─ refuse settings a translated target cannot take (before masking)
+//!   ─ mask (providers::responses visitor) ─► masked Responses body, then per target:
+//!   openai / azure kind: pass-through ─► {base_url}/responses as written, texts masked
+//!   any other kind:      responses_chat::to_chat_request ─► guard::check_responses_chat
+//!                        ─► the chat path's send (Messages translation or the kind's own
+//!                        format, each checked again) ─► upstream
+//! answer: pass-through as is; translated: Chat answer ─► responses_chat::to_response,
+//!         or Chat chunks ─► ChatToResponsesStream ─► Responses events
+//!   ─► Responses restore (one code for both ways, plain and streamed)
+//! ```
+//!
+//! `previous_response_id` and `store` are forwarded to OpenAI-kind providers: a provider
+//! that stores responses holds the masked text only, and Veil's placeholder map lives for
+//! one request, so placeholders in text that the provider replays from an earlier
+//! response are not restored. A translated target gets no conversation state: those
+//! settings are refused there (see `providers::responses_chat`).
 
 use super::finish::{Finisher, Outcome};
 use super::stream::{end_stream, End, Restored};
-use super::{fail, guard, note_fallback, post, read_json, resolve, retryable, shown_model, target_provider, Upstream};
+use super::{
+    fail, guard, note_fallback, post, read_answer, read_json, resolve, retryable, send, shown_model, target_provider,
+    Upstream,
+};
+use crate::config::ProviderConfig;
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::mask::{Escape, IdentityMode, PlaceholderMap, RestoreStats, Restorer, StreamRestorer};
 use crate::providers::responses::{self, ROUTE};
+use crate::providers::responses_chat::{self, ChatToResponsesStream};
 use crate::providers::sse::{encode, SseDecoder, SseEvent};
+use crate::providers::translate::{AnthropicToOpenAiStream, TranslateError};
 use crate::providers::{ApiKind, TextRef};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -26,7 +43,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use futures::StreamExt as _;
 use http::{HeaderMap, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -82,20 +99,23 @@ async fn run_inner(
         return Err(ApiError::Forbidden(shown_model(&model)));
     }
     fin.set_target(&targets[0]);
-    // Every target must speak the Responses API before anything is masked or sent.
-    let mut urls = Vec::with_capacity(targets.len());
+    // Each target's way, decided before anything is masked or sent: a kind that speaks the
+    // Responses API gets the body as written; any other gets it through Chat Completions,
+    // and settings that cannot cross over are refused now.
+    let mut ways = Vec::with_capacity(targets.len());
     for target in &targets {
         let provider = target_provider(state, target, &model)?;
-        let url = responses::url(&provider.provider_kind, &provider.base_url).ok_or_else(|| {
-            ApiError::Unsupported(format!(
-                "the Responses API (/v1/responses) reaches only OpenAI-kind providers (kind \"openai\" or \"azure\") \
-                 in this version; provider {:?} is kind {:?}: use /v1/chat/completions for it",
-                provider.name,
-                provider.provider_kind.as_str()
-            ))
-        })?;
-        urls.push(url);
+        ways.push(match responses::url(&provider.provider_kind, &provider.base_url) {
+            Some(url) => Way::Same(url),
+            None => {
+                responses_chat::check_request(&body).map_err(|e| translate_error(provider, e))?;
+                Way::Chat
+            }
+        });
     }
+    // What a translated answer echoes of the request (the client's own values: they go
+    // back to the client only).
+    let echo = if ways.iter().any(|w| matches!(w, Way::Chat)) { responses_chat::echo(&body) } else { Map::new() };
 
     // Mask every text with the chat policy. Fails closed.
     let identity = state.config.identity_fields;
@@ -124,34 +144,58 @@ async fn run_inner(
     let restorer = Restorer::new(&map);
 
     let mut last_err = None;
-    for (i, (target, url)) in targets.iter().zip(urls).enumerate() {
+    for (i, (target, way)) in targets.iter().zip(ways).enumerate() {
         let more = i + 1 < targets.len();
         let Some(provider) = state.config.providers.get(&target.provider) else { continue };
         fin.set_target(target);
-        let mut payload = body.clone();
-        payload["model"] = Value::String(target.model.clone());
-        let bytes = serde_json::to_vec(&payload).map_err(|e| ApiError::Internal(e.to_string()))?;
         // >>> telemetry: one span per attempt; the answer (plain or stream) takes it along
         let up_span = crate::telemetry::spans::upstream(provider, target);
-        let attempt =
-            post(state, ApiKind::OpenAi, provider, url, bytes, headers, fin).instrument(up_span.clone()).await;
+        let attempt = match &way {
+            Way::Same(url) => {
+                let mut payload = body.clone();
+                payload["model"] = Value::String(target.model.clone());
+                let bytes = serde_json::to_vec(&payload).map_err(|e| ApiError::Internal(e.to_string()))?;
+                post(state, ApiKind::OpenAi, provider, url.clone(), bytes, headers, fin)
+                    .instrument(up_span.clone())
+                    .await
+                    .map(|(response, sent_at)| Upstream {
+                        response,
+                        sent_at,
+                        strip_usage: false,
+                        provider_kind: ApiKind::OpenAi,
+                        span: up_span.clone(),
+                    })
+            }
+            Way::Chat => {
+                let max_tokens = provider.provider_kind.max_tokens_field(&provider.base_url);
+                let chat = responses_chat::to_chat_request(&body, &target.model, max_tokens)
+                    .map_err(|e| translate_error(provider, e))?;
+                // The Responses → Chat Completions step may not leak: nothing is sent
+                // when a string of `chat` did not come from the masker.
+                guard::check_responses_chat(&body, &chat)?;
+                send(state, ApiKind::OpenAi, provider, target, &chat, stream, headers, fin)
+                    .instrument(up_span.clone())
+                    .await
+            }
+        };
         if let Err(e) = &attempt {
             crate::telemetry::spans::upstream_failed(&up_span, e.kind());
         }
         // <<< telemetry
         match attempt {
-            Ok((response, sent_at)) => {
-                let up = Upstream {
-                    response,
-                    sent_at,
-                    strip_usage: false,
-                    provider_kind: ApiKind::OpenAi,
-                    span: up_span.clone(),
+            Ok(up) => {
+                let chat = match way {
+                    Way::Same(_) => None,
+                    Way::Chat => Some(ChatStages { provider, model: &target.model, echo: &echo }),
                 };
                 return if stream {
-                    Ok(Reply::Stream(respond_stream(state, &provider.name, up, restorer, fin.take())))
+                    let translate = chat.map(|c| c.stream());
+                    Ok(Reply::Stream(respond_stream(state, &provider.name, up, restorer, translate, fin.take())))
                 } else {
-                    let answer = finish_plain(&provider.name, up, &restorer, fin).await;
+                    let answer = match chat {
+                        None => finish_plain(&provider.name, up, &restorer, fin).await,
+                        Some(c) => finish_translated(c, up, &restorer, fin).await,
+                    };
                     crate::telemetry::spans::ended(&up_span, answer).map(Reply::Json)
                     // telemetry
                 };
@@ -164,6 +208,72 @@ async fn run_inner(
         }
     }
     Err(last_err.unwrap_or_else(|| ApiError::Internal("no target".into())))
+}
+
+/// How one target is reached.
+enum Way {
+    /// The kind speaks the Responses API: the body goes to this URL as written.
+    Same(String),
+    /// Through Chat Completions (`providers::responses_chat`) and the chat path's send.
+    Chat,
+}
+
+/// A request that cannot be translated for `provider`: 400, naming the field.
+fn translate_error(provider: &ProviderConfig, e: TranslateError) -> ApiError {
+    let why = format!(
+        "provider {:?} (kind {}) does not speak the Responses API, so the request goes to it as Chat Completions, \
+         and {e}",
+        provider.name,
+        provider.provider_kind.as_str()
+    );
+    match e {
+        TranslateError::Unsupported(_) => ApiError::Unsupported(why),
+        TranslateError::Invalid(_) => ApiError::BadRequest(why),
+    }
+}
+
+/// What turns a translated target's answer back into the Responses API.
+#[derive(Clone, Copy)]
+struct ChatStages<'a> {
+    provider: &'a ProviderConfig,
+    model: &'a str,
+    echo: &'a Map<String, Value>,
+}
+
+impl ChatStages<'_> {
+    /// The stream stages before restore: the kind's own events → its wire API's → Chat
+    /// Completions chunks → Responses events.
+    fn stream(self) -> Translate {
+        let messages = match self.provider.kind {
+            ApiKind::OpenAi => None,
+            // Usage asked for, so that `response.completed` carries it.
+            ApiKind::Anthropic => Some(AnthropicToOpenAiStream::new(self.model, true)),
+        };
+        Translate {
+            native: self.provider.provider_kind.native_stream(self.model),
+            messages,
+            responses: ChatToResponsesStream::new(self.model, self.echo.clone()),
+        }
+    }
+}
+
+/// A translated target's plain answer: the chat path reads it as a Chat Completions answer
+/// (from the kind's own format, or translated from Messages), then it becomes a Responses
+/// object, restored like a pass-through answer.
+async fn finish_translated(
+    chat: ChatStages<'_>,
+    up: Upstream,
+    restorer: &Arc<Restorer>,
+    fin: &mut Finisher,
+) -> Result<Value, ApiError> {
+    let answer = read_answer(ApiKind::OpenAi, chat.provider, chat.model, up, fin).await?;
+    let mut body = responses_chat::to_response(&answer, chat.echo);
+    let t0 = Instant::now();
+    let restore_span = crate::telemetry::spans::restore(); // telemetry
+    let stats = restore_response(&mut body, restorer);
+    crate::telemetry::spans::restored(&restore_span, stats, t0.elapsed()); // telemetry
+    fin.restore_time(t0.elapsed(), stats);
+    Ok(body)
 }
 
 /// Restores the texts of a response object in place ([`responses::response_texts`]).
@@ -218,12 +328,21 @@ async fn finish_plain(
 // Streaming
 // ---------------------------------------------------------------------------------------
 
-/// Starts the pump task and returns the streaming response.
-fn respond_stream(state: &AppState, provider: &str, up: Upstream, restorer: Arc<Restorer>, fin: Finisher) -> Response {
+/// Starts the pump task and returns the streaming response. `translate`: the stages of a
+/// target reached through Chat Completions (`None` for a pass-through).
+fn respond_stream(
+    state: &AppState,
+    provider: &str,
+    up: Upstream,
+    restorer: Arc<Restorer>,
+    translate: Option<Translate>,
+    fin: Finisher,
+) -> Response {
     let (tx, rx) = mpsc::channel::<Bytes>(16);
     let pump = Pump {
         provider: provider.to_string(),
         idle: state.config.server.stream_idle_timeout,
+        translate,
         restore: EventRestore::new(restorer),
         fin,
         trace: crate::telemetry::spans::StreamTrace::new(up.span.clone()), // telemetry
@@ -232,9 +351,70 @@ fn respond_stream(state: &AppState, provider: &str, up: Upstream, restorer: Arc<
     super::sse_response(rx)
 }
 
+/// The stages a translated stream's events go through before restore.
+struct Translate {
+    /// A kind with its own stream format (Gemini, Bedrock): its events → Chat Completions
+    /// chunks.
+    native: Option<crate::providers::NativeStream>,
+    /// A Messages upstream (Anthropic): its events → Chat Completions chunks.
+    messages: Option<AnthropicToOpenAiStream>,
+    responses: ChatToResponsesStream,
+}
+
+impl Translate {
+    /// The Responses events for one upstream event.
+    fn on_event(&mut self, ev: SseEvent) -> Vec<SseEvent> {
+        let wire = match self.native.as_mut() {
+            Some(n) => n.on_event(&ev),
+            None => vec![ev],
+        };
+        let mut out = Vec::new();
+        for ev in wire {
+            self.wire_event(ev, &mut out);
+        }
+        out
+    }
+
+    /// The Responses events for the body bytes `bytes` of a stream that is not SSE (the
+    /// kind decodes them itself); `None`: the body is SSE.
+    fn on_bytes(&mut self, bytes: &[u8]) -> Option<Vec<SseEvent>> {
+        let wire = self.native.as_mut()?.on_bytes(bytes)?;
+        let mut out = Vec::new();
+        for ev in wire {
+            self.wire_event(ev, &mut out);
+        }
+        Some(out)
+    }
+
+    fn wire_event(&mut self, ev: SseEvent, out: &mut Vec<SseEvent>) {
+        match self.messages.as_mut() {
+            Some(m) => {
+                for chunk in m.on_event(&ev) {
+                    out.extend(self.responses.on_event(&chunk));
+                }
+            }
+            None => out.extend(self.responses.on_event(&ev)),
+        }
+    }
+
+    /// The closing events of every stage, at the upstream's clean end.
+    fn finish(&mut self) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        for ev in self.native.as_mut().map(|n| n.finish()).unwrap_or_default() {
+            self.wire_event(ev, &mut out);
+        }
+        for chunk in self.messages.as_mut().map(|m| m.finish()).unwrap_or_default() {
+            out.extend(self.responses.on_event(&chunk));
+        }
+        out.extend(self.responses.finish());
+        out
+    }
+}
+
 struct Pump {
     provider: String,
     idle: Duration,
+    translate: Option<Translate>,
     restore: EventRestore,
     fin: Finisher,
     /// The request, upstream and restore spans (telemetry).
@@ -253,7 +433,7 @@ impl Pump {
                 Err(_) => Some(End::Failed("upstream_idle_timeout")),
                 Ok(None) => {
                     if let Some(ev) = decoder.finish() {
-                        emit(self.restore.on_event(ev), &mut out);
+                        self.feed(ev, &mut out);
                     }
                     Some(End::Clean)
                 }
@@ -262,15 +442,27 @@ impl Pump {
                     Some(End::Failed("upstream_stream_error"))
                 }
                 Ok(Some(Ok(bytes))) => {
-                    for ev in decoder.push(&bytes) {
-                        let evs = self.restore.on_event(ev);
-                        emit(evs, &mut out);
+                    match self.translate.as_mut().and_then(|t| t.on_bytes(&bytes)) {
+                        Some(evs) => {
+                            for ev in evs {
+                                emit(self.restore.on_event(ev), &mut out);
+                            }
+                        }
+                        None => {
+                            for ev in decoder.push(&bytes) {
+                                self.feed(ev, &mut out);
+                            }
+                        }
                     }
                     None
                 }
             };
             match end {
                 Some(End::Clean) => {
+                    let tail = self.translate.as_mut().map(Translate::finish).unwrap_or_default();
+                    for ev in tail {
+                        emit(self.restore.on_event(ev), &mut out);
+                    }
                     let evs = self.restore.flush_all();
                     emit(evs, &mut out);
                 }
@@ -294,6 +486,21 @@ impl Pump {
         };
         let restored = Restored { usage: self.restore.usage, stats: self.restore.stats(), time: self.restore.time };
         end_stream(&mut self.fin, &self.trace, &self.provider, sent_at.elapsed(), restored, end);
+    }
+}
+
+impl Pump {
+    /// One upstream event: translated (when the target is reached through Chat
+    /// Completions), then restored and encoded into `out`.
+    fn feed(&mut self, ev: SseEvent, out: &mut BytesMut) {
+        match self.translate.as_mut() {
+            Some(t) => {
+                for ev in t.on_event(ev) {
+                    emit(self.restore.on_event(ev), out);
+                }
+            }
+            None => emit(self.restore.on_event(ev), out),
+        }
     }
 }
 
@@ -554,6 +761,62 @@ mod tests {
         let seqs: Vec<u64> = vs.iter().map(|v| v["sequence_number"].as_u64().unwrap()).collect();
         assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
         assert_eq!(r.stats().exact, 4);
+    }
+
+    #[test]
+    fn a_translated_messages_stream_becomes_restored_responses_events() {
+        let mut t = Translate {
+            native: None,
+            messages: Some(AnthropicToOpenAiStream::new("claude", true)),
+            responses: ChatToResponsesStream::new("claude", Map::new()),
+        };
+        let mut r = EventRestore::new(restorer());
+        let upstream = [
+            json!({"type": "message_start", "message": {"id": "msg_1", "model": "claude-x", "usage": {"input_tokens": 4}}}),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi [PER"}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "SON_1]"}}),
+            json!({"type": "content_block_stop", "index": 0}),
+            json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_1",
+                   "name": "lookup", "input": {}}}),
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta",
+                   "partial_json": "{\"who\":\"[PERSON"}}),
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta",
+                   "partial_json": "_1]\"}"}}),
+            json!({"type": "content_block_stop", "index": 1}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}}),
+            json!({"type": "message_stop"}),
+        ];
+        let mut all = Vec::new();
+        for v in upstream {
+            for e in t.on_event(ev(v)) {
+                all.extend(r.on_event(e));
+            }
+        }
+        for e in t.finish() {
+            all.extend(r.on_event(e));
+        }
+        all.extend(r.flush_all());
+        let vs = data(&all);
+        let joined = |ty: &str| -> String {
+            vs.iter().filter(|v| v["type"] == ty).map(|v| v["delta"].as_str().unwrap()).collect()
+        };
+        assert_eq!(joined("response.output_text.delta"), "Hi Jane Doe");
+        assert_eq!(joined("response.function_call_arguments.delta"), "{\"who\":\"Jane Doe\"}");
+        let text_done = vs.iter().find(|v| v["type"] == "response.output_text.done").unwrap();
+        assert_eq!(text_done["text"], "Hi Jane Doe");
+        let args_done = vs.iter().find(|v| v["type"] == "response.function_call_arguments.done").unwrap();
+        assert_eq!(args_done["arguments"], "{\"who\":\"Jane Doe\"}");
+        let completed = vs.last().unwrap();
+        assert_eq!(completed["type"], "response.completed");
+        assert_eq!(completed["response"]["model"], "claude-x");
+        assert_eq!(completed["response"]["output"][0]["content"][0]["text"], "Hi Jane Doe");
+        assert_eq!(completed["response"]["output"][1]["call_id"], "toolu_1");
+        assert_eq!(completed["response"]["output"][1]["arguments"], "{\"who\":\"Jane Doe\"}");
+        assert_eq!(r.usage, Some((4, 9)));
+        assert!(!vs.iter().any(|v| v.to_string().contains("[DONE]") || v.to_string().contains("chat.completion")));
+        let seqs: Vec<u64> = vs.iter().map(|v| v["sequence_number"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
     }
 
     #[test]

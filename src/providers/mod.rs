@@ -23,6 +23,7 @@ pub mod fields;
 pub mod gemini;
 pub mod openai;
 pub mod responses; // responses: the OpenAI Responses API wire
+pub mod responses_chat; // responses: Responses ⇄ Chat Completions, for the other kinds
 pub mod sse;
 pub mod translate;
 

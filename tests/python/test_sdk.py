@@ -3,7 +3,8 @@ binary, which forwards to the built `veil-mock` provider on 127.0.0.1.
 
 Checks, for both client APIs, plain and streaming, translated both ways and with tool
 calls: the provider never receives the personal data, and the client gets it back. Also
-`embeddings.create`, an `azure` provider (the mock's Azure mode checks the URL shape,
+`responses.create` (passed through to an OpenAI-kind provider, translated for an
+Anthropic-kind and a Gemini-kind one), `embeddings.create`, an `azure` provider (the mock's Azure mode checks the URL shape,
 `api-version` and `api-key`), and the SDK's `AzureOpenAI` client against Veil's
 Azure-shaped routes.
 Servers are started on free ports and stopped by PID.
@@ -78,6 +79,10 @@ kind = "azure"
 base_url = "{mock_url}"
 api_version = "2024-10-21"
 api_key_env = "VEIL_E2E_AZURE_KEY"
+[providers.gm]
+kind = "gemini"
+base_url = "{mock_url}"
+api_key_env = "VEIL_E2E_GEMINI_KEY"
 [detect]
 model = "none"
 [audit]
@@ -85,7 +90,12 @@ path = "{cls.audit}"
 """
             )
         cls.log = open(os.path.join(cls.tmp, "veil.log"), "w")
-        env = dict(os.environ, VEIL_AUDIT_KEY="e2e-test-key", VEIL_E2E_AZURE_KEY="azure-upstream-key")
+        env = dict(
+            os.environ,
+            VEIL_AUDIT_KEY="e2e-test-key",
+            VEIL_E2E_AZURE_KEY="azure-upstream-key",
+            VEIL_E2E_GEMINI_KEY="gemini-upstream-key",
+        )
         cls.veil = subprocess.Popen([VEIL, "serve", "--config", config], stderr=cls.log, env=env)
         cls.url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 30
@@ -305,10 +315,84 @@ path = "{cls.audit}"
         self.assertEqual(json.loads(args)["query"], PROMPT)
         self.assert_masked_upstream(m)
 
-    def test_responses_to_anthropic_provider_is_refused(self):
+    def test_responses_to_anthropic_and_gemini_providers(self):
+        # Translated through Chat Completions: the provider gets its own format (masked), the
+        # SDK gets a Responses object or event stream (restored).
+        tools = [{"type": "function", "name": "lookup", "description": "Look someone up",
+                  "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}]
+        for provider, path in (("mocka", "/v1/messages"), ("gm", "/v1beta/models/echo:generateContent")):
+            m = self.mark()
+            r = self.oai.responses.create(model=provider + "/echo", instructions="Be brief.", input=PROMPT)
+            self.assertEqual(r.object, "response")
+            self.assertEqual(r.status, "completed")
+            self.assertEqual(r.output_text, "You said: " + PROMPT)
+            self.assertGreater(r.usage.input_tokens, 0)
+            self.assertGreater(r.usage.output_tokens, 0)
+            up = self.assert_masked_upstream(m)
+            self.assertEqual(up["path"], path)
+            self.assertNotIn("input", up["body"])
+            # Streaming, placeholders and UTF-8 split across 1-char deltas and 3-byte frames.
+            m = self.mark()
+            stream = self.oai.responses.create(
+                model=provider + "/echo+delta=1+bytes=3",
+                input=[{"role": "user", "content": [{"type": "input_text", "text": PROMPT + " ✓ 日本語"}]}],
+                stream=True,
+            )
+            text, done, completed, types = "", None, None, []
+            for ev in stream:
+                types.append(ev.type)
+                if ev.type == "response.output_text.delta":
+                    text += ev.delta
+                elif ev.type == "response.output_text.done":
+                    done = ev.text
+                elif ev.type == "response.completed":
+                    completed = ev.response
+            self.assertEqual(text, "You said: " + PROMPT + " ✓ 日本語", provider)
+            self.assertEqual(done, text)
+            self.assertEqual(completed.output_text, text)
+            self.assertGreater(completed.usage.output_tokens, 0)
+            self.assertEqual(types[:2], ["response.created", "response.in_progress"])
+            self.assertEqual(types[-1], "response.completed")
+            self.assert_masked_upstream(m)
+            # A function tool, plain and streamed (the SDK's stream helper assembles the call).
+            m = self.mark()
+            r = self.oai.responses.create(model=provider + "/tool", input=PROMPT, tools=tools)
+            call = [o for o in r.output if o.type == "function_call"][0]
+            self.assertEqual(call.name, "lookup")
+            self.assertEqual(json.loads(call.arguments)["query"], PROMPT, provider)
+            self.assert_masked_upstream(m)
+            m = self.mark()
+            with self.oai.responses.stream(model=provider + "/tool+delta=2", input=PROMPT, tools=tools) as s:
+                args = ""
+                for ev in s:
+                    if ev.type == "response.function_call_arguments.delta":
+                        args += ev.delta
+                final = s.get_final_response()
+            self.assertEqual(json.loads(args)["query"], PROMPT, provider)
+            streamed_call = [o for o in final.output if o.type == "function_call"][0]
+            self.assertEqual(json.loads(streamed_call.arguments)["query"], PROMPT)
+            self.assert_masked_upstream(m)
+            # The round trip: the call and its output go back as input items.
+            m = self.mark()
+            r = self.oai.responses.create(
+                model=provider + "/echo",
+                tools=tools,
+                input=[{"role": "user", "content": PROMPT}, call,
+                       {"type": "function_call_output", "call_id": call.call_id, "output": "Found " + PROMPT}],
+            )
+            self.assertEqual(r.output_text, "You said: Found " + PROMPT)
+            up = self.assert_masked_upstream(m)
+            if provider == "gm":
+                # The SDK sent the call item back whole, Gemini's thought signature included.
+                self.assertIn("thoughtSignature", json.dumps(up["body"]))
+
+    def test_responses_settings_without_a_chat_equivalent_are_refused(self):
+        m = self.mark()
         with self.assertRaises(openai.BadRequestError) as ctx:
-            self.oai.responses.create(model="mocka/echo", input="hello")
-        self.assertIn("only OpenAI-kind providers", str(ctx.exception))
+            self.oai.responses.create(model="mocka/echo", input=PROMPT, previous_response_id="resp_0123456789abcdef")
+        self.assertIn("previous_response_id", str(ctx.exception))
+        self.assertNotIn("jane", str(ctx.exception))
+        self.assertEqual(self.received_since(m), [], "nothing is sent")
 
     # <<< responses
 
