@@ -522,6 +522,9 @@ impl Rig {
         let stream = body["stream"] == true;
         let (status, raw) = self.post(api.path(), body).await;
         assert_eq!(status, 200, "{api:?} -> {kind:?}: {raw}");
+        for p in PLACEHOLDERS {
+            assert!(!raw.contains(p), "{api:?} -> {kind:?}: {p} reached the client: {raw}");
+        }
         if stream {
             api.stream(&raw)
         } else {
