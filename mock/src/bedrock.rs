@@ -17,6 +17,7 @@
 //! `throttle` (streaming: a `throttlingException` frame after `messageStart`). Errors carry
 //! Bedrock's exception names (429 `ThrottlingException` with `retry-after: 7`, 403
 //! `AccessDeniedException`, 400 `ValidationException`, 503 `ServiceUnavailableException`, ...).
+//! `POST /model/{MODEL}/invoke` answers Titan text embeddings (see [`invoke`]).
 //! Stream frames are encoded with `aws-smithy-eventstream`; `bytes=N` cuts them into N-byte
 //! HTTP chunks, ignoring frame boundaries.
 
@@ -63,6 +64,42 @@ pub(super) async fn converse_stream(
     body: Bytes,
 ) -> Response {
     handle(state, model, true, method, uri, headers, body).await
+}
+
+/// `POST /model/{MODEL}/invoke`: Titan text embeddings, `{"inputText"}` (plus `dimensions`)
+/// → `{"embedding": [...], "inputTextTokenCount": n}`, the vector [`crate::mock_vector`] of
+/// the text (the first `dimensions` of it when asked); the signature is checked as above.
+pub(super) async fn invoke(
+    State(state): State<MockState>,
+    Path(model): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let value = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    if state.inner.record {
+        state.record(&uri, &headers, value.clone());
+    }
+    if let Err((kind, message)) = verify_signature(&method, &uri, &headers, &body) {
+        return error(StatusCode::FORBIDDEN, kind, message);
+    }
+    let behavior = Behavior::parse(&model);
+    if let Some(ms) = behavior.slow_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if let Some(status) = behavior.error {
+        return error(status, exception_for(status), "mock error");
+    }
+    let Some(text) = value.get("inputText").and_then(Value::as_str) else {
+        return error(StatusCode::BAD_REQUEST, "ValidationException", "mock: expected {\"inputText\": ...}");
+    };
+    let mut vector = crate::mock_vector(text);
+    if let Some(d) = value.get("dimensions").and_then(Value::as_u64).and_then(|d| usize::try_from(d).ok()) {
+        vector.truncate(d);
+    }
+    let tokens = approx_tokens(text.chars().count());
+    json_response(StatusCode::OK, &json!({"embedding": vector, "inputTextTokenCount": tokens}))
 }
 
 async fn handle(

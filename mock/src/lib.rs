@@ -192,6 +192,7 @@ pub fn router(state: MockState) -> Router {
         .route("/v1beta/models/{call}", post(gemini_call)) // gemini
         .route("/model/{model}/converse", post(bedrock::converse)) // bedrock
         .route("/model/{model}/converse-stream", post(bedrock::converse_stream)) // bedrock
+        .route("/model/{model}/invoke", post(bedrock::invoke)) // bedrock
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .with_state(state)

@@ -1,7 +1,8 @@
 //! One `/v1/embeddings` request end to end: parse → route → check every target has an
 //! embeddings endpoint → mask every input (same detectors and policy as chat) → send to
 //! the provider kind's embeddings URL (alias targets in order; a Gemini target gets the
-//! body as `batchEmbedContents`, checked to hold masked inputs only) → the answer as the
+//! body as `batchEmbedContents`, a Bedrock one a Titan InvokeModel call per input, each
+//! checked to hold masked inputs only) → the answer as the
 //! provider gave it, in OpenAI's shape (vectors; nothing to restore) → the finish hook
 //! (audit record and metrics, route `/v1/embeddings`).
 //!
@@ -12,10 +13,11 @@ use super::finish::{Finisher, Outcome};
 use super::{
     fail, guard, note_fallback, post, read_json, resolve, retryable, shown_model, target_provider, upstream_url,
 };
+use crate::config::ProviderConfig;
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::mask::{IdentityMode, PlaceholderMap};
-use crate::providers::{embeddings, ApiKind, Endpoint, ProviderKind};
+use crate::providers::{embeddings, ApiKind, EmbeddingCalls, Endpoint, ProviderKind};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -97,24 +99,33 @@ async fn run_inner(
         let payload =
             kind.embeddings_to_native(payload, &target.model).map_err(|e| ApiError::Unsupported(e.to_string()))?;
         check_native_inputs(kind, &body, &payload)?;
-        let bytes = serde_json::to_vec(&payload).map_err(|e| ApiError::Internal(e.to_string()))?;
-        match post(state, ApiKind::OpenAi, provider, url, bytes, headers, fin).await {
-            Ok((response, sent_at)) => {
-                let read = response.bytes().await;
-                fin.upstream_time(sent_at.elapsed());
-                let name = provider.name.clone();
-                let bytes = read.map_err(|e| {
-                    tracing::warn!(provider = %name, error = %e, "reading the upstream body failed");
-                    if e.is_timeout() {
-                        ApiError::UpstreamTimeout { provider: name.clone() }
-                    } else {
-                        ApiError::UpstreamUnreachable { provider: name.clone() }
+        // >>> bedrock: one upstream call, or (Bedrock's Titan) one per input, in order
+        let answer = match kind.embeddings_calls(payload) {
+            EmbeddingCalls::One(payload) => call(state, provider, &url, &payload, headers, fin).await,
+            EmbeddingCalls::Each(calls) => {
+                let t0 = Instant::now();
+                let mut answers = Vec::with_capacity(calls.len());
+                let mut failed = None;
+                for payload in &calls {
+                    match call(state, provider, &url, payload, headers, fin).await {
+                        Ok(a) => answers.push(a),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
                     }
-                })?;
+                }
+                fin.upstream_time(t0.elapsed());
+                failed.map_or(Ok(Value::Array(answers)), Err)
+            }
+        };
+        // <<< bedrock
+        match answer {
+            Ok(answer) => {
+                let name = provider.name.clone();
                 let base64 = body.get("encoding_format").and_then(Value::as_str) == Some("base64");
-                let answer: Value = serde_json::from_slice(&bytes)
-                    .ok()
-                    .and_then(|a| kind.embeddings_from_native(a, &target.model, base64))
+                let answer = kind
+                    .embeddings_from_native(answer, &target.model, base64)
                     .ok_or(ApiError::UpstreamBadResponse { provider: name })?;
                 fin.set_usage(embeddings::usage(&answer));
                 return Ok(answer);
@@ -127,6 +138,31 @@ async fn run_inner(
         }
     }
     Err(last_err.unwrap_or_else(|| ApiError::Internal("no target".into())))
+}
+
+/// One embeddings call to `url`: the answer's JSON (not JSON: a bad upstream response).
+async fn call(
+    state: &AppState,
+    provider: &ProviderConfig,
+    url: &str,
+    payload: &Value,
+    headers: &HeaderMap,
+    fin: &mut Finisher,
+) -> Result<Value, ApiError> {
+    let bytes = serde_json::to_vec(payload).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (response, sent_at) = post(state, ApiKind::OpenAi, provider, url.to_owned(), bytes, headers, fin).await?;
+    let read = response.bytes().await;
+    fin.upstream_time(sent_at.elapsed());
+    let name = provider.name.clone();
+    let bytes = read.map_err(|e| {
+        tracing::warn!(provider = %name, error = %e, "reading the upstream body failed");
+        if e.is_timeout() {
+            ApiError::UpstreamTimeout { provider: name.clone() }
+        } else {
+            ApiError::UpstreamUnreachable { provider: name.clone() }
+        }
+    })?;
+    serde_json::from_slice(&bytes).map_err(|_| ApiError::UpstreamBadResponse { provider: name })
 }
 
 /// The translation check for embeddings: each text of a body the kind translated must be

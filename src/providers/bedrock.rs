@@ -7,7 +7,8 @@
 //!   model id or ARN (`anthropic.claude-3-5-sonnet-20240620-v1:0`,
 //!   `us.meta.llama3-1-8b-instruct-v1:0`), percent-encoded as one path segment as the AWS
 //!   SDKs do (`:` is `%3A`, `/` is `%2F`); `base_url` defaults to
-//!   `https://bedrock-runtime.{region}.amazonaws.com`; no embeddings endpoint here;
+//!   `https://bedrock-runtime.{region}.amazonaws.com`; embeddings: Titan text embeddings
+//!   models through InvokeModel, `{base_url}/model/{MODEL}/invoke`, one call per input;
 //! - auth: SigV4 (service `bedrock`, the provider's `region`) over the final URL, headers and
 //!   body, with `aws-sigv4`; credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
 //!   `AWS_SESSION_TOKEN` (sent as `x-amz-security-token`), read when the config loads;
@@ -730,6 +731,92 @@ pub fn to_openai_response(body: &Value, model: &str) -> Result<Value, Blocked> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Embeddings: Titan text embeddings through InvokeModel, one call per input
+// ---------------------------------------------------------------------------------------
+
+/// What an embeddings model of this kind must be (for the 400).
+pub const EMBEDDINGS_MODEL_RULE: &str =
+    "a Bedrock Titan text embeddings model id or ARN (amazon.titan-embed-text-v2:0, ...)";
+
+/// `{base_url}/model/{model}/invoke`, for a Titan text embeddings model (`amazon.titan-embed-…`,
+/// or an ARN, e.g. of provisioned throughput); `None` for any other model, whose InvokeModel
+/// body Veil does not know.
+pub fn embeddings_url(base_url: &str, model: &str) -> Option<String> {
+    let titan = model.starts_with("amazon.titan-embed") || model.starts_with("arn:");
+    (titan && is_model_id(model)).then(|| format!("{base_url}/model/{}/invoke", encode_segment(model)))
+}
+
+/// An OpenAI embeddings request (already masked and validated) as Titan InvokeModel bodies,
+/// one per input string (InvokeModel embeds one text): a JSON list of `{"inputText"}`
+/// (plus `dimensions`). `user` is dropped and `encoding_format` is applied to the answer by
+/// [`embeddings_response`]; any other field has no equivalent and is refused, naming it.
+pub fn embeddings_requests(body: &Value) -> Result<Value, TranslateError> {
+    let obj = body.as_object().ok_or_else(|| TranslateError::Invalid("body: expected a JSON object".into()))?;
+    let inputs: Vec<&Value> = match obj.get("input") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one @ Value::String(_)) => vec![one],
+        _ => return Err(TranslateError::Invalid("input: expected a string or a list of strings".into())),
+    };
+    let dims = match obj.get("dimensions") {
+        None | Some(Value::Null) => None,
+        Some(d) if d.is_u64() => Some(d.clone()),
+        Some(_) => return Err(TranslateError::Invalid("dimensions: expected a positive integer".into())),
+    };
+    for key in obj.keys() {
+        if !matches!(key.as_str(), "model" | "input" | "dimensions" | "encoding_format" | "user") {
+            return Err(TranslateError::Unsupported(format!(
+                "{key} has no equivalent in Bedrock's Titan embeddings API"
+            )));
+        }
+    }
+    let calls = inputs
+        .into_iter()
+        .map(|text| {
+            let mut r = json!({ "inputText": text });
+            if let Some(d) = &dims {
+                r["dimensions"] = d.clone();
+            }
+            r
+        })
+        .collect();
+    Ok(Value::Array(calls))
+}
+
+/// The input texts of an [`embeddings_requests`] list, for the check that each is a masked
+/// input (`None` when the list does not have that shape).
+pub fn embeddings_request_texts(body: &Value) -> Option<Vec<&str>> {
+    body.as_array()?.iter().map(|c| c.get("inputText").and_then(Value::as_str)).collect()
+}
+
+/// The InvokeModel answers (`{"embedding": [...], "inputTextTokenCount": n}`), one per call
+/// in order, as OpenAI's embeddings response: vectors as floats or (`base64`) base64 of
+/// little-endian f32, `usage` the summed token counts. `None` when an answer has no such shape.
+pub fn embeddings_response(answers: &Value, model: &str, base64: bool) -> Option<Value> {
+    use base64::Engine as _;
+    let mut data = Vec::new();
+    let mut tokens = 0u64;
+    for (i, a) in answers.as_array()?.iter().enumerate() {
+        let values = a.get("embedding")?.as_array()?;
+        tokens += a.get("inputTextTokenCount").and_then(Value::as_u64).unwrap_or(0);
+        let embedding = if base64 {
+            let mut bytes = Vec::with_capacity(values.len() * 4);
+            for v in values {
+                bytes.extend_from_slice(&(v.as_f64()? as f32).to_le_bytes());
+            }
+            Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
+        } else {
+            if !values.iter().all(Value::is_number) {
+                return None;
+            }
+            Value::Array(values.clone())
+        };
+        data.push(json!({"object": "embedding", "index": i, "embedding": embedding}));
+    }
+    Some(json!({"object": "list", "data": data, "model": model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}))
+}
+
+// ---------------------------------------------------------------------------------------
 // Streams: ConverseStream event-stream frames → Chat Completions chunks
 // ---------------------------------------------------------------------------------------
 
@@ -975,6 +1062,36 @@ mod tests {
 
     fn chunks(events: &[SseEvent]) -> Vec<Value> {
         events.iter().filter(|e| e.data != "[DONE]").map(|e| serde_json::from_str(&e.data).unwrap()).collect()
+    }
+
+    #[test]
+    fn titan_embeddings_take_one_call_per_input() {
+        assert_eq!(
+            embeddings_url("http://h", "amazon.titan-embed-text-v2:0").unwrap(),
+            "http://h/model/amazon.titan-embed-text-v2%3A0/invoke"
+        );
+        assert_eq!(embeddings_url("http://h", "cohere.embed-english-v3"), None);
+        assert_eq!(embeddings_url("http://h", "amazon.titan-embed/../x y"), None);
+        let calls = embeddings_requests(&json!({"model": "m", "input": ["a [EMAIL_1]", "b"], "dimensions": 256,
+            "encoding_format": "base64", "user": "u"}))
+        .unwrap();
+        assert_eq!(
+            calls,
+            json!([{"inputText": "a [EMAIL_1]", "dimensions": 256}, {"inputText": "b", "dimensions": 256}])
+        );
+        assert_eq!(embeddings_request_texts(&calls), Some(vec!["a [EMAIL_1]", "b"]));
+        assert_eq!(embeddings_requests(&json!({"input": "one"})).unwrap(), json!([{"inputText": "one"}]));
+        assert!(embeddings_requests(&json!({"input": "x", "normalize": true})).is_err());
+        let answers = json!([{"embedding": [0.5, -1.0], "inputTextTokenCount": 3}, {"embedding": [0.25], "inputTextTokenCount": 1}]);
+        let o = embeddings_response(&answers, "amazon.titan-embed-text-v2:0", false).unwrap();
+        assert_eq!(o["data"][1], json!({"object": "embedding", "index": 1, "embedding": [0.25]}));
+        assert_eq!(o["usage"], json!({"prompt_tokens": 4, "total_tokens": 4}));
+        let b = embeddings_response(&answers, "m", true).unwrap();
+        use base64::Engine as _;
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(b["data"][0]["embedding"].as_str().unwrap()).unwrap();
+        assert_eq!(bytes, [0.5f32.to_le_bytes(), (-1.0f32).to_le_bytes()].concat());
+        assert_eq!(embeddings_response(&json!([{"vector": []}]), "m", false), None);
     }
 
     #[test]

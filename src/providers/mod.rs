@@ -171,10 +171,12 @@ impl ProviderKind {
                 Endpoint::Embeddings => gemini::embeddings_url(base_url, model),
             }
             .ok_or(UrlError::BadModel(SEGMENT_RULE)),
-            // Titan embeddings would take one InvokeModel call per input; not offered.
             ProviderKind::Bedrock(_) => match endpoint {
                 Endpoint::Chat => bedrock::url(base_url, model, false).ok_or(UrlError::BadModel(bedrock::MODEL_RULE)),
-                Endpoint::Embeddings => Err(UrlError::NoEndpoint),
+                // Titan text embeddings through InvokeModel.
+                Endpoint::Embeddings => {
+                    bedrock::embeddings_url(base_url, model).ok_or(UrlError::BadModel(bedrock::EMBEDDINGS_MODEL_RULE))
+                }
             },
         }
     }
@@ -239,10 +241,9 @@ impl ProviderKind {
     pub fn embeddings_to_native(&self, body: Value, model: &str) -> Result<Value, translate::TranslateError> {
         match self {
             ProviderKind::Gemini => gemini::embeddings_request(&body, model),
-            // Bedrock has no embeddings URL ([`ProviderKind::url`]), so never gets here.
-            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Bedrock(_) => {
-                Ok(body)
-            }
+            // Bedrock: a list of Titan InvokeModel bodies, one per input ([`ProviderKind::embeddings_calls`]).
+            ProviderKind::Bedrock(_) => bedrock::embeddings_requests(&body),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => Ok(body),
         }
     }
 
@@ -251,7 +252,8 @@ impl ProviderKind {
     pub fn native_embedding_texts<'a>(&self, body: &'a Value) -> Option<Option<Vec<&'a str>>> {
         match self {
             ProviderKind::Gemini => Some(gemini::embeddings_request_texts(body)),
-            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Bedrock(_) => None,
+            ProviderKind::Bedrock(_) => Some(bedrock::embeddings_request_texts(body)),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => None,
         }
     }
 
@@ -260,11 +262,27 @@ impl ProviderKind {
     pub fn embeddings_from_native(&self, answer: Value, model: &str, base64: bool) -> Option<Value> {
         match self {
             ProviderKind::Gemini => gemini::embeddings_response(&answer, model, base64),
-            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Bedrock(_) => {
-                Some(answer)
+            ProviderKind::Bedrock(_) => bedrock::embeddings_response(&answer, model, base64),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) => Some(answer),
+        }
+    }
+
+    // >>> bedrock: embeddings that take one upstream call per input
+    /// The upstream calls of a body [`ProviderKind::embeddings_to_native`] built: the body
+    /// itself, or (Bedrock, whose InvokeModel embeds one text) one call per element of its
+    /// list, whose answers go to [`ProviderKind::embeddings_from_native`] as a list, in order.
+    pub fn embeddings_calls(&self, native: Value) -> EmbeddingCalls {
+        match self {
+            ProviderKind::Bedrock(_) => match native {
+                Value::Array(calls) => EmbeddingCalls::Each(calls),
+                other => EmbeddingCalls::One(other),
+            },
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Gemini => {
+                EmbeddingCalls::One(native)
             }
         }
     }
+    // <<< bedrock
     // <<< embeddings
 
     /// Adds the provider key the way this kind expects it.
@@ -315,6 +333,16 @@ impl ProviderKind {
         }
     }
 }
+
+// >>> bedrock
+/// What [`ProviderKind::embeddings_calls`] sends upstream.
+pub enum EmbeddingCalls {
+    /// One call with this body; its answer as is.
+    One(Value),
+    /// One call per body, in order; the answers as a JSON list.
+    Each(Vec<Value>),
+}
+// <<< bedrock
 
 // >>> bedrock: a native stream converter, fed SSE events or (a stream that is not SSE) raw bytes
 /// A kind's converter of its own event stream into [`ProviderKind::wire`]-format (Chat

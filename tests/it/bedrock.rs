@@ -362,11 +362,8 @@ async fn bedrock_errors_and_guardrails_reach_the_caller_in_its_shape() {
     let (_, stream) = br.post_stream("/v1/chat/completions", &openai_body("br/throttle", PROMPT, true)).await;
     assert!(stream.contains("throttlingException"), "{stream}");
 
-    // No embeddings on this kind; a model that is not a model id is refused, never echoed.
+    // A model that is not a model id is refused, never echoed.
     br.mock.clear();
-    let (status, v) =
-        br.post("/v1/embeddings", &json!({"model": "br/amazon.titan-embed-text-v2:0", "input": "hi"})).await;
-    assert_eq!(status, 400, "{v}");
     let (status, v) = br.post("/v1/chat/completions", &openai_body("br/jane doe@example.com", "hi", false)).await;
     assert_eq!(status, 400, "{v}");
     let m = v["error"]["message"].as_str().unwrap();
@@ -387,4 +384,68 @@ async fn the_model_list_names_bedrock_providers_with_credentials() {
     let v: Value = br.client.get(br.url("/v1/models")).send().await.unwrap().json().await.unwrap();
     let ids: Vec<&str> = v["data"].as_array().unwrap().iter().filter_map(|m| m["id"].as_str()).collect();
     assert!(ids.contains(&"br/*"), "{ids:?}");
+}
+
+#[tokio::test]
+async fn titan_embeddings_take_one_signed_call_per_masked_input() {
+    let br = bedrock(credentials(SECRET_ACCESS_KEY, None)).await;
+    let req = json!({"model": "br/amazon.titan-embed-text-v2:0", "input": [PROMPT, "hello"], "dimensions": 4});
+    let (status, v) = br.post("/v1/embeddings", &req).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["model"], "amazon.titan-embed-text-v2:0");
+    let got = br.mock.received();
+    assert_eq!(got.len(), 2, "one InvokeModel call per input");
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(r.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
+        assert!(r.header("authorization").unwrap().contains("/us-east-1/bedrock/aws4_request"));
+        let text = r.body["inputText"].as_str().unwrap();
+        assert_eq!(r.body["dimensions"], 4);
+        for raw in VALUES {
+            assert!(!text.contains(raw), "raw value {raw:?} reached Bedrock: {text}");
+        }
+        // The provider embeds the masked text; the vectors come back in input order.
+        let want: Vec<f32> = veil_mock::mock_vector(text).into_iter().take(4).collect();
+        let have: Vec<f32> =
+            v["data"][i]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        assert_eq!(have, want);
+        assert_eq!(v["data"][i]["index"], i);
+    }
+    assert!(got[0].body["inputText"].as_str().unwrap().contains("[EMAIL_1]"));
+    assert_eq!(got[1].body["inputText"], "hello");
+    let tokens = v["usage"]["prompt_tokens"].as_u64().unwrap();
+    assert!(tokens > 0, "{v}");
+    let recs = br.audit_records().await;
+    assert_eq!(recs[0]["route"], "/v1/embeddings");
+    assert_eq!(recs[0]["usage"]["input_tokens"].as_u64(), Some(tokens), "{}", recs[0]);
+
+    // base64, as the openai SDK asks by default: little-endian f32.
+    br.mock.clear();
+    let (status, v) = br
+        .post(
+            "/v1/embeddings",
+            &json!({"model": "br/amazon.titan-embed-text-v2:0", "input": "hello", "encoding_format": "base64"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(v["data"][0]["embedding"].as_str().unwrap()).unwrap();
+    let want: Vec<u8> = veil_mock::mock_vector("hello").iter().flat_map(|f| f.to_le_bytes()).collect();
+    assert_eq!(bytes, want);
+
+    // Errors in OpenAI's shape; another family's embeddings model is refused before sending.
+    br.mock.clear();
+    let (status, v) =
+        br.post("/v1/embeddings", &json!({"model": "br/amazon.titan-embed-text-v2:0+error=429", "input": "hi"})).await;
+    assert_eq!(status, 429, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("ThrottlingException"), "{v}");
+    br.mock.clear();
+    let (status, v) = br.post("/v1/embeddings", &json!({"model": "br/cohere.embed-english-v3", "input": "hi"})).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("Titan text embeddings model"), "{v}");
+    let (status, v) = br
+        .post("/v1/embeddings", &json!({"model": "br/amazon.titan-embed-text-v2:0", "input": "hi", "bogus": 1}))
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(br.mock.received().is_empty());
 }
