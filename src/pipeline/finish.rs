@@ -49,11 +49,7 @@ pub struct Finisher {
 
 impl Finisher {
     pub fn new(state: AppState, api: ApiKind, request_id: String, key_id: Option<String>) -> Self {
-        let route = match api {
-            ApiKind::OpenAi => "/v1/chat/completions",
-            ApiKind::Anthropic => "/v1/messages",
-        };
-        Finisher::for_route(state, api, route, request_id, key_id)
+        Finisher::for_route(state, api, api.route(), request_id, key_id)
     }
 
     /// A finisher for a request on `route` (the audit `route` and the metrics label), whose

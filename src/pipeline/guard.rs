@@ -6,36 +6,10 @@
 use crate::error::ApiError;
 use crate::mask::{IdentityMode, MaskReport, Masker, PlaceholderMap};
 use crate::providers::fields::ShapeError;
-use crate::providers::{anthropic, openai, responses, translate, ApiKind, ProviderKind, TextRef};
+use crate::providers::{responses, translate, ApiKind, ProviderKind, TextRef};
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
 use std::collections::HashSet;
-
-/// Every string of a request that is not structural, in the API's field rules.
-fn request_texts(api: ApiKind, body: &mut Value) -> Result<Vec<TextRef<'_>>, ShapeError> {
-    match api {
-        ApiKind::OpenAi => openai::request_texts(body),
-        ApiKind::Anthropic => anthropic::request_texts(body),
-    }
-}
-
-/// Removes the end-user identifier fields (`[policy] identity_fields = "drop"`).
-fn remove_identity_fields(api: ApiKind, body: &mut Value) {
-    match api {
-        ApiKind::OpenAi => {
-            if let Some(map) = body.as_object_mut() {
-                for field in openai::IDENTITY_FIELDS {
-                    map.remove(*field);
-                }
-            }
-        }
-        ApiKind::Anthropic => {
-            if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.remove("user_id");
-            }
-        }
-    }
-}
 
 /// Masks all request texts in place; a body without the API's shape is refused (400,
 /// naming the field). JSON-in-a-string fields (tool-call arguments) are parsed and their
@@ -50,9 +24,9 @@ pub async fn mask_body(
     map: &mut PlaceholderMap,
 ) -> Result<MaskReport, ApiError> {
     if identity == IdentityMode::Drop {
-        remove_identity_fields(api, body);
+        api.remove_identity_fields(body);
     }
-    let refs = request_texts(api, body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let refs = api.request_texts(body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     mask_refs(masker, identity, refs, map).await
 }
 
@@ -104,7 +78,7 @@ fn string_leaves<'a>(v: &'a mut Value, out: &mut Vec<&'a mut String>) {
 
 /// The texts of a (masked) body as owned strings: JSON text fields by their string leaves.
 fn owned_texts(api: ApiKind, body: &mut Value) -> Result<Vec<String>, ShapeError> {
-    owned(request_texts(api, body)?)
+    owned(api.request_texts(body)?)
 }
 
 fn owned(refs: Vec<TextRef<'_>>) -> Result<Vec<String>, ShapeError> {

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::http::auth::{presented_key, Caller};
 use crate::mask::{Escape, PlaceholderMap, RestoreStats, Restorer};
 use crate::providers::bedrock::{self, SignError};
-use crate::providers::{anthropic, openai, translate, ApiKind, Endpoint, TextRef, UrlError};
+use crate::providers::{anthropic, translate, ApiKind, Endpoint, TextRef, UrlError};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -163,11 +163,8 @@ async fn run_inner(
     fin: &mut Finisher,
 ) -> Result<Reply, ApiError> {
     let mut body = read_json(state, body)?;
-    let (valid, stream) = match api {
-        ApiKind::OpenAi => (openai::validate_request(&body), openai::is_stream(&body)),
-        ApiKind::Anthropic => (anthropic::validate_request(&body), anthropic::is_stream(&body)),
-    };
-    valid.map_err(ApiError::BadRequest)?;
+    api.validate_request(&body).map_err(ApiError::BadRequest)?;
+    let stream = api.is_stream(&body);
     fin.set_stream(stream);
     let model = body.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
     let targets = resolve(state, &model)?;
@@ -209,7 +206,22 @@ async fn run_inner(
                 // Answers name the model as the provider reports it, without `provider/`
                 // (the upstream's own name when it sends one, else `target.model`).
                 return if stream {
-                    Ok(Reply::Stream(stream::respond(state, api, provider, &target.model, up, restorer, fin.take())))
+                    {
+                        // A Chat Completions client's `stream_options.include_usage`: the
+                        // usage chunk a translated stream must end with.
+                        let usage =
+                            body.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
+                        Ok(Reply::Stream(stream::respond(
+                            state,
+                            api,
+                            provider,
+                            &target.model,
+                            up,
+                            usage,
+                            restorer,
+                            fin.take(),
+                        )))
+                    }
                 } else {
                     let answer = finish_plain(api, provider, &target.model, up, &restorer, fin).await;
                     crate::telemetry::spans::ended(&up_span, answer).map(Reply::Json)
@@ -259,11 +271,7 @@ pub fn restore_body(api: ApiKind, body: &mut Value, restorer: &Restorer) -> Rest
     if restorer.is_empty() {
         return stats;
     }
-    let refs = match api {
-        ApiKind::OpenAi => openai::response_texts(body),
-        ApiKind::Anthropic => anthropic::response_texts(body),
-    };
-    for r in refs {
+    for r in api.response_texts(body) {
         let s = match r {
             TextRef::Plain(s) | TextRef::Identity(s) => restorer.restore_in_place(s, Escape::None),
             TextRef::JsonText(s) => restorer.restore_in_place(s, Escape::Json),
@@ -543,10 +551,7 @@ async fn read_answer(
         .provider_kind
         .from_native(upstream, model)
         .map_err(|b| ApiError::Blocked(format!("provider {provider:?} refused the request: {b}")))?;
-    let usage = match provider_kind {
-        ApiKind::OpenAi => openai::usage(&upstream),
-        ApiKind::Anthropic => anthropic::usage(&upstream),
-    };
+    let usage = provider_kind.usage(&upstream);
     fin.set_usage(usage);
     crate::telemetry::spans::usage(&up.span, usage); // telemetry
     Ok(match (provider_kind, api) {

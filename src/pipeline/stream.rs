@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::mask::{Escape, RestoreStats, Restorer, StreamRestorer};
 use crate::providers::sse::{encode, SseDecoder, SseEvent};
 use crate::providers::translate::{AnthropicToOpenAiStream, OpenAiToAnthropicStream};
-use crate::providers::{anthropic, openai, ApiKind};
+use crate::providers::{anthropic, ApiKind};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::response::Response;
@@ -29,19 +29,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Starts the pump task and returns the streaming response.
+/// Starts the pump task and returns the streaming response. `include_usage`: the client
+/// (Chat Completions) asked for the usage chunk, which a translated stream then ends with.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn respond(
     state: &AppState,
     api: ApiKind,
     provider: &ProviderConfig,
     model: &str,
     up: Upstream,
+    include_usage: bool,
     restorer: Arc<Restorer>,
     fin: Finisher,
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Bytes>(16);
     let convert = match (up.provider_kind, api) {
-        (ApiKind::Anthropic, ApiKind::OpenAi) => Convert::A2O(AnthropicToOpenAiStream::new(model, false)),
+        (ApiKind::Anthropic, ApiKind::OpenAi) => Convert::A2O(AnthropicToOpenAiStream::new(model, include_usage)),
         (ApiKind::OpenAi, ApiKind::Anthropic) => Convert::O2A(OpenAiToAnthropicStream::new(model)),
         _ => Convert::Same,
     };
@@ -235,10 +238,7 @@ impl Pump {
         // Usage as the provider reports it (before translation, which may drop it).
         if self.provider_kind != self.api && ev.data.contains("\"usage\"") {
             if let Ok(v) = serde_json::from_str::<Value>(&ev.data) {
-                let u = match self.provider_kind {
-                    ApiKind::OpenAi => openai::usage(&v),
-                    ApiKind::Anthropic => anthropic::usage(&v),
-                };
+                let u = self.provider_kind.usage(&v);
                 self.restore.merge_usage(u);
             }
         }

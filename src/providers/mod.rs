@@ -44,6 +44,74 @@ impl ApiKind {
             ApiKind::Anthropic => "anthropic",
         }
     }
+
+    // The wire rules of each API, for the pipeline (which never matches on a kind itself).
+
+    /// The route a client of this API posts conversations to (the audit `route`).
+    pub const fn route(self) -> &'static str {
+        match self {
+            ApiKind::OpenAi => "/v1/chat/completions",
+            ApiKind::Anthropic => "/v1/messages",
+        }
+    }
+
+    /// The minimum request shape Veil needs; the error names the field, never a value.
+    pub fn validate_request(self, body: &Value) -> Result<(), String> {
+        match self {
+            ApiKind::OpenAi => openai::validate_request(body),
+            ApiKind::Anthropic => anthropic::validate_request(body),
+        }
+    }
+
+    /// Whether the request asks for a stream.
+    pub fn is_stream(self, body: &Value) -> bool {
+        match self {
+            ApiKind::OpenAi => openai::is_stream(body),
+            ApiKind::Anthropic => anthropic::is_stream(body),
+        }
+    }
+
+    /// Every string of a request that is not structural (deny by default).
+    pub fn request_texts(self, body: &mut Value) -> Result<Vec<TextRef<'_>>, fields::ShapeError> {
+        match self {
+            ApiKind::OpenAi => openai::request_texts(body),
+            ApiKind::Anthropic => anthropic::request_texts(body),
+        }
+    }
+
+    /// Every text of a plain answer, for restore.
+    pub fn response_texts(self, body: &mut Value) -> Vec<TextRef<'_>> {
+        match self {
+            ApiKind::OpenAi => openai::response_texts(body),
+            ApiKind::Anthropic => anthropic::response_texts(body),
+        }
+    }
+
+    /// Removes the end-user identifier fields (`[policy] identity_fields = "drop"`).
+    pub fn remove_identity_fields(self, body: &mut Value) {
+        match self {
+            ApiKind::OpenAi => {
+                if let Some(map) = body.as_object_mut() {
+                    for field in openai::IDENTITY_FIELDS {
+                        map.remove(*field);
+                    }
+                }
+            }
+            ApiKind::Anthropic => {
+                if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.remove("user_id");
+                }
+            }
+        }
+    }
+
+    /// `(input, output)` tokens of a plain answer or of a stream event of this API.
+    pub fn usage(self, body: &Value) -> Option<(u64, u64)> {
+        match self {
+            ApiKind::OpenAi => openai::usage(body),
+            ApiKind::Anthropic => anthropic::usage(body),
+        }
+    }
 }
 
 impl fmt::Display for ApiKind {

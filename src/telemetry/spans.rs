@@ -55,7 +55,7 @@ impl RequestScope {
     /// Counts the request in flight and opens its span, continuing the client's
     /// `traceparent` if it sent a valid one.
     pub fn start(api: ApiKind, headers: &HeaderMap) -> RequestScope {
-        RequestScope::start_route(route(api), headers)
+        RequestScope::start_route(api.route(), headers)
     }
 
     // >>> responses: the same scope for a route that is not an API's conversation route
@@ -326,12 +326,6 @@ pub fn restored(span: &Span, stats: RestoreStats, busy: Duration) {
     span.record("veil.restore.busy_ms", millis(busy));
 }
 
-fn route(api: ApiKind) -> &'static str {
-    match api {
-        ApiKind::OpenAi => "/v1/chat/completions",
-        ApiKind::Anthropic => "/v1/messages",
-    }
-}
 
 /// A model name as spans may show it: only when it looks like one.
 fn model_name(model: &str) -> Option<&str> {

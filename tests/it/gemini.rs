@@ -234,9 +234,10 @@ async fn gemini_errors_and_safety_blocks_reach_the_caller_in_its_shape() {
     let (_, stream) = gw.post_stream("/v1/messages", &anthropic_body("gm/blocked", PROMPT, true)).await;
     assert!(sse_events(&stream).iter().any(|(e, _)| e.as_deref() == Some("error")), "{stream}");
 
-    // No embeddings endpoint on this kind; a model that would leave its path segment is refused.
+    // A model that would leave its path segment is refused, for chat and embeddings alike
+    // (embeddings themselves: tests/it/embeddings.rs).
     gemini.clear();
-    let (status, v) = gw.post("/v1/embeddings", &json!({"model": "gm/text-embedding-004", "input": "hi"})).await;
+    let (status, v) = gw.post("/v1/embeddings", &json!({"model": "gm/../x", "input": "hi"})).await;
     assert_eq!(status, 400, "{v}");
     let (status, _) = gw.post("/v1/chat/completions", &openai_body("gm/../x", "hi", false)).await;
     assert_eq!(status, 400);
