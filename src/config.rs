@@ -296,6 +296,52 @@ pub enum ModelSetting {
     Hub { repo: String, revision: Option<String> },
 }
 
+/// Tuning of the NER queue and batching (`[detect]` keys), used by `ner::engine`.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Jobs (requests) that may wait; beyond this, detection is refused (503).
+    pub queue_capacity: usize,
+    /// Padded tokens in one forward pass.
+    pub max_batch_tokens: usize,
+    /// Jobs in one batch.
+    pub max_batch_requests: usize,
+    /// How long the worker waits for more jobs when it is already under concurrent load.
+    pub max_batch_wait: Duration,
+    /// Text tokens per window (special tokens come on top); 0 = the model's limit.
+    pub window: usize,
+    /// Tokens shared by neighbouring windows.
+    pub overlap: usize,
+    /// Model spans scoring below this are dropped; `None`: the model's `veil_min_score`
+    /// (calibrated when it was trained), else 0.5.
+    pub min_score: Option<f32>,
+    /// Single-threaded workers of the fast CPU path (the candle path always has one thread).
+    pub threads: usize,
+    /// `[detect] public_figures = "allow"`: PERSON spans that name a well-known public
+    /// figure (`scope/public_figures.txt`) are left alone. Default off (masked).
+    pub public_figures: bool,
+}
+
+/// One worker per CPU the process may use.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1)
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            queue_capacity: 1024,
+            max_batch_tokens: 8192,
+            max_batch_requests: 64,
+            max_batch_wait: Duration::from_millis(2),
+            window: 0,
+            overlap: 32,
+            min_score: None,
+            threads: default_threads(),
+            public_figures: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DetectConfig {
     pub model: ModelSetting,
@@ -306,7 +352,7 @@ pub struct DetectConfig {
     /// Use the model's name list, if it ships one.
     pub name_lexicon: bool,
     /// Queue, batching and windowing of the NER model.
-    pub engine: crate::ner::engine::EngineOptions,
+    pub engine: EngineOptions,
     /// `[detect.labels]` overrides; `None` ignores a type.
     pub labels: BTreeMap<String, Option<Label>>,
     pub allow: Vec<String>,
@@ -830,13 +876,13 @@ fn validate_detect(raw: RawDetect) -> Result<DetectConfig, ConfigError> {
         };
         labels.insert(ty, l);
     }
-    let d = crate::ner::engine::EngineOptions::default();
+    let d = EngineOptions::default();
     let positive = |key: &str, v: Option<usize>, default: usize| match v {
         Some(0) => Err(invalid(format!("detect.{key}"), "must be at least 1")),
         Some(n) => Ok(n),
         None => Ok(default),
     };
-    let engine = crate::ner::engine::EngineOptions {
+    let engine = EngineOptions {
         queue_capacity: positive("queue_capacity", raw.queue_capacity, d.queue_capacity)?,
         max_batch_tokens: positive("max_batch_tokens", raw.max_batch_tokens, d.max_batch_tokens)?,
         max_batch_requests: positive("max_batch_requests", raw.max_batch_requests, d.max_batch_requests)?,
@@ -989,7 +1035,7 @@ mod tests {
     #[test]
     fn detect_threads_defaults_to_the_cpus_and_must_be_positive() {
         let c = Config::from_toml("[detect]\nmodel = \"none\"\n", &env()).unwrap();
-        assert_eq!(c.detect.engine.threads, crate::ner::engine::default_threads());
+        assert_eq!(c.detect.engine.threads, default_threads());
         let c = Config::from_toml("[detect]\nmodel = \"none\"\nthreads = 3\n", &env()).unwrap();
         assert_eq!(c.detect.engine.threads, 3);
         let e = Config::from_toml("[detect]\nmodel = \"none\"\nthreads = 0\n", &env()).unwrap_err();

@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod audit;
+pub mod caller;
 pub mod cli;
 pub mod config;
 pub mod error;

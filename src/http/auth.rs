@@ -2,50 +2,16 @@
 //! must carry a key (`Authorization: Bearer KEY` or `x-api-key: KEY`) whose sha256 is
 //! configured. The key itself is never stored or logged, only its id.
 
-use super::{PUBLIC_ROUTES, X_API_KEY};
-use crate::config::KeyConfig;
+use super::PUBLIC_ROUTES;
 use crate::error::{api_for_path, ApiError};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use http::header::AUTHORIZATION;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// Who is calling; in request extensions for every authenticated request.
-#[derive(Debug, Clone, Default)]
-pub struct Caller {
-    /// `None` when no keys are configured (open sidecar).
-    pub key: Option<Arc<KeyConfig>>,
-}
-
-impl Caller {
-    pub fn key_id(&self) -> Option<&str> {
-        self.key.as_deref().map(|k| k.id.as_str())
-    }
-
-    /// May this caller use `model` (as the client wrote it)?
-    pub fn may_use(&self, model: &str) -> bool {
-        let Some(key) = &self.key else { return true };
-        key.models.is_empty()
-            || key.models.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => model.starts_with(prefix),
-                None => p == model,
-            })
-    }
-}
-
-/// The key the client presented, as its SDK sends it.
-pub fn presented_key(headers: &http::HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let v = v.trim();
-        if let Some(k) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
-            return Some(k.trim());
-        }
-    }
-    headers.get(X_API_KEY).and_then(|v| v.to_str().ok()).map(str::trim)
-}
+pub use crate::caller::{presented_key, Caller};
 
 /// Constant-time equality of two digests.
 fn digest_eq(a: &[u8; 32], b: &[u8]) -> bool {

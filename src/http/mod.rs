@@ -20,8 +20,8 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 /// Routes that need no API key.
 pub const PUBLIC_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
-pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
-pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use crate::caller::X_API_KEY;
+pub use crate::caller::X_REQUEST_ID;
 /// Azure OpenAI clients send their key here.
 pub const API_KEY: HeaderName = HeaderName::from_static("api-key");
 

@@ -30,51 +30,8 @@ use tokio::sync::oneshot;
 /// the weight packing of the matmuls, small enough to keep a pass (and the scratch) short.
 const FAST_BATCH_TOKENS: usize = 512;
 
-/// Tuning of the queue and batching (`[detect]` keys in the config).
-#[derive(Debug, Clone)]
-pub struct EngineOptions {
-    /// Jobs (requests) that may wait; beyond this, detection is refused (503).
-    pub queue_capacity: usize,
-    /// Padded tokens in one forward pass.
-    pub max_batch_tokens: usize,
-    /// Jobs in one batch.
-    pub max_batch_requests: usize,
-    /// How long the worker waits for more jobs when it is already under concurrent load.
-    pub max_batch_wait: Duration,
-    /// Text tokens per window (special tokens come on top); 0 = the model's limit.
-    pub window: usize,
-    /// Tokens shared by neighbouring windows.
-    pub overlap: usize,
-    /// Model spans scoring below this are dropped; `None`: the model's `veil_min_score`
-    /// (calibrated when it was trained), else 0.5.
-    pub min_score: Option<f32>,
-    /// Single-threaded workers of the fast CPU path (the candle path always has one thread).
-    pub threads: usize,
-    /// `[detect] public_figures = "allow"`: PERSON spans that name a well-known public
-    /// figure (`scope/public_figures.txt`) are left alone. Default off (masked).
-    pub public_figures: bool,
-}
-
-/// One worker per CPU the process may use.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1)
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions {
-            queue_capacity: 1024,
-            max_batch_tokens: 8192,
-            max_batch_requests: 64,
-            max_batch_wait: Duration::from_millis(2),
-            window: 0,
-            overlap: 32,
-            min_score: None,
-            threads: default_threads(),
-            public_figures: false,
-        }
-    }
-}
+// The tuning lives with the rest of the settings (config does not depend on ner).
+pub use crate::config::{default_threads, EngineOptions};
 
 pub type JobResult = Result<Vec<Vec<Entity>>, String>;
 

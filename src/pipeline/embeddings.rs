@@ -13,9 +13,9 @@ use super::finish::{Finisher, Outcome};
 use super::{
     fail, guard, note_fallback, post, read_json, resolve, retryable, shown_model, target_provider, upstream_url,
 };
+use crate::caller::Caller;
 use crate::config::ProviderConfig;
 use crate::error::ApiError;
-use crate::http::auth::Caller;
 use crate::mask::{IdentityMode, PlaceholderMap};
 use crate::providers::{embeddings, ApiKind, EmbeddingCalls, Endpoint, ProviderKind};
 use crate::state::AppState;
@@ -31,8 +31,7 @@ pub const ROUTE: &str = "/v1/embeddings";
 
 /// Handles one `POST /v1/embeddings` (OpenAI's request and response shapes).
 pub async fn run(state: AppState, caller: Caller, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let request_id =
-        headers.get(crate::http::X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let request_id = crate::caller::request_id(&headers);
     let key_id = caller.key_id().map(str::to_string);
     let mut fin = Finisher::for_route(state.clone(), ApiKind::OpenAi, ROUTE, request_id.clone(), key_id);
     match run_inner(&state, &caller, &headers, body, &mut fin).await {

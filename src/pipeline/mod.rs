@@ -8,9 +8,9 @@ mod guard;
 pub mod responses; // responses: POST /v1/responses
 mod stream;
 
+use crate::caller::{presented_key, Caller};
 use crate::config::{parse_target, ProviderConfig, Target};
 use crate::error::ApiError;
-use crate::http::auth::{presented_key, Caller};
 use crate::mask::{Escape, PlaceholderMap, RestoreStats, Restorer};
 use crate::providers::bedrock::{self, SignError};
 use crate::providers::{anthropic, translate, ApiKind, Endpoint, TextRef, UrlError};
@@ -52,8 +52,7 @@ async fn run_request(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request_id =
-        headers.get(crate::http::X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let request_id = crate::caller::request_id(&headers);
     let mut fin = Finisher::new(state.clone(), api, request_id.clone(), caller.key_id().map(str::to_string));
     match run_inner(&state, api, &caller, &headers, body, &mut fin).await {
         Ok(Reply::Json(value)) => {

@@ -27,9 +27,9 @@ use super::{
     fail, guard, note_fallback, post, read_answer, read_json, resolve, retryable, send, shown_model, target_provider,
     Upstream,
 };
+use crate::caller::Caller;
 use crate::config::ProviderConfig;
 use crate::error::ApiError;
-use crate::http::auth::Caller;
 use crate::mask::{Escape, IdentityMode, PlaceholderMap, RestoreStats, Restorer, StreamRestorer};
 use crate::providers::responses::{self, ROUTE};
 use crate::providers::responses_chat::{self, ChatToResponsesStream};
@@ -63,8 +63,7 @@ async fn run_request(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let request_id =
-        headers.get(crate::http::X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let request_id = crate::caller::request_id(&headers);
     let key_id = caller.key_id().map(str::to_string);
     let mut fin = Finisher::for_route(state.clone(), ApiKind::OpenAi, ROUTE, request_id.clone(), key_id);
     match run_inner(&state, &caller, &headers, body, &mut fin).await {

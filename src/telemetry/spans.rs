@@ -326,7 +326,6 @@ pub fn restored(span: &Span, stats: RestoreStats, busy: Duration) {
     span.record("veil.restore.busy_ms", millis(busy));
 }
 
-
 /// A model name as spans may show it: only when it looks like one.
 fn model_name(model: &str) -> Option<&str> {
     let ok =

@@ -195,7 +195,7 @@ fn presented_admin_key(headers: &HeaderMap) -> Option<String> {
             });
         }
     }
-    crate::http::auth::presented_key(headers).map(str::to_string)
+    crate::caller::presented_key(headers).map(str::to_string)
 }
 
 async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
