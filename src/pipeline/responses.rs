@@ -243,14 +243,9 @@ impl ChatStages<'_> {
     /// The stream stages before restore: the kind's own events → its wire API's → Chat
     /// Completions chunks → Responses events.
     fn stream(self) -> Translate {
-        let messages = match self.provider.kind {
-            ApiKind::OpenAi => None,
-            // Usage asked for, so that `response.completed` carries it.
-            ApiKind::Anthropic => Some(AnthropicToOpenAiStream::new(self.model, true)),
-        };
         Translate {
             native: self.provider.provider_kind.native_stream(self.model),
-            messages,
+            messages: responses_chat::chat_stream(self.provider.kind, self.model),
             responses: ChatToResponsesStream::new(self.model, self.echo.clone()),
         }
     }

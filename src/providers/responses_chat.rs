@@ -25,8 +25,8 @@
 //! (counted in a debug log, never named).
 
 use super::sse::SseEvent;
-use super::translate::TranslateError;
-use super::MaxTokensField;
+use super::translate::{AnthropicToOpenAiStream, TranslateError};
+use super::{ApiKind, MaxTokensField};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -654,6 +654,16 @@ pub fn to_response(chat: &Value, echo: &Map<String, Value>) -> Value {
 // ---------------------------------------------------------------------------------------
 // Streams: Chat Completions chunks → Responses events
 // ---------------------------------------------------------------------------------------
+
+/// The converter of a wire API's stream events into Chat Completions chunks, for a kind
+/// whose wire API is not Chat Completions (Messages: usage asked for, so that
+/// `response.completed` carries it); `None` for Chat Completions itself.
+pub fn chat_stream(wire: ApiKind, model: &str) -> Option<AnthropicToOpenAiStream> {
+    match wire {
+        ApiKind::OpenAi => None,
+        ApiKind::Anthropic => Some(AnthropicToOpenAiStream::new(model, true)),
+    }
+}
 
 /// One output item of the response being streamed.
 enum Item {
