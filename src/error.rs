@@ -5,7 +5,7 @@
 //! line that carries the same request id.
 
 use crate::mask::{DetectError, MaskError};
-use crate::providers::{anthropic, openai, ApiKind};
+use crate::providers::ApiKind;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::StatusCode;
@@ -151,11 +151,7 @@ impl ApiError {
 
     /// The error body in the caller's API shape.
     pub fn body(&self, api: ApiKind) -> serde_json::Value {
-        let msg = self.public_message();
-        match api {
-            ApiKind::OpenAi => openai::error_body(&msg, self.openai_type(), Some(self.kind())),
-            ApiKind::Anthropic => anthropic::error_body(&msg, self.anthropic_type()),
-        }
+        api.error_body(&self.public_message(), self.openai_type(), self.kind(), self.anthropic_type())
     }
 
     /// The response in the caller's API shape.

@@ -13,7 +13,7 @@ use crate::config::{parse_target, ProviderConfig, Target};
 use crate::error::ApiError;
 use crate::mask::{Escape, PlaceholderMap, RestoreStats, Restorer};
 use crate::providers::bedrock::{self, SignError};
-use crate::providers::{anthropic, translate, ApiKind, Endpoint, TextRef, UrlError};
+use crate::providers::{translate, ApiKind, Endpoint, TextRef, UrlError};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -289,44 +289,12 @@ fn upstream_body(
     stream: bool,
 ) -> Result<(Value, bool), ApiError> {
     let unsupported = |e: translate::TranslateError| ApiError::Unsupported(e.to_string());
-    let mut strip_usage = false;
-    let out = match (api, provider.kind) {
-        (ApiKind::OpenAi, ApiKind::OpenAi) => {
-            let mut b = body.clone();
-            b["model"] = Value::String(target.model.clone());
-            if stream {
-                // Ask for usage so the audit log has it; the chunk is hidden from a client
-                // that did not ask for it.
-                let asked = b.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
-                if !asked {
-                    strip_usage = true;
-                    match b.get_mut("stream_options").and_then(Value::as_object_mut) {
-                        Some(o) => {
-                            o.insert("include_usage".into(), Value::Bool(true));
-                        }
-                        None => b["stream_options"] = serde_json::json!({"include_usage": true}),
-                    }
-                }
-            }
-            b
-        }
-        (ApiKind::Anthropic, ApiKind::Anthropic) => {
-            let mut b = body.clone();
-            b["model"] = Value::String(target.model.clone());
-            b
-        }
-        (ApiKind::OpenAi, ApiKind::Anthropic) => {
-            let out = translate::openai_to_anthropic_request(body, &target.model).map_err(unsupported)?;
-            guard::check_translated(api, body, provider.kind, &out)?;
-            out
-        }
-        (ApiKind::Anthropic, ApiKind::OpenAi) => {
-            let max_tokens = provider.provider_kind.max_tokens_field(&provider.base_url);
-            let out = translate::anthropic_to_openai_request(body, &target.model, max_tokens).map_err(unsupported)?;
-            guard::check_translated(api, body, provider.kind, &out)?;
-            out
-        }
-    };
+    let max_tokens = provider.provider_kind.max_tokens_field(&provider.base_url);
+    let translate::Outgoing { body: out, translated, strip_usage } =
+        translate::request(api, provider.kind, body, &target.model, max_tokens, stream).map_err(unsupported)?;
+    if translated {
+        guard::check_translated(api, body, provider.kind, &out)?;
+    }
     // >>> gemini: a kind with its own wire format gets this body translated, checked again
     let native = provider.provider_kind.to_native(out).map_err(unsupported)?;
     guard::check_native(api, body, &provider.provider_kind, &native)?;
@@ -416,18 +384,8 @@ pub(crate) async fn post(
         (Some(k), _) => req = provider.provider_kind.authorize(req, k),
         (None, None) => {}
     }
-    if provider.kind == ApiKind::Anthropic {
-        let version = client_headers
-            .get("anthropic-version")
-            .filter(|_| api == ApiKind::Anthropic)
-            .cloned()
-            .unwrap_or(HeaderValue::from_static(anthropic::VERSION));
-        req = req.header("anthropic-version", version);
-        if api == ApiKind::Anthropic {
-            if let Some(beta) = client_headers.get("anthropic-beta") {
-                req = req.header("anthropic-beta", beta.clone());
-            }
-        }
+    for (name, value) in provider.kind.upstream_headers(api, client_headers) {
+        req = req.header(name, value);
     }
     for (h, v) in &provider.headers {
         req = req.header(h.as_str(), v.as_str());
@@ -553,11 +511,7 @@ async fn read_answer(
     let usage = provider_kind.usage(&upstream);
     fin.set_usage(usage);
     crate::telemetry::spans::usage(&up.span, usage); // telemetry
-    Ok(match (provider_kind, api) {
-        (a, b) if a == b => upstream,
-        (ApiKind::Anthropic, ApiKind::OpenAi) => translate::anthropic_to_openai_response(&upstream, model),
-        _ => translate::openai_to_anthropic_response(&upstream, model),
-    })
+    Ok(translate::response(provider_kind, api, upstream, model))
 }
 
 /// The innermost error of a chain (what actually went wrong under a wrapper's message).

@@ -15,7 +15,7 @@ use crate::config::ProviderConfig;
 use crate::error::ApiError;
 use crate::mask::{Escape, RestoreStats, Restorer, StreamRestorer};
 use crate::providers::sse::{encode, SseDecoder, SseEvent};
-use crate::providers::translate::{AnthropicToOpenAiStream, OpenAiToAnthropicStream};
+use crate::providers::translate::StreamConvert;
 use crate::providers::{anthropic, ApiKind};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -43,11 +43,7 @@ pub(super) fn respond(
     fin: Finisher,
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Bytes>(16);
-    let convert = match (up.provider_kind, api) {
-        (ApiKind::Anthropic, ApiKind::OpenAi) => Convert::A2O(AnthropicToOpenAiStream::new(model, include_usage)),
-        (ApiKind::OpenAi, ApiKind::Anthropic) => Convert::O2A(OpenAiToAnthropicStream::new(model)),
-        _ => Convert::Same,
-    };
+    let convert = StreamConvert::new(up.provider_kind, api, model, include_usage);
     let pump = Pump {
         native: provider.provider_kind.native_stream(model), // gemini
         api,
@@ -63,30 +59,6 @@ pub(super) fn respond(
     super::sse_response(rx)
 }
 
-enum Convert {
-    Same,
-    A2O(AnthropicToOpenAiStream),
-    O2A(OpenAiToAnthropicStream),
-}
-
-impl Convert {
-    fn on_event(&mut self, ev: SseEvent, out: &mut Vec<SseEvent>) {
-        match self {
-            Convert::Same => out.push(ev),
-            Convert::A2O(t) => out.extend(t.on_event(&ev)),
-            Convert::O2A(t) => out.extend(t.on_event(&ev)),
-        }
-    }
-
-    fn finish(&mut self, out: &mut Vec<SseEvent>) {
-        match self {
-            Convert::Same => {}
-            Convert::A2O(t) => out.extend(t.finish()),
-            Convert::O2A(t) => out.extend(t.finish()),
-        }
-    }
-}
-
 struct Pump {
     /// gemini, bedrock: turns the kind's own stream events into wire-API events first.
     native: Option<crate::providers::NativeStream>,
@@ -94,7 +66,7 @@ struct Pump {
     provider_kind: ApiKind,
     provider: String,
     idle: Duration,
-    convert: Convert,
+    convert: StreamConvert,
     restore: ClientRestore,
     fin: Finisher,
     /// The request, upstream and restore spans (telemetry).
@@ -258,17 +230,7 @@ impl Pump {
 
 /// Error event(s) in the client's stream format after a mid-stream failure.
 fn error_events(api: ApiKind, err: &ApiError) -> Vec<SseEvent> {
-    match api {
-        ApiKind::OpenAi => vec![
-            SseEvent { data: err.body(ApiKind::OpenAi).to_string(), ..Default::default() },
-            SseEvent { data: "[DONE]".into(), ..Default::default() },
-        ],
-        ApiKind::Anthropic => vec![SseEvent {
-            event: Some("error".into()),
-            data: err.body(ApiKind::Anthropic).to_string(),
-            ..Default::default()
-        }],
-    }
+    api.stream_error_events(&err.body(api))
 }
 
 /// Which text stream inside the client's event stream.

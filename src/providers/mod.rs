@@ -112,6 +112,56 @@ impl ApiKind {
             ApiKind::Anthropic => anthropic::usage(body),
         }
     }
+
+    /// An error body in this API's shape (`openai_type`, `code`: OpenAI's `type` and
+    /// `code`; `anthropic_type`: Anthropic's `type`).
+    pub fn error_body(self, message: &str, openai_type: &str, code: &str, anthropic_type: &str) -> Value {
+        match self {
+            ApiKind::OpenAi => openai::error_body(message, openai_type, Some(code)),
+            ApiKind::Anthropic => anthropic::error_body(message, anthropic_type),
+        }
+    }
+
+    /// The events that end a stream of this API after a mid-stream failure, `body` being
+    /// [`ApiKind::error_body`]'s: a data event and `[DONE]` (Chat Completions), an `error`
+    /// event (Messages).
+    pub fn stream_error_events(self, body: &Value) -> Vec<sse::SseEvent> {
+        match self {
+            ApiKind::OpenAi => vec![
+                sse::SseEvent { data: body.to_string(), ..Default::default() },
+                sse::SseEvent { data: "[DONE]".into(), ..Default::default() },
+            ],
+            ApiKind::Anthropic => {
+                vec![sse::SseEvent { event: Some("error".into()), data: body.to_string(), ..Default::default() }]
+            }
+        }
+    }
+
+    /// Headers an upstream of this wire API needs besides its key, for a client of `client`:
+    /// Anthropic's `anthropic-version` (the client's own when it speaks Messages too, else the
+    /// version Veil's translation writes) and `anthropic-beta` (from a Messages client only).
+    pub fn upstream_headers(
+        self,
+        client: ApiKind,
+        client_headers: &http::HeaderMap,
+    ) -> Vec<(&'static str, http::HeaderValue)> {
+        match self {
+            ApiKind::OpenAi => Vec::new(),
+            ApiKind::Anthropic => {
+                let same = client == ApiKind::Anthropic;
+                let version = client_headers
+                    .get("anthropic-version")
+                    .filter(|_| same)
+                    .cloned()
+                    .unwrap_or(http::HeaderValue::from_static(anthropic::VERSION));
+                let mut out = vec![("anthropic-version", version)];
+                if let Some(beta) = client_headers.get("anthropic-beta").filter(|_| same) {
+                    out.push(("anthropic-beta", beta.clone()));
+                }
+                out
+            }
+        }
+    }
 }
 
 impl fmt::Display for ApiKind {

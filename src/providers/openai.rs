@@ -408,6 +408,22 @@ pub fn validate_request(body: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Asks a (same-API) streamed request for the usage chunk (`stream_options.include_usage`),
+/// so the audit log has the token counts; `true` when the client had not asked (the chunk
+/// is then kept from it).
+pub fn ask_stream_usage(body: &mut Value) -> bool {
+    if body.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true) {
+        return false;
+    }
+    match body.get_mut("stream_options").and_then(Value::as_object_mut) {
+        Some(o) => {
+            o.insert("include_usage".into(), Value::Bool(true));
+        }
+        None => body["stream_options"] = serde_json::json!({"include_usage": true}),
+    }
+    true
+}
+
 /// Whether the client asked for a stream (`"stream": true`).
 pub fn is_stream(body: &Value) -> bool {
     body.get("stream").and_then(Value::as_bool).unwrap_or(false)

@@ -6,10 +6,18 @@
 //! no counterpart are dropped, and content that cannot be expressed on the other side is
 //! an error naming the field rather than a silent loss. Stream translators are small
 //! state machines fed one decoded upstream event at a time.
+//!
+//! The pipeline reaches all of it through [`request`], [`response`] and [`StreamConvert`],
+//! which pick the direction from the client's API and the upstream's wire API (exhaustive
+//! matches: a new API cannot fall into another's branch). Chat Completions is the
+//! canonical form: Messages converts to and from it here, and the provider kinds with a
+//! format of their own (Gemini, Bedrock) and the Responses API (`responses_chat`) convert
+//! to and from it in their own modules, so every client API reaches every kind with two
+//! converters per format.
 
 use super::anthropic::UsageTokens;
 use super::sse::SseEvent;
-use super::MaxTokensField;
+use super::{openai, ApiKind, MaxTokensField};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -1430,6 +1438,106 @@ impl OpenAiToAnthropicStream {
         })));
         out.push(Self::event(json!({"type": "message_stop"})));
         out
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dispatch: which converter a client API and an upstream wire API need
+// ---------------------------------------------------------------------------------------
+
+/// The request a `wire` upstream gets from a (masked) `client` body.
+#[derive(Debug)]
+pub struct Outgoing {
+    pub body: Value,
+    /// The body was rebuilt in the other API: the translation check must run on it.
+    pub translated: bool,
+    /// Veil asked a Chat Completions stream for the usage chunk the client did not ask for;
+    /// it is kept from the client.
+    pub strip_usage: bool,
+}
+
+/// Builds the upstream request for `model` (the part after `provider/`): the client's own
+/// body with the model replaced (and, for a Chat Completions stream, the usage chunk asked
+/// for, so the audit log has it), or its translation.
+pub fn request(
+    client: ApiKind,
+    wire: ApiKind,
+    body: &Value,
+    model: &str,
+    max_tokens: MaxTokensField,
+    stream: bool,
+) -> Result<Outgoing, TranslateError> {
+    let same = |body: &Value| {
+        let mut b = body.clone();
+        b["model"] = Value::String(model.to_owned());
+        b
+    };
+    Ok(match (client, wire) {
+        (ApiKind::OpenAi, ApiKind::OpenAi) => {
+            let mut b = same(body);
+            let strip_usage = stream && openai::ask_stream_usage(&mut b);
+            Outgoing { body: b, translated: false, strip_usage }
+        }
+        (ApiKind::Anthropic, ApiKind::Anthropic) => {
+            Outgoing { body: same(body), translated: false, strip_usage: false }
+        }
+        (ApiKind::OpenAi, ApiKind::Anthropic) => {
+            Outgoing { body: openai_to_anthropic_request(body, model)?, translated: true, strip_usage: false }
+        }
+        (ApiKind::Anthropic, ApiKind::OpenAi) => Outgoing {
+            body: anthropic_to_openai_request(body, model, max_tokens)?,
+            translated: true,
+            strip_usage: false,
+        },
+    })
+}
+
+/// A plain `wire` answer in the `client`'s API.
+pub fn response(wire: ApiKind, client: ApiKind, upstream: Value, model: &str) -> Value {
+    match (wire, client) {
+        (ApiKind::OpenAi, ApiKind::OpenAi) | (ApiKind::Anthropic, ApiKind::Anthropic) => upstream,
+        (ApiKind::Anthropic, ApiKind::OpenAi) => anthropic_to_openai_response(&upstream, model),
+        (ApiKind::OpenAi, ApiKind::Anthropic) => openai_to_anthropic_response(&upstream, model),
+    }
+}
+
+/// A `wire` event stream in the `client`'s API: events pass as they are, or through a
+/// translator.
+pub enum StreamConvert {
+    Same,
+    AnthropicToOpenAi(AnthropicToOpenAiStream),
+    OpenAiToAnthropic(OpenAiToAnthropicStream),
+}
+
+impl StreamConvert {
+    /// `include_usage`: a Chat Completions client asked for the usage chunk.
+    pub fn new(wire: ApiKind, client: ApiKind, model: &str, include_usage: bool) -> StreamConvert {
+        match (wire, client) {
+            (ApiKind::OpenAi, ApiKind::OpenAi) | (ApiKind::Anthropic, ApiKind::Anthropic) => StreamConvert::Same,
+            (ApiKind::Anthropic, ApiKind::OpenAi) => {
+                StreamConvert::AnthropicToOpenAi(AnthropicToOpenAiStream::new(model, include_usage))
+            }
+            (ApiKind::OpenAi, ApiKind::Anthropic) => {
+                StreamConvert::OpenAiToAnthropic(OpenAiToAnthropicStream::new(model))
+            }
+        }
+    }
+
+    pub fn on_event(&mut self, ev: SseEvent, out: &mut Vec<SseEvent>) {
+        match self {
+            StreamConvert::Same => out.push(ev),
+            StreamConvert::AnthropicToOpenAi(t) => out.extend(t.on_event(&ev)),
+            StreamConvert::OpenAiToAnthropic(t) => out.extend(t.on_event(&ev)),
+        }
+    }
+
+    /// Closing events of a translated stream whose upstream ended without its own.
+    pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
+        match self {
+            StreamConvert::Same => {}
+            StreamConvert::AnthropicToOpenAi(t) => out.extend(t.finish()),
+            StreamConvert::OpenAiToAnthropic(t) => out.extend(t.finish()),
+        }
     }
 }
 
