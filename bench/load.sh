@@ -124,6 +124,11 @@ kind = "gemini"
 base_url = "http://127.0.0.1:$MOCK_PORT"
 api_key_env = "VEIL_BENCH_KEY"
 
+[providers.br]
+kind = "bedrock"
+region = "us-east-1"
+base_url = "http://127.0.0.1:$MOCK_PORT"
+
 [detect]
 model = "$VEIL_MODEL"
 ${VEIL_DETECT_TOML:-}
@@ -132,7 +137,9 @@ ${VEIL_DETECT_TOML:-}
 path = "$WORK/audit.jsonl"
 EOF
     if [ -n "${VEIL_EXTRA_TOML:-}" ]; then printf '\n%s\n' "$VEIL_EXTRA_TOML" >>"$WORK/veil.toml"; fi
-    VEIL_BENCH_KEY=test "$VEIL_BIN" serve --config "$WORK/veil.toml" >"$WORK/veil.out" 2>"$WORK/veil.err" &
+    # The Bedrock mock's test credentials (mock/src/bedrock.rs); the mock checks the signature.
+    env -u AWS_SESSION_TOKEN VEIL_BENCH_KEY=test AWS_ACCESS_KEY_ID=AKIDVEILMOCK00EXAMPLE \
+        AWS_SECRET_ACCESS_KEY=veil/mock/Secret+Access/KeyEXAMPLE00 "$VEIL_BIN" serve --config "$WORK/veil.toml" >"$WORK/veil.out" 2>"$WORK/veil.err" &
     VEIL_PID=$!
     PIDS+=("$VEIL_PID")
     ready=0
@@ -203,6 +210,10 @@ bodies = {
                       "systemInstruction": {"parts": [{"text": "You are a helpful assistant."}]}},
     "gemini_gateway": {"model": "gm/bench", "stream": True, "messages": [
         {"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": text}]},
+    "bedrock_direct": {"messages": [{"role": "user", "content": [{"text": text}]}],
+                       "system": [{"text": "You are a helpful assistant."}]},
+    "bedrock_gateway": {"model": "br/bench", "stream": True, "messages": [
+        {"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": text}]},
 }
 for name, body in bodies.items():
     with open(f"{work}/{name}.json", "w") as f:
@@ -241,11 +252,18 @@ fi
 RESP_DIRECT="$MOCK_URL/v1/responses"
 GEMINI_DIRECT="$MOCK_URL/v1beta/models/bench:streamGenerateContent?alt=sse"
 GEMINI_HDRS=("Authorization:" "x-goog-api-key: test")
+BEDROCK_DIRECT="$MOCK_URL/model/bench/converse-stream"
+# wrk cannot sign: the direct baseline sends one pre-signed request (the mock checks the
+# signature on every request, and not the signing time).
+BEDROCK_HDRS=("Authorization:")
+while IFS= read -r line; do BEDROCK_HDRS+=("$line"); done < <("$MOCK_BIN" --sign-bedrock "$BEDROCK_DIRECT" --body "$WORK/bedrock_direct.json")
 check "$RESP_DIRECT" "$WORK/resp_direct.json" "response.completed"
+check "$BEDROCK_DIRECT" "$WORK/bedrock_direct.json" "messageStop" "${BEDROCK_HDRS[@]}"
 check "$GEMINI_DIRECT" "$WORK/gemini_direct.json" '"finishReason"' "${GEMINI_HDRS[@]}"
 if [ "$GATEWAY" = "1" ]; then
     check "$VEIL_URL/v1/responses" "$WORK/resp_gateway.json" "response.completed"
     check "$GW" "$WORK/gemini_gateway.json" 1
+    check "$GW" "$WORK/bedrock_gateway.json" 1
 fi
 
 # --- wrk runs ---------------------------------------------------------------------------------
@@ -272,9 +290,11 @@ for t in "${targets[@]}"; do run_wrk "b_$t" 2 16 "$DURATION" "$(url_of "$t")" "$
 for t in "${targets[@]}"; do run_wrk "c_$t" 1 1 "$DURATION" "$(url_of "$t")" "$WORK/stream_$t.json"; done
 run_wrk e_direct 1 1 "$DURATION" "$RESP_DIRECT" "$WORK/resp_direct.json"
 run_wrk f_direct 1 1 "$DURATION" "$GEMINI_DIRECT" "$WORK/gemini_direct.json" "${GEMINI_HDRS[@]}"
+run_wrk g_direct 1 1 "$DURATION" "$BEDROCK_DIRECT" "$WORK/bedrock_direct.json" "${BEDROCK_HDRS[@]}"
 if [ "$GATEWAY" = "1" ]; then
     run_wrk e_gateway 1 1 "$DURATION" "$VEIL_URL/v1/responses" "$WORK/resp_gateway.json"
     run_wrk f_gateway 1 1 "$DURATION" "$GW" "$WORK/gemini_gateway.json"
+    run_wrk g_gateway 1 1 "$DURATION" "$GW" "$WORK/bedrock_gateway.json"
 fi
 
 VEIL_HWM_KB=""

@@ -268,6 +268,31 @@ fn verify_signature(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]
     Ok(())
 }
 
+/// The SigV4 headers (`authorization`, `x-amz-date`) of a `POST` of `body` to `url` with
+/// `content-type: application/json`, signed with the mock's test credentials for `region`:
+/// what `veil-mock --sign-bedrock` prints, so that a load test can send the mock a signed
+/// ConverseStream request without an AWS SDK (the mock does not check the signing time).
+pub fn sign_for_load_test(url: &str, body: &[u8], region: &str) -> Result<Vec<(String, String)>, String> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    let identity =
+        aws_credential_types::Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "veil-mock").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("bedrock")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let headers = [("content-type", "application/json")];
+    let signable =
+        SignableRequest::new("POST", url, headers.into_iter(), SignableBody::Bytes(body)).map_err(|e| e.to_string())?;
+    let (instructions, _) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
+    let (new_headers, _) = instructions.into_parts();
+    Ok(new_headers.iter().map(|h| (h.name().to_owned(), h.value().to_owned())).collect())
+}
+
 /// The last `user` turn's `text` blocks and `toolResult` texts, joined with `"\n"`.
 fn last_user_text(req: &Value) -> String {
     let turn = req

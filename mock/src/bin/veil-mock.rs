@@ -16,12 +16,32 @@ struct Args {
     /// Record every request (path and JSON body) as a line of this file.
     #[arg(long)]
     record: Option<std::path::PathBuf>,
+    /// Print the SigV4 headers of a POST of `--body` to this Bedrock mock URL (signed with
+    /// the mock's test credentials, `content-type: application/json`) and exit: for load
+    /// tests that cannot sign.
+    #[arg(long, value_name = "URL", requires = "body")]
+    sign_bedrock: Option<String>,
+    /// The body file for `--sign-bedrock`.
+    #[arg(long, value_name = "FILE")]
+    body: Option<std::path::PathBuf>,
+    /// The region for `--sign-bedrock`.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
 }
 
 #[tokio::main(flavor = "multi_thread")]
 #[allow(clippy::print_stdout)]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    if let (Some(url), Some(body)) = (&args.sign_bedrock, &args.body) {
+        let body = std::fs::read(body)?;
+        let headers =
+            veil_mock::bedrock::sign_for_load_test(url, &body, &args.region).map_err(std::io::Error::other)?;
+        for (name, value) in headers {
+            println!("{name}: {value}");
+        }
+        return Ok(());
+    }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     let state = match &args.record {
