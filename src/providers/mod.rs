@@ -1,14 +1,21 @@
-//! Providers (step 3 of the request flow): the two wire APIs Veil speaks, on both sides,
-//! and the provider kinds it reaches them through.
-//! Each API module owns its wire shapes: which fields hold text (for masking and
-//! restore), how stream events carry deltas, how errors look. `translate` converts
-//! requests, responses and stream events between the two APIs; `embeddings` is the
-//! OpenAI embeddings wire format.
+//! Providers (step 3 of the request flow): the wire formats Veil speaks and the provider
+//! kinds it reaches them through. The pipeline calls the methods below ([`ApiKind`],
+//! [`ProviderKind`]) and never matches on an API or a kind itself; every match here is
+//! exhaustive, so a new variant is a compile error wherever it needs a rule.
 //!
-//! A [`ProviderKind`] is how an upstream is reached: its URL per [`Endpoint`], its auth
-//! header, how its error bodies read, and which wire API it speaks ([`ProviderKind::wire`]).
-//! Each kind's rules live in its own module (`openai`, `anthropic`, `azure`, `gemini`, `bedrock`); the pipeline
-//! calls the methods below and never matches on a kind itself.
+//! - **Wire formats**, one module each: `openai` (Chat Completions), `anthropic` (Messages),
+//!   `responses` (the Responses API), `embeddings`, `gemini`, `bedrock`. Each owns its field
+//!   rules (which strings are text, for masking and restore, deny by default), its stream
+//!   deltas and error bodies.
+//! - **Chat Completions is the canonical form.** `translate` converts Messages to and from
+//!   it (requests, answers, streams; [`translate::request`], [`translate::response`],
+//!   [`translate::StreamConvert`] pick the direction), `responses_chat` does the same for
+//!   the Responses API, and `gemini` and `bedrock` for their native formats, so every client
+//!   API reaches every kind with two converters per format. When the client's API is the
+//!   upstream's, the body passes through as the client wrote it (texts masked).
+//! - A [`ProviderKind`] is how an upstream is reached: its URL per [`Endpoint`], its key
+//!   header or request signature, its native format, how its error bodies read, and which
+//!   wire API the pipeline sees it as ([`ProviderKind::wire`]).
 
 use serde::Serialize;
 use serde_json::Value;
