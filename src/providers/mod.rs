@@ -526,3 +526,62 @@ pub enum TextRef<'a> {
     /// `[policy] identity_fields` (hashed to a stable pseudonym by default).
     Identity(&'a mut String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_client_api_and_wire_api_pair_has_its_converter() {
+        let chat = json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "stream": true});
+        let msgs = json!({"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]});
+        let mt = MaxTokensField::MaxTokens;
+        // Same API: the client's body, model replaced; a Chat stream asks for usage.
+        let out = translate::request(ApiKind::OpenAi, ApiKind::OpenAi, &chat, "m", mt, true).unwrap();
+        assert!(!out.translated && out.strip_usage);
+        assert_eq!(out.body["model"], "m");
+        assert_eq!(out.body["stream_options"]["include_usage"], true);
+        let out = translate::request(ApiKind::Anthropic, ApiKind::Anthropic, &msgs, "m", mt, false).unwrap();
+        assert!(!out.translated && !out.strip_usage && out.body["model"] == "m");
+        // Across: translated, and flagged for the translation check.
+        let out = translate::request(ApiKind::OpenAi, ApiKind::Anthropic, &chat, "m", mt, true).unwrap();
+        assert!(out.translated && out.body["max_tokens"].is_u64());
+        let out = translate::request(ApiKind::Anthropic, ApiKind::OpenAi, &msgs, "m", mt, false).unwrap();
+        assert!(out.translated && out.body["messages"][0]["content"] == "hi");
+        // A client that asked for usage keeps its chunk.
+        let mut asked = chat.clone();
+        asked["stream_options"] = json!({"include_usage": true});
+        assert!(!openai::ask_stream_usage(&mut asked));
+    }
+
+    #[test]
+    fn anthropic_upstreams_get_their_version_header_and_a_messages_clients_beta() {
+        let mut h = http::HeaderMap::new();
+        h.insert("anthropic-version", http::HeaderValue::from_static("2024-01-01"));
+        h.insert("anthropic-beta", http::HeaderValue::from_static("tools-2024"));
+        assert!(ApiKind::OpenAi.upstream_headers(ApiKind::OpenAi, &h).is_empty());
+        let same = ApiKind::Anthropic.upstream_headers(ApiKind::Anthropic, &h);
+        assert_eq!(
+            same,
+            vec![
+                ("anthropic-version", h["anthropic-version"].clone()),
+                ("anthropic-beta", h["anthropic-beta"].clone())
+            ]
+        );
+        let translated = ApiKind::Anthropic.upstream_headers(ApiKind::OpenAi, &h);
+        assert_eq!(translated, vec![("anthropic-version", http::HeaderValue::from_static(anthropic::VERSION))]);
+    }
+
+    #[test]
+    fn stream_errors_end_each_api_s_stream_its_own_way() {
+        let body = ApiKind::OpenAi.error_body("bad", "server_error", "upstream_unreachable", "api_error");
+        let evs = ApiKind::OpenAi.stream_error_events(&body);
+        assert_eq!(evs.len(), 2);
+        assert_eq!(evs[1].data, "[DONE]");
+        let body = ApiKind::Anthropic.error_body("bad", "server_error", "upstream_unreachable", "api_error");
+        let evs = ApiKind::Anthropic.stream_error_events(&body);
+        assert_eq!(evs[0].event.as_deref(), Some("error"));
+        assert!(evs[0].data.contains("api_error"));
+    }
+}
