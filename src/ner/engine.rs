@@ -539,6 +539,7 @@ impl Worker {
         if self.options.public_figures {
             super::scope::allow_public_figures(text, &mut ents);
         }
+        super::names::propagate(text, &mut ents);
         ents
     }
 

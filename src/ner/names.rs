@@ -20,7 +20,10 @@
 //!   leftwards, and German "von" only after a full name, because German capitalizes nouns
 //!   ("die Officiere von Karl Ferdinand", "Giovanni von Bolzano" = from Bolzano);
 //! - PERSON spans that now overlap, or that only a space separates, become one (one value,
-//!   one placeholder).
+//!   one placeholder);
+//! - a **name said again** is a name ([`propagate`], after `scope`): the words of a full name
+//!   ("Pierre Charles L'Enfant") or of a name after a title ("Ms. Goldsmith") are PERSON
+//!   wherever else they stand alone in the same text ("L'Enfant served", "Goldsmith's test").
 //!
 //! A word the model gave another label (a STREET_ADDRESS, an ORGANIZATION) is never taken
 //! into a name, except initials the model misread. Handles (`@jenny_k`) are not here: the
@@ -411,6 +414,53 @@ pub fn apply(text: &str, ents: &mut Vec<Entity>) {
     n.extend();
     n.join();
     *ents = n.ents;
+}
+
+/// The same name said again (after [`super::scope`] has drawn the line): a word of a PERSON
+/// span that holds two or more name words, or of one that follows a title, is that name
+/// wherever else it stands as a whole word in the same text and no other span covers it
+/// ("Pierre Charles L'Enfant ... L'Enfant served"; "Ms. Goldsmith ... Goldsmith's test").
+/// Small models find a name once and miss its later, shorter mentions.
+pub fn propagate(text: &str, ents: &mut Vec<Entity>) {
+    if !ents.iter().any(|e| e.label == Label::Person) {
+        return;
+    }
+    let words = words(text);
+    let mut known: Vec<&str> = Vec::new();
+    for e in ents.iter().filter(|e| e.label == Label::Person) {
+        let inside: Vec<&Word> =
+            words.iter().filter(|w| w.start >= e.start && w.start + w.core.len() <= e.end).collect();
+        let names: Vec<&str> =
+            inside.iter().filter(|w| w.shape == Shape::Name && w.core.chars().count() >= 3).map(|w| w.core).collect();
+        let first = words.iter().position(|w| w.start >= e.start);
+        let titled = first.is_some_and(|i| {
+            matches!(words[i].shape, Shape::Title(_)) || i > 0 && matches!(words[i - 1].shape, Shape::Title(_))
+        });
+        if names.len() >= 2 || (titled && !names.is_empty()) {
+            known.extend(names);
+        }
+    }
+    if known.is_empty() {
+        return;
+    }
+    let mut added = Vec::new();
+    for w in &words {
+        let end = w.start + w.core.len();
+        if w.shape == Shape::Name && known.contains(&w.core) && !ents.iter().any(|e| e.start < end && w.start < e.end) {
+            added.push(Entity {
+                start: w.start,
+                end,
+                label: Label::Person,
+                score: NAME_RULE_SCORE,
+                detector: "ner",
+                kind: Kind::Any,
+            });
+        }
+    }
+    if !added.is_empty() {
+        ents.extend(added);
+        ents.sort_by_key(|e| (e.start, e.end));
+    }
 }
 
 struct Names<'a> {
@@ -849,6 +899,40 @@ mod tests {
 
     fn persons(text: &str, model: &[(&str, Label)]) -> Vec<String> {
         run(text, model).into_iter().filter(|(_, l)| *l == Person).map(|(s, _)| s).collect()
+    }
+
+    /// [`propagate`] on the model's spans `model` (each the first occurrence of its text).
+    fn propagated(text: &str, model: &[(&str, Label)]) -> Vec<(String, Label)> {
+        let mut ents: Vec<Entity> = model
+            .iter()
+            .map(|(s, label)| {
+                let start = text.find(s).expect("model span in text");
+                Entity { start, end: start + s.len(), label: *label, score: 0.9, detector: "ner", kind: Kind::Any }
+            })
+            .collect();
+        propagate(text, &mut ents);
+        ents.iter().map(|e| (text[e.start..e.end].to_string(), e.label)).collect()
+    }
+
+    #[test]
+    fn a_name_said_again_is_a_name() {
+        let p = |s: &str| (s.to_string(), Person);
+        let text = "Pierre Charles L'Enfant was an engineer. L'Enfant served; after the war L'Enfant's badge.";
+        assert_eq!(
+            propagated(text, &[("Pierre Charles L'Enfant", Person)]),
+            vec![p("Pierre Charles L'Enfant"), p("L'Enfant"), p("L'Enfant")]
+        );
+        let text = "because Ms. Goldsmith called. Goldsmith's test fails.";
+        assert_eq!(propagated(text, &[("Goldsmith", Person)]), vec![p("Goldsmith"), p("Goldsmith")]);
+        // A one-word name without a title is not enough evidence; nor is a word another span covers.
+        assert_eq!(propagated("Jordan called. Jordan is far.", &[("Jordan", Person)]), vec![p("Jordan")]);
+        let text = "Ann Baker came. Baker Street is near.";
+        assert_eq!(
+            propagated(text, &[("Ann Baker", Person), ("Baker Street", StreetAddress)]),
+            vec![p("Ann Baker"), ("Baker Street".to_string(), StreetAddress)]
+        );
+        // Lower case is not the name.
+        assert_eq!(propagated("Ann Rose came. A rose.", &[("Ann Rose", Person)]), vec![p("Ann Rose")]);
     }
 
     #[test]
