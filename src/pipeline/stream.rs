@@ -14,16 +14,16 @@ use super::Upstream;
 use crate::config::ProviderConfig;
 use crate::error::ApiError;
 use crate::mask::{Escape, RestoreStats, Restorer, StreamRestorer};
+use crate::providers::restore::{ClientStream, Restore, StreamKey};
 use crate::providers::sse::{encode, SseDecoder, SseEvent};
 use crate::providers::translate::StreamConvert;
-use crate::providers::{anthropic, ApiKind};
+use crate::providers::ApiKind;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::response::Response;
 use bytes::BytesMut;
 use futures::StreamExt;
-use serde_json::{json, Value};
-use std::borrow::Cow;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -188,7 +188,7 @@ impl Pump {
                 break e;
             }
         };
-        let restored = Restored { usage: self.restore.usage, stats: self.restore.stats(), time: self.restore.time };
+        let restored = Restored { usage: self.restore.usage(), stats: self.restore.stats(), time: self.restore.time };
         end_stream(&mut self.fin, &self.trace, &self.provider, sent_at.elapsed(), restored, end);
     }
 
@@ -233,65 +233,32 @@ fn error_events(api: ApiKind, err: &ApiError) -> Vec<SseEvent> {
     api.stream_error_events(&err.body(api))
 }
 
-/// Which text stream inside the client's event stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
-    /// OpenAI choice index, or Anthropic content block index.
-    index: u64,
-    /// 0 = message text; 1 + n = OpenAI tool call n; Anthropic: 0 text, 1 tool input JSON.
-    sub: u64,
-}
-
-/// Restores placeholders in client-format stream events.
+/// Restores placeholders in client-format stream events: the restorers (one per text
+/// stream) are here, the client API's event handling is the providers layer's
+/// ([`ClientStream`]).
 struct ClientRestore {
-    api: ApiKind,
-    restorer: Arc<Restorer>,
-    streams: BTreeMap<Key, StreamRestorer>,
-    /// Last OpenAI chunk's id/created/model, for synthetic chunks.
-    template: Option<Value>,
-    strip_usage: bool,
-    usage: Option<(u64, u64)>,
-    done_stats: RestoreStats,
+    client: ClientStream,
+    texts: Texts,
     time: Duration,
 }
 
-impl ClientRestore {
-    fn new(api: ApiKind, restorer: Arc<Restorer>, strip_usage: bool) -> Self {
-        ClientRestore {
-            api,
-            restorer,
-            streams: BTreeMap::new(),
-            template: None,
-            strip_usage,
-            usage: None,
-            done_stats: RestoreStats::default(),
-            time: Duration::ZERO,
-        }
-    }
+/// The text streams of one client stream, each with its restorer.
+struct Texts {
+    restorer: Arc<Restorer>,
+    streams: BTreeMap<StreamKey, StreamRestorer>,
+    usage: Option<(u64, u64)>,
+    done_stats: RestoreStats,
+}
 
-    fn stats(&self) -> RestoreStats {
-        let mut s = self.done_stats;
-        for r in self.streams.values() {
-            s.add(r.stats());
-        }
-        s
-    }
-
-    fn merge_usage(&mut self, u: Option<(u64, u64)>) {
-        if let Some((i, o)) = u {
-            let (pi, po) = self.usage.unwrap_or((0, 0));
-            self.usage = Some((if i > 0 { i } else { pi }, if o > 0 { o } else { po }));
-        }
-    }
-
-    fn push(&mut self, key: Key, escape: Escape, text: &str) -> String {
+impl Restore for Texts {
+    fn push(&mut self, key: StreamKey, json: bool, text: &str) -> String {
         let restorer = &self.restorer;
+        let escape = if json { Escape::Json } else { Escape::None };
         self.streams.entry(key).or_insert_with(|| StreamRestorer::new(restorer.clone(), escape)).push(text)
     }
 
-    /// Flushes and retires the streams matching `pred`; returns (key, text) for non-empty rests.
-    fn flush(&mut self, pred: impl Fn(&Key) -> bool) -> Vec<(Key, String)> {
-        let keys: Vec<Key> = self.streams.keys().copied().filter(|k| pred(k)).collect();
+    fn flush(&mut self, pred: &dyn Fn(&StreamKey) -> bool) -> Vec<(StreamKey, String)> {
+        let keys: Vec<StreamKey> = self.streams.keys().copied().filter(|k| pred(k)).collect();
         let mut out = Vec::new();
         for k in keys {
             if let Some(mut r) = self.streams.remove(&k) {
@@ -305,298 +272,48 @@ impl ClientRestore {
         out
     }
 
+    fn usage(&mut self, u: Option<(u64, u64)>) {
+        if let Some((i, o)) = u {
+            let (pi, po) = self.usage.unwrap_or((0, 0));
+            self.usage = Some((if i > 0 { i } else { pi }, if o > 0 { o } else { po }));
+        }
+    }
+}
+
+impl ClientRestore {
+    fn new(api: ApiKind, restorer: Arc<Restorer>, strip_usage: bool) -> Self {
+        ClientRestore {
+            client: ClientStream::new(api, strip_usage),
+            texts: Texts { restorer, streams: BTreeMap::new(), usage: None, done_stats: RestoreStats::default() },
+            time: Duration::ZERO,
+        }
+    }
+
+    fn usage(&self) -> Option<(u64, u64)> {
+        self.texts.usage
+    }
+
+    fn stats(&self) -> RestoreStats {
+        let mut s = self.texts.done_stats;
+        for r in self.texts.streams.values() {
+            s.add(r.stats());
+        }
+        s
+    }
+
+    fn merge_usage(&mut self, u: Option<(u64, u64)>) {
+        self.texts.usage(u);
+    }
+
     fn on_event(&mut self, ev: SseEvent) -> Vec<SseEvent> {
         let t0 = Instant::now();
-        let out = match self.api {
-            ApiKind::OpenAi => self.openai_event(ev),
-            ApiKind::Anthropic => self.anthropic_event(ev),
-        };
+        let out = self.client.on_event(ev, &mut self.texts);
         self.time += t0.elapsed();
         out
     }
 
     /// Events carrying everything still held back (end of stream or before an error).
     fn flush_all(&mut self) -> Vec<SseEvent> {
-        let rests = self.flush(|_| true);
-        match self.api {
-            ApiKind::OpenAi => rests.into_iter().map(|(k, t)| self.openai_synthetic(k, t)).collect(),
-            ApiKind::Anthropic => rests.into_iter().map(|(k, t)| anthropic_synthetic(k, t)).collect(),
-        }
-    }
-
-    fn openai_synthetic(&self, k: Key, text: String) -> SseEvent {
-        let mut chunk = self.template.clone().unwrap_or_else(|| json!({"object": "chat.completion.chunk"}));
-        let delta = if k.sub == 0 {
-            json!({"content": text})
-        } else {
-            json!({"tool_calls": [{"index": k.sub - 1, "function": {"arguments": text}}]})
-        };
-        chunk["choices"] = json!([{"index": k.index, "delta": delta, "finish_reason": null}]);
-        SseEvent { data: chunk.to_string(), ..Default::default() }
-    }
-
-    /// OpenAI chunks. A borrowed, typed view finds the text deltas without building a
-    /// `Value`; the chunk is re-serialized only when restore changed something or held
-    /// text must ride on a `finish_reason` chunk. Everything else is forwarded as is.
-    fn openai_event(&mut self, ev: SseEvent) -> Vec<SseEvent> {
-        if ev.data.trim() == "[DONE]" {
-            let mut out = self.flush_all();
-            out.push(ev);
-            return out;
-        }
-        let Ok(view) = serde_json::from_str::<ChunkView<'_>>(&ev.data) else { return vec![ev] };
-        if view.error.is_some() {
-            let mut out = self.flush_all();
-            out.push(ev);
-            return out;
-        }
-        if let Some(u) = &view.usage {
-            self.merge_usage(Some((u.prompt_tokens.unwrap_or(0), u.completion_tokens.unwrap_or(0))));
-            if self.strip_usage && view.choices.is_empty() {
-                // Usage was asked for on the client's behalf (for the audit log): hide it.
-                return Vec::new();
-            }
-        }
-        // The template comes from a chunk with choices: Azure's opening prompt-filter chunk
-        // has none, and an empty `id`, `model` and `object`.
-        if self.template.is_none() && !view.choices.is_empty() {
-            if let Ok(Value::Object(mut t)) = serde_json::from_str::<Value>(&ev.data) {
-                t.remove("choices");
-                t.remove("usage");
-                self.template = Some(Value::Object(t));
-            }
-        }
-        // Per choice: restored content, restored tool arguments, and flushed rests.
-        let mut edits: Vec<ChoiceEdit> = Vec::with_capacity(view.choices.len());
-        let mut changed = false;
-        for choice in &view.choices {
-            let index = choice.index;
-            let mut edit = ChoiceEdit::default();
-            if let Some(delta) = &choice.delta {
-                if let Some(text) = &delta.content {
-                    let restored = self.push(Key { index, sub: 0 }, Escape::None, text);
-                    changed |= restored != *text;
-                    edit.held = !text.is_empty() && restored.is_empty();
-                    edit.content = Some(restored);
-                }
-                for call in delta.tool_calls.iter().flatten() {
-                    if let Some(args) = call.function.as_ref().and_then(|f| f.arguments.as_ref()) {
-                        let restored = self.push(Key { index, sub: 1 + call.index }, Escape::Json, args);
-                        changed |= restored != *args;
-                        edit.args.push(Some(restored));
-                    } else {
-                        edit.args.push(None);
-                    }
-                }
-            }
-            if choice.finish_reason.is_some() {
-                edit.rests = self.flush(|k| k.index == index);
-                changed |= !edit.rests.is_empty();
-            }
-            edits.push(edit);
-        }
-        if !changed {
-            return vec![ev];
-        }
-        drop(view);
-        let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
-        let choices = v.get_mut("choices").and_then(Value::as_array_mut);
-        for (choice, edit) in choices.into_iter().flatten().zip(edits) {
-            let Some(obj) = choice.as_object_mut() else { continue };
-            let delta = obj.entry("delta").or_insert_with(|| json!({}));
-            let Some(delta) = delta.as_object_mut() else { continue };
-            let mut content = edit.content;
-            let mut extra_calls = Vec::new();
-            for (k, rest) in edit.rests {
-                if k.sub == 0 {
-                    content.get_or_insert_with(String::new).push_str(&rest);
-                } else {
-                    extra_calls.push(json!({"index": k.sub - 1, "function": {"arguments": rest}}));
-                }
-            }
-            match content {
-                // All of this delta's text is held back (it may start a placeholder): no
-                // `content: ""` goes out; the text follows in a later chunk.
-                Some(c) if c.is_empty() && edit.held => {
-                    delta.remove("content");
-                }
-                Some(c) => {
-                    delta.insert("content".into(), Value::String(c));
-                }
-                None => {}
-            }
-            if let Some(Value::Array(calls)) = delta.get_mut("tool_calls") {
-                for (call, args) in calls.iter_mut().zip(edit.args) {
-                    if let (Some(a), Some(f)) = (args, call.get_mut("function").and_then(Value::as_object_mut)) {
-                        f.insert("arguments".into(), Value::String(a));
-                    }
-                }
-            }
-            if !extra_calls.is_empty() {
-                let calls = delta.entry("tool_calls").or_insert_with(|| json!([]));
-                if let Value::Array(calls) = calls {
-                    calls.extend(extra_calls);
-                }
-            }
-        }
-        if carries_nothing(&v) {
-            return Vec::new();
-        }
-        vec![SseEvent { data: v.to_string(), ..ev }]
-    }
-
-    /// Anthropic events: deltas through a borrowed view, forwarded as is when unchanged.
-    fn anthropic_event(&mut self, ev: SseEvent) -> Vec<SseEvent> {
-        let Ok(view) = serde_json::from_str::<EventView<'_>>(&ev.data) else { return vec![ev] };
-        match view.kind.as_ref() {
-            "content_block_delta" => {
-                let index = view.index;
-                let Some(delta) = &view.delta else { return vec![ev] };
-                let (text, key, escape, field) = match (delta.kind.as_ref(), &delta.text, &delta.partial_json) {
-                    ("text_delta", Some(t), _) => (t, Key { index, sub: 0 }, Escape::None, "text"),
-                    ("input_json_delta", _, Some(t)) => (t, Key { index, sub: 1 }, Escape::Json, "partial_json"),
-                    _ => return vec![ev],
-                };
-                let restored = self.push(key, escape, text);
-                if restored == *text {
-                    return vec![ev];
-                }
-                if restored.is_empty() {
-                    // Held back whole (a possible placeholder): the text comes in a later
-                    // delta or on the block's end; an empty delta would say nothing.
-                    return Vec::new();
-                }
-                drop(view);
-                let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
-                v["delta"][field] = Value::String(restored);
-                vec![SseEvent { data: v.to_string(), ..ev }]
-            }
-            "message_start" | "message_delta" => {
-                drop(view);
-                if let Ok(v) = serde_json::from_str::<Value>(&ev.data) {
-                    self.merge_usage(anthropic::usage(&v));
-                }
-                vec![ev]
-            }
-            "content_block_stop" => {
-                let index = view.index;
-                let mut out: Vec<SseEvent> =
-                    self.flush(|k| k.index == index).into_iter().map(|(k, t)| anthropic_synthetic(k, t)).collect();
-                out.push(ev);
-                out
-            }
-            "message_stop" | "error" => {
-                let mut out = self.flush_all();
-                out.push(ev);
-                out
-            }
-            _ => vec![ev],
-        }
-    }
-}
-
-/// Whether an OpenAI chunk, after restore, has nothing left to say: no usage, and every
-/// choice has an empty `delta`, no `finish_reason` and no `logprobs` (its text was held).
-fn carries_nothing(chunk: &Value) -> bool {
-    let blank = |v: Option<&Value>| v.is_none_or(Value::is_null);
-    let Some(choices) = chunk.get("choices").and_then(Value::as_array) else { return false };
-    !choices.is_empty()
-        && blank(chunk.get("usage"))
-        && choices.iter().all(|c| {
-            c.get("delta").and_then(Value::as_object).is_some_and(|d| d.is_empty())
-                && blank(c.get("finish_reason"))
-                && blank(c.get("logprobs"))
-        })
-}
-
-/// What restore did to one OpenAI choice.
-#[derive(Default)]
-struct ChoiceEdit {
-    content: Option<String>,
-    /// The choice's content was not empty and is held back whole.
-    held: bool,
-    /// One entry per `tool_calls` element, in order.
-    args: Vec<Option<String>>,
-    rests: Vec<(Key, String)>,
-}
-
-#[derive(serde::Deserialize)]
-struct ChunkView<'a> {
-    #[serde(borrow, default)]
-    choices: Vec<ChoiceView<'a>>,
-    #[serde(default)]
-    usage: Option<UsageView>,
-    #[serde(default)]
-    error: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(serde::Deserialize)]
-struct ChoiceView<'a> {
-    #[serde(default)]
-    index: u64,
-    #[serde(borrow, default)]
-    delta: Option<DeltaView<'a>>,
-    #[serde(default)]
-    finish_reason: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(serde::Deserialize)]
-struct DeltaView<'a> {
-    #[serde(borrow, default)]
-    content: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    tool_calls: Option<Vec<ToolCallView<'a>>>,
-}
-
-#[derive(serde::Deserialize)]
-struct ToolCallView<'a> {
-    #[serde(default)]
-    index: u64,
-    #[serde(borrow, default)]
-    function: Option<FunctionView<'a>>,
-}
-
-#[derive(serde::Deserialize)]
-struct FunctionView<'a> {
-    #[serde(borrow, default)]
-    arguments: Option<Cow<'a, str>>,
-}
-
-#[derive(serde::Deserialize)]
-struct UsageView {
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
-}
-
-#[derive(serde::Deserialize)]
-struct EventView<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Cow<'a, str>,
-    #[serde(default)]
-    index: u64,
-    #[serde(borrow, default)]
-    delta: Option<AnthropicDeltaView<'a>>,
-}
-
-#[derive(serde::Deserialize)]
-struct AnthropicDeltaView<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Cow<'a, str>,
-    #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    partial_json: Option<Cow<'a, str>>,
-}
-
-fn anthropic_synthetic(k: Key, text: String) -> SseEvent {
-    let delta = if k.sub == 0 {
-        json!({"type": "text_delta", "text": text})
-    } else {
-        json!({"type": "input_json_delta", "partial_json": text})
-    };
-    SseEvent {
-        event: Some("content_block_delta".into()),
-        data: json!({"type": "content_block_delta", "index": k.index, "delta": delta}).to_string(),
-        ..Default::default()
+        self.client.flush_all(&mut self.texts)
     }
 }

@@ -5,8 +5,11 @@
 //! pass through untouched.
 
 use super::fields::{self, Path, ShapeError};
+use super::restore::{Restore, StreamKey};
+use super::sse::SseEvent;
 use super::TextRef;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
 /// Path of the endpoint, appended to a base URL such as `https://api.anthropic.com`.
 pub const PATH: &str = "/v1/messages";
@@ -473,6 +476,99 @@ impl UsageTokens {
 /// OpenAI-compatible servers use, else the raw text).
 pub fn upstream_error_message(body: &[u8]) -> Option<String> {
     super::openai::best_effort_error_message(body)
+}
+
+// ---------------------------------------------------------------------------------------
+// Streaming restore, the client side (see `restore`): Messages events
+// ---------------------------------------------------------------------------------------
+
+/// Deltas carrying everything still held back (end of stream, or before an error).
+pub fn flush_all(r: &mut dyn Restore) -> Vec<SseEvent> {
+    r.flush(&|_| true).into_iter().map(|(k, t)| synthetic_delta(k, t)).collect()
+}
+
+/// Messages events, restored (see `restore`): deltas through a borrowed view, forwarded as
+/// is when unchanged; a block's held text goes out before its `content_block_stop`.
+pub fn restore_stream_event(ev: SseEvent, r: &mut dyn Restore) -> Vec<SseEvent> {
+    let Ok(view) = serde_json::from_str::<EventView<'_>>(&ev.data) else { return vec![ev] };
+    match view.kind.as_ref() {
+        "content_block_delta" => {
+            let index = view.index;
+            let Some(delta) = &view.delta else { return vec![ev] };
+            let (text, key, json, field) = match (delta.kind.as_ref(), &delta.text, &delta.partial_json) {
+                ("text_delta", Some(t), _) => (t, StreamKey { index, sub: 0 }, false, "text"),
+                ("input_json_delta", _, Some(t)) => (t, StreamKey { index, sub: 1 }, true, "partial_json"),
+                _ => return vec![ev],
+            };
+            let restored = r.push(key, json, text);
+            if restored == *text {
+                return vec![ev];
+            }
+            if restored.is_empty() {
+                // Held back whole (a possible placeholder): the text comes in a later
+                // delta or on the block's end; an empty delta would say nothing.
+                return Vec::new();
+            }
+            drop(view);
+            let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
+            v["delta"][field] = Value::String(restored);
+            vec![SseEvent { data: v.to_string(), ..ev }]
+        }
+        "message_start" | "message_delta" => {
+            drop(view);
+            if let Ok(v) = serde_json::from_str::<Value>(&ev.data) {
+                r.usage(usage(&v));
+            }
+            vec![ev]
+        }
+        "content_block_stop" => {
+            let index = view.index;
+            let mut out: Vec<SseEvent> =
+                r.flush(&|k| k.index == index).into_iter().map(|(k, t)| synthetic_delta(k, t)).collect();
+            out.push(ev);
+            out
+        }
+        "message_stop" | "error" => {
+            let mut out = flush_all(r);
+            out.push(ev);
+            out
+        }
+        _ => vec![ev],
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct EventView<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Cow<'a, str>,
+    #[serde(default)]
+    index: u64,
+    #[serde(borrow, default)]
+    delta: Option<AnthropicDeltaView<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct AnthropicDeltaView<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    partial_json: Option<Cow<'a, str>>,
+}
+
+/// A `content_block_delta` carrying text that was held back.
+pub fn synthetic_delta(k: StreamKey, text: String) -> SseEvent {
+    let delta = if k.sub == 0 {
+        json!({"type": "text_delta", "text": text})
+    } else {
+        json!({"type": "input_json_delta", "partial_json": text})
+    };
+    SseEvent {
+        event: Some("content_block_delta".into()),
+        data: json!({"type": "content_block_delta", "index": k.index, "delta": delta}).to_string(),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub mod gemini;
 pub mod openai;
 pub mod responses; // responses: the OpenAI Responses API wire
 pub mod responses_chat; // responses: Responses ⇄ Chat Completions, for the other kinds
+pub mod restore; // streaming restore, the client side: each API's events
 pub mod sse;
 pub mod translate;
 

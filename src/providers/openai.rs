@@ -5,8 +5,11 @@
 //! pass through untouched.
 
 use super::fields::{self, Path, ShapeError};
+use super::restore::{Restore, StreamKey};
+use super::sse::SseEvent;
 use super::TextRef;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
 /// Path of the endpoint, appended to a base URL such as `https://api.openai.com/v1`.
 pub const PATH: &str = "/chat/completions";
@@ -511,6 +514,225 @@ fn non_empty_text(v: &Value) -> Option<String> {
         Value::Null => None,
         other => Some(other.to_string()),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Streaming restore, the client side (see `restore`): Chat Completions chunks
+// ---------------------------------------------------------------------------------------
+
+/// A Chat Completions client's stream: the last chunk's id, created and model (for the
+/// chunks that carry held-back text), and whether the usage chunk is the client's.
+pub struct StreamState {
+    template: Option<Value>,
+    strip_usage: bool,
+}
+
+impl StreamState {
+    /// `strip_usage`: Veil asked for the usage chunk on the client's behalf; it is kept from
+    /// the client (the audit log still gets the counts).
+    pub fn new(strip_usage: bool) -> StreamState {
+        StreamState { template: None, strip_usage }
+    }
+
+    /// Chunks carrying everything still held back (end of stream, or before an error).
+    pub fn flush_all(&self, r: &mut dyn Restore) -> Vec<SseEvent> {
+        r.flush(&|_| true).into_iter().map(|(k, t)| self.synthetic(k, t)).collect()
+    }
+
+    /// A chunk carrying text that was held back, in the stream's own id, model and created.
+    pub fn synthetic(&self, k: StreamKey, text: String) -> SseEvent {
+        let mut chunk = self.template.clone().unwrap_or_else(|| json!({"object": "chat.completion.chunk"}));
+        let delta = if k.sub == 0 {
+            json!({"content": text})
+        } else {
+            json!({"tool_calls": [{"index": k.sub - 1, "function": {"arguments": text}}]})
+        };
+        chunk["choices"] = json!([{"index": k.index, "delta": delta, "finish_reason": null}]);
+        SseEvent { data: chunk.to_string(), ..Default::default() }
+    }
+
+    /// OpenAI chunks. A borrowed, typed view finds the text deltas without building a
+    /// `Value`; the chunk is re-serialized only when restore changed something or held
+    /// text must ride on a `finish_reason` chunk. Everything else is forwarded as is.
+    pub fn on_event(&mut self, ev: SseEvent, r: &mut dyn Restore) -> Vec<SseEvent> {
+        if ev.data.trim() == "[DONE]" {
+            let mut out = self.flush_all(r);
+            out.push(ev);
+            return out;
+        }
+        let Ok(view) = serde_json::from_str::<ChunkView<'_>>(&ev.data) else { return vec![ev] };
+        if view.error.is_some() {
+            let mut out = self.flush_all(r);
+            out.push(ev);
+            return out;
+        }
+        if let Some(u) = &view.usage {
+            r.usage(Some((u.prompt_tokens.unwrap_or(0), u.completion_tokens.unwrap_or(0))));
+            if self.strip_usage && view.choices.is_empty() {
+                // Usage was asked for on the client's behalf (for the audit log): hide it.
+                return Vec::new();
+            }
+        }
+        // The template comes from a chunk with choices: Azure's opening prompt-filter chunk
+        // has none, and an empty `id`, `model` and `object`.
+        if self.template.is_none() && !view.choices.is_empty() {
+            if let Ok(Value::Object(mut t)) = serde_json::from_str::<Value>(&ev.data) {
+                t.remove("choices");
+                t.remove("usage");
+                self.template = Some(Value::Object(t));
+            }
+        }
+        // Per choice: restored content, restored tool arguments, and flushed rests.
+        let mut edits: Vec<ChoiceEdit> = Vec::with_capacity(view.choices.len());
+        let mut changed = false;
+        for choice in &view.choices {
+            let index = choice.index;
+            let mut edit = ChoiceEdit::default();
+            if let Some(delta) = &choice.delta {
+                if let Some(text) = &delta.content {
+                    let restored = r.push(StreamKey { index, sub: 0 }, false, text);
+                    changed |= restored != *text;
+                    edit.held = !text.is_empty() && restored.is_empty();
+                    edit.content = Some(restored);
+                }
+                for call in delta.tool_calls.iter().flatten() {
+                    if let Some(args) = call.function.as_ref().and_then(|f| f.arguments.as_ref()) {
+                        let restored = r.push(StreamKey { index, sub: 1 + call.index }, true, args);
+                        changed |= restored != *args;
+                        edit.args.push(Some(restored));
+                    } else {
+                        edit.args.push(None);
+                    }
+                }
+            }
+            if choice.finish_reason.is_some() {
+                edit.rests = r.flush(&|k| k.index == index);
+                changed |= !edit.rests.is_empty();
+            }
+            edits.push(edit);
+        }
+        if !changed {
+            return vec![ev];
+        }
+        drop(view);
+        let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
+        let choices = v.get_mut("choices").and_then(Value::as_array_mut);
+        for (choice, edit) in choices.into_iter().flatten().zip(edits) {
+            let Some(obj) = choice.as_object_mut() else { continue };
+            let delta = obj.entry("delta").or_insert_with(|| json!({}));
+            let Some(delta) = delta.as_object_mut() else { continue };
+            let mut content = edit.content;
+            let mut extra_calls = Vec::new();
+            for (k, rest) in edit.rests {
+                if k.sub == 0 {
+                    content.get_or_insert_with(String::new).push_str(&rest);
+                } else {
+                    extra_calls.push(json!({"index": k.sub - 1, "function": {"arguments": rest}}));
+                }
+            }
+            match content {
+                // All of this delta's text is held back (it may start a placeholder): no
+                // `content: ""` goes out; the text follows in a later chunk.
+                Some(c) if c.is_empty() && edit.held => {
+                    delta.remove("content");
+                }
+                Some(c) => {
+                    delta.insert("content".into(), Value::String(c));
+                }
+                None => {}
+            }
+            if let Some(Value::Array(calls)) = delta.get_mut("tool_calls") {
+                for (call, args) in calls.iter_mut().zip(edit.args) {
+                    if let (Some(a), Some(f)) = (args, call.get_mut("function").and_then(Value::as_object_mut)) {
+                        f.insert("arguments".into(), Value::String(a));
+                    }
+                }
+            }
+            if !extra_calls.is_empty() {
+                let calls = delta.entry("tool_calls").or_insert_with(|| json!([]));
+                if let Value::Array(calls) = calls {
+                    calls.extend(extra_calls);
+                }
+            }
+        }
+        if carries_nothing(&v) {
+            return Vec::new();
+        }
+        vec![SseEvent { data: v.to_string(), ..ev }]
+    }
+}
+
+/// Whether an OpenAI chunk, after restore, has nothing left to say: no usage, and every
+/// choice has an empty `delta`, no `finish_reason` and no `logprobs` (its text was held).
+fn carries_nothing(chunk: &Value) -> bool {
+    let blank = |v: Option<&Value>| v.is_none_or(Value::is_null);
+    let Some(choices) = chunk.get("choices").and_then(Value::as_array) else { return false };
+    !choices.is_empty()
+        && blank(chunk.get("usage"))
+        && choices.iter().all(|c| {
+            c.get("delta").and_then(Value::as_object).is_some_and(|d| d.is_empty())
+                && blank(c.get("finish_reason"))
+                && blank(c.get("logprobs"))
+        })
+}
+
+/// What restore did to one OpenAI choice.
+#[derive(Default)]
+struct ChoiceEdit {
+    content: Option<String>,
+    /// The choice's content was not empty and is held back whole.
+    held: bool,
+    /// One entry per `tool_calls` element, in order.
+    args: Vec<Option<String>>,
+    rests: Vec<(StreamKey, String)>,
+}
+
+#[derive(serde::Deserialize)]
+struct ChunkView<'a> {
+    #[serde(borrow, default)]
+    choices: Vec<ChoiceView<'a>>,
+    #[serde(default)]
+    usage: Option<UsageView>,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct ChoiceView<'a> {
+    #[serde(default)]
+    index: u64,
+    #[serde(borrow, default)]
+    delta: Option<DeltaView<'a>>,
+    #[serde(default)]
+    finish_reason: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct DeltaView<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tool_calls: Option<Vec<ToolCallView<'a>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ToolCallView<'a> {
+    #[serde(default)]
+    index: u64,
+    #[serde(borrow, default)]
+    function: Option<FunctionView<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FunctionView<'a> {
+    #[serde(borrow, default)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+struct UsageView {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
 }
 
 #[cfg(test)]
