@@ -359,28 +359,9 @@ fn tool<'a>(t: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
 // ---------------------------------------------------------------------------------------
 
 /// Settings with no Converse equivalent that change nothing in the answer's shape:
-/// dropped (debug-logged by name).
-const DROPPED: &[&str] = &[
-    "model",
-    "stream",
-    "stream_options",
-    "parallel_tool_calls",
-    "user",
-    "safety_identifier",
-    "prompt_cache_key",
-    "store",
-    "metadata",
-    "service_tier",
-    "logit_bias",
-    "reasoning_effort",
-    "top_logprobs",
-    "modalities",
-    "prediction",
-    "verbosity",
-    "presence_penalty",
-    "frequency_penalty",
-    "seed",
-];
+/// dropped (debug-logged by name): those of every native format, and the sampling
+/// penalties and seed, which Converse's `inferenceConfig` lacks.
+const PENALTIES: &[&str] = &["presence_penalty", "frequency_penalty", "seed"];
 
 /// Translates a (masked) Chat Completions request into a Converse request. The model is in
 /// the URL, not the body.
@@ -442,7 +423,9 @@ pub fn from_openai_request(body: &Value) -> Result<Value, TranslateError> {
                     tool_config.insert("toolChoice".into(), c);
                 }
             }
-            k if DROPPED.contains(&k) => tracing::debug!(setting = k, "no Bedrock equivalent; dropped"),
+            k if super::openai::NO_NATIVE_EQUIVALENT.contains(&k) || PENALTIES.contains(&k) => {
+                tracing::debug!(setting = k, "no Bedrock equivalent; dropped")
+            }
             // The client's own field names are not logged, only counted.
             _ => unknown += 1,
         }

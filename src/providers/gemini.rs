@@ -170,24 +170,7 @@ fn tool<'a>(t: &'a mut Value, out: &mut Vec<TextRef<'a>>) {
 
 /// Settings with no Gemini equivalent that change nothing in the answer's shape: dropped
 /// (debug-logged by name).
-const DROPPED: &[&str] = &[
-    "model",
-    "stream",
-    "stream_options",
-    "parallel_tool_calls",
-    "user",
-    "safety_identifier",
-    "prompt_cache_key",
-    "store",
-    "metadata",
-    "service_tier",
-    "logit_bias",
-    "reasoning_effort",
-    "top_logprobs",
-    "modalities",
-    "prediction",
-    "verbosity",
-];
+const DROPPED: &[&str] = super::openai::NO_NATIVE_EQUIVALENT;
 
 /// Translates a (masked) Chat Completions request into a Gemini `GenerateContentRequest`.
 /// The model is in the URL, not the body.

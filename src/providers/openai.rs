@@ -411,6 +411,27 @@ pub fn validate_request(body: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Chat Completions settings a kind with its own format (Gemini, Bedrock) has no field for
+/// and that change nothing in the answer's shape: its translation drops them.
+pub const NO_NATIVE_EQUIVALENT: &[&str] = &[
+    "model",
+    "stream",
+    "stream_options",
+    "parallel_tool_calls",
+    "user",
+    "safety_identifier",
+    "prompt_cache_key",
+    "store",
+    "metadata",
+    "service_tier",
+    "logit_bias",
+    "reasoning_effort",
+    "top_logprobs",
+    "modalities",
+    "prediction",
+    "verbosity",
+];
+
 /// Asks a (same-API) streamed request for the usage chunk (`stream_options.include_usage`),
 /// so the audit log has the token counts; `true` when the client had not asked (the chunk
 /// is then kept from it).
