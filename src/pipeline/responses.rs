@@ -22,7 +22,7 @@
 //! settings are refused there (see `providers::responses_chat`).
 
 use super::finish::{Finisher, Outcome};
-use super::stream::{end_stream, End, Restored};
+use super::stream::{end_stream, End, Restored, Texts};
 use super::{
     fail, guard, note_fallback, post, read_answer, read_json, resolve, retryable, send, shown_model, target_provider,
     Upstream,
@@ -30,7 +30,7 @@ use super::{
 use crate::caller::Caller;
 use crate::config::ProviderConfig;
 use crate::error::ApiError;
-use crate::mask::{Escape, IdentityMode, PlaceholderMap, RestoreStats, Restorer, StreamRestorer};
+use crate::mask::{Escape, IdentityMode, PlaceholderMap, RestoreStats, Restorer};
 use crate::providers::responses::{self, ROUTE};
 use crate::providers::responses_chat::{self, ChatToResponsesStream};
 use crate::providers::sse::{encode, SseDecoder, SseEvent};
@@ -43,8 +43,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use futures::StreamExt as _;
 use http::{HeaderMap, StatusCode};
-use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -478,7 +477,7 @@ impl Pump {
                 break e;
             }
         };
-        let restored = Restored { usage: self.restore.usage, stats: self.restore.stats(), time: self.restore.time };
+        let restored = Restored { usage: self.restore.usage(), stats: self.restore.stats(), time: self.restore.time };
         end_stream(&mut self.fin, &self.trace, &self.provider, sent_at.elapsed(), restored, end);
     }
 }
@@ -504,202 +503,43 @@ fn emit(evs: Vec<SseEvent>, out: &mut BytesMut) {
     }
 }
 
-/// `sub` of a function call's arguments stream (text streams use their `content_index`).
-const ARGS: u64 = u64::MAX;
-
-/// One text stream of an output item: its restorer and the item id for synthetic deltas.
-struct TextStream {
-    restorer: StreamRestorer,
-    item_id: Value,
-}
-
-/// Restores placeholders in Responses stream events: one [`StreamRestorer`] per
-/// `(output_index, content_index)` text and per `output_index` function-call arguments.
-/// Held-back text is flushed before the stream's `.done` event (as a synthetic delta),
-/// at `response.output_item.done`, at the response's end and before an error event.
-/// `.done` events, `response.output_item.*`, `response.content_part.*` and the
-/// `response.*` events that carry the whole response are restored whole; unknown events
-/// have every string restored. `sequence_number`s are renumbered, since deltas that are
-/// all held back are dropped and synthetic ones added.
+/// Restores placeholders in Responses stream events: the restorers are the chat stream's
+/// ([`Texts`]), the event handling is the Responses wire module's
+/// ([`responses::StreamState`]).
 struct EventRestore {
-    restorer: Arc<Restorer>,
-    streams: BTreeMap<(u64, u64), TextStream>,
-    done_stats: RestoreStats,
-    seq: u64,
-    usage: Option<(u64, u64)>,
+    state: responses::StreamState,
+    texts: Texts,
     time: Duration,
 }
 
 impl EventRestore {
     fn new(restorer: Arc<Restorer>) -> Self {
-        EventRestore {
-            restorer,
-            streams: BTreeMap::new(),
-            done_stats: RestoreStats::default(),
-            seq: 0,
-            usage: None,
-            time: Duration::ZERO,
-        }
+        EventRestore { state: responses::StreamState::default(), texts: Texts::new(restorer), time: Duration::ZERO }
     }
 
     fn stats(&self) -> RestoreStats {
-        let mut s = self.done_stats;
-        for t in self.streams.values() {
-            s.add(t.restorer.stats());
-        }
-        s
+        self.texts.stats()
+    }
+
+    fn usage(&self) -> Option<(u64, u64)> {
+        self.texts.usage
     }
 
     fn on_event(&mut self, ev: SseEvent) -> Vec<SseEvent> {
         let t0 = Instant::now();
-        let out = self.event(ev);
+        let out = self.state.on_event(ev, &mut self.texts);
         self.time += t0.elapsed();
         out
     }
 
-    fn event(&mut self, ev: SseEvent) -> Vec<SseEvent> {
-        let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
-        let ty = v.get("type").and_then(Value::as_str).map(str::to_owned).or_else(|| ev.event.clone());
-        let oi = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
-        let ci = v.get("content_index").and_then(Value::as_u64).unwrap_or(0);
-        let mut out = Vec::new();
-        match ty.as_deref().unwrap_or_default() {
-            "response.output_text.delta" | "response.function_call_arguments.delta" => {
-                let (key, escape) = if v["type"] == "response.output_text.delta" {
-                    ((oi, ci), Escape::None)
-                } else {
-                    ((oi, ARGS), Escape::Json)
-                };
-                let Some(delta) = v.get("delta").and_then(Value::as_str) else { return vec![self.renumber(ev, v)] };
-                let restorer = &self.restorer;
-                let item_id = v.get("item_id").cloned().unwrap_or(Value::Null);
-                let stream = self
-                    .streams
-                    .entry(key)
-                    .or_insert_with(|| TextStream { restorer: StreamRestorer::new(restorer.clone(), escape), item_id });
-                let restored = stream.restorer.push(delta);
-                if restored.is_empty() {
-                    // All held back: nothing to send yet.
-                    return out;
-                }
-                v["delta"] = Value::String(restored);
-            }
-            "response.output_text.done" => {
-                self.flush_into(|k| *k == (oi, ci), &mut out);
-                if let Some(Value::String(s)) = v.get_mut("text") {
-                    let stats = self.restorer.restore_in_place(s, Escape::None);
-                    self.done_stats.add(stats);
-                }
-            }
-            "response.function_call_arguments.done" => {
-                self.flush_into(|k| *k == (oi, ARGS), &mut out);
-                if let Some(Value::String(s)) = v.get_mut("arguments") {
-                    let stats = self.restorer.restore_in_place(s, Escape::Json);
-                    self.done_stats.add(stats);
-                }
-            }
-            "response.content_part.added" | "response.content_part.done" => {
-                if v["type"] == "response.content_part.done" {
-                    self.flush_into(|k| *k == (oi, ci), &mut out);
-                }
-                if let Some(part) = v.get_mut("part") {
-                    let mut refs = Vec::new();
-                    responses::part_texts(part, &mut refs);
-                    self.done_stats.add(restore_refs(refs, &self.restorer));
-                }
-            }
-            "response.output_item.added" | "response.output_item.done" => {
-                if v["type"] == "response.output_item.done" {
-                    self.flush_into(|k| k.0 == oi, &mut out);
-                }
-                if let Some(item) = v.get_mut("item") {
-                    let mut refs = Vec::new();
-                    responses::item_texts(item, &mut refs);
-                    self.done_stats.add(restore_refs(refs, &self.restorer));
-                }
-            }
-            t @ ("response.created"
-            | "response.in_progress"
-            | "response.queued"
-            | "response.completed"
-            | "response.incomplete"
-            | "response.failed") => {
-                if !matches!(t, "response.created" | "response.in_progress" | "response.queued") {
-                    self.flush_into(|_| true, &mut out);
-                }
-                if let Some(r) = v.get_mut("response") {
-                    if let Some(u) = responses::usage(r) {
-                        self.usage = Some(u);
-                    }
-                    self.done_stats.add(restore_response(r, &self.restorer));
-                }
-            }
-            "error" => self.flush_into(|_| true, &mut out),
-            // Refusal deltas, reasoning summaries, tool progress and every event added later:
-            // their strings restored whole.
-            _ => {
-                let mut refs = Vec::new();
-                crate::providers::fields::all_text(&mut v, &mut refs);
-                self.done_stats.add(restore_refs(refs, &self.restorer));
-            }
-        }
-        out.push(self.renumber(ev, v));
-        out
-    }
-
-    /// `ev` with the (restored) JSON `v` as its data and the next `sequence_number`.
-    fn renumber(&mut self, mut ev: SseEvent, mut v: Value) -> SseEvent {
-        if let Some(n) = v.get_mut("sequence_number") {
-            *n = json!(self.seq);
-            self.seq += 1;
-        }
-        ev.data = v.to_string();
-        ev
-    }
-
-    /// Flushes and retires the streams matching `pred`, as synthetic delta events in `out`.
-    fn flush_into(&mut self, pred: impl Fn(&(u64, u64)) -> bool, out: &mut Vec<SseEvent>) {
-        let keys: Vec<(u64, u64)> = self.streams.keys().copied().filter(|k| pred(k)).collect();
-        for key in keys {
-            let Some(mut s) = self.streams.remove(&key) else { continue };
-            let rest = s.restorer.finish();
-            self.done_stats.add(s.restorer.stats());
-            if rest.is_empty() {
-                continue;
-            }
-            let (ty, v) = if key.1 == ARGS {
-                let t = "response.function_call_arguments.delta";
-                (
-                    t,
-                    json!({"type": t, "item_id": s.item_id, "output_index": key.0, "delta": rest, "sequence_number": 0}),
-                )
-            } else {
-                let t = "response.output_text.delta";
-                (
-                    t,
-                    json!({"type": t, "item_id": s.item_id, "output_index": key.0, "content_index": key.1,
-                           "delta": rest, "logprobs": [], "sequence_number": 0}),
-                )
-            };
-            let ev = self.renumber(SseEvent::named(ty, ""), v);
-            out.push(ev);
-        }
-    }
-
     /// Everything still held back, as synthetic deltas (end of stream).
     fn flush_all(&mut self) -> Vec<SseEvent> {
-        let mut out = Vec::new();
-        self.flush_into(|_| true, &mut out);
-        out
+        self.state.flush_all(&mut self.texts)
     }
 
     /// The Responses stream's `error` event after a mid-stream failure.
     fn error_event(&mut self, err: &ApiError) -> SseEvent {
-        let body = err.body(ApiKind::OpenAi);
-        let e = &body["error"];
-        let v = json!({"type": "error", "code": e["code"], "message": e["message"], "param": null,
-                       "sequence_number": 0});
-        self.renumber(SseEvent::named("error", ""), v)
+        self.state.error_event(&err.body(ApiKind::OpenAi))
     }
 }
 
@@ -707,6 +547,7 @@ impl EventRestore {
 mod tests {
     use super::*;
     use crate::mask::PlaceholderMap;
+    use serde_json::json;
 
     fn restorer() -> Arc<Restorer> {
         let mut map = PlaceholderMap::default();
@@ -807,7 +648,7 @@ mod tests {
         assert_eq!(completed["response"]["output"][0]["content"][0]["text"], "Hi Jane Doe");
         assert_eq!(completed["response"]["output"][1]["call_id"], "toolu_1");
         assert_eq!(completed["response"]["output"][1]["arguments"], "{\"who\":\"Jane Doe\"}");
-        assert_eq!(r.usage, Some((4, 9)));
+        assert_eq!(r.usage(), Some((4, 9)));
         assert!(!vs.iter().any(|v| v.to_string().contains("[DONE]") || v.to_string().contains("chat.completion")));
         let seqs: Vec<u64> = vs.iter().map(|v| v["sequence_number"].as_u64().unwrap()).collect();
         assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
@@ -829,6 +670,6 @@ mod tests {
             {"type": "message", "content": [{"type": "output_text", "text": "[PERSON_1]"}]}],
             "usage": {"input_tokens": 2, "output_tokens": 3}}})));
         assert_eq!(data(&done)[0]["response"]["output"][0]["content"][0]["text"], "Jane Doe");
-        assert_eq!(r.usage, Some((2, 3)));
+        assert_eq!(r.usage(), Some((2, 3)));
     }
 }

@@ -17,7 +17,7 @@ use crate::mask::{Escape, RestoreStats, Restorer, StreamRestorer};
 use crate::providers::restore::{ClientStream, Restore, StreamKey};
 use crate::providers::sse::{encode, SseDecoder, SseEvent};
 use crate::providers::translate::StreamConvert;
-use crate::providers::ApiKind;
+use crate::providers::{ApiKind, TextRef};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::response::Response;
@@ -242,12 +242,27 @@ struct ClientRestore {
     time: Duration,
 }
 
-/// The text streams of one client stream, each with its restorer.
-struct Texts {
+/// The text streams of one client stream, each with its restorer (chat and Responses
+/// streams alike).
+pub(super) struct Texts {
     restorer: Arc<Restorer>,
     streams: BTreeMap<StreamKey, StreamRestorer>,
-    usage: Option<(u64, u64)>,
+    pub(super) usage: Option<(u64, u64)>,
     done_stats: RestoreStats,
+}
+
+impl Texts {
+    pub(super) fn new(restorer: Arc<Restorer>) -> Texts {
+        Texts { restorer, streams: BTreeMap::new(), usage: None, done_stats: RestoreStats::default() }
+    }
+
+    pub(super) fn stats(&self) -> RestoreStats {
+        let mut s = self.done_stats;
+        for r in self.streams.values() {
+            s.add(r.stats());
+        }
+        s
+    }
 }
 
 impl Restore for Texts {
@@ -272,6 +287,18 @@ impl Restore for Texts {
         out
     }
 
+    fn restore_texts(&mut self, refs: Vec<TextRef<'_>>) {
+        if self.restorer.is_empty() {
+            return;
+        }
+        for r in refs {
+            self.done_stats.add(match r {
+                TextRef::Plain(s) | TextRef::Identity(s) => self.restorer.restore_in_place(s, Escape::None),
+                TextRef::JsonText(s) => self.restorer.restore_in_place(s, Escape::Json),
+            });
+        }
+    }
+
     fn usage(&mut self, u: Option<(u64, u64)>) {
         if let Some((i, o)) = u {
             let (pi, po) = self.usage.unwrap_or((0, 0));
@@ -282,11 +309,7 @@ impl Restore for Texts {
 
 impl ClientRestore {
     fn new(api: ApiKind, restorer: Arc<Restorer>, strip_usage: bool) -> Self {
-        ClientRestore {
-            client: ClientStream::new(api, strip_usage),
-            texts: Texts { restorer, streams: BTreeMap::new(), usage: None, done_stats: RestoreStats::default() },
-            time: Duration::ZERO,
-        }
+        ClientRestore { client: ClientStream::new(api, strip_usage), texts: Texts::new(restorer), time: Duration::ZERO }
     }
 
     fn usage(&self) -> Option<(u64, u64)> {
@@ -294,11 +317,7 @@ impl ClientRestore {
     }
 
     fn stats(&self) -> RestoreStats {
-        let mut s = self.texts.done_stats;
-        for r in self.texts.streams.values() {
-            s.add(r.stats());
-        }
-        s
+        self.texts.stats()
     }
 
     fn merge_usage(&mut self, u: Option<(u64, u64)>) {

@@ -8,8 +8,12 @@
 //! speak it; Veil refuses such targets with a 400 rather than translating.
 
 use super::fields::{self, Path, ShapeError};
+use super::restore::{Restore, StreamKey};
+use super::sse::SseEvent;
 use super::{ProviderKind, TextRef};
+use serde_json::json;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The route, as the audit log, the metrics and the request span name it.
 pub const ROUTE: &str = "/v1/responses";
@@ -401,6 +405,162 @@ pub fn usage(response: &Value) -> Option<(u64, u64)> {
     let input = u.get("input_tokens").and_then(Value::as_u64).unwrap_or(0);
     let output = u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0);
     Some((input, output))
+}
+
+// ---------------------------------------------------------------------------------------
+// Streaming restore, the client side (see `restore`): Responses events
+// ---------------------------------------------------------------------------------------
+
+/// `sub` of a function call's arguments stream (text streams use their `content_index`).
+const ARGS: u64 = u64::MAX;
+
+/// A Responses client's stream: one text stream per `(output_index, content_index)` text
+/// and per `output_index` function-call arguments (the pipeline's restorers, behind
+/// [`Restore`]). Held-back text is flushed before the stream's `.done` event (as a synthetic
+/// delta), at `response.output_item.done`, at the response's end and before an error
+/// event. `.done` events, `response.output_item.*`, `response.content_part.*` and the
+/// `response.*` events that carry the whole response are restored whole; unknown events
+/// have every string restored. `sequence_number`s are renumbered, since deltas that are
+/// all held back are dropped and synthetic ones added.
+#[derive(Default)]
+pub struct StreamState {
+    /// The item id of each open text stream, for its synthetic deltas.
+    item_ids: BTreeMap<StreamKey, Value>,
+    seq: u64,
+}
+
+impl StreamState {
+    /// One event of the client's Responses stream, restored (see [`StreamState`]).
+    pub fn on_event(&mut self, ev: SseEvent, r: &mut dyn Restore) -> Vec<SseEvent> {
+        let Ok(mut v) = serde_json::from_str::<Value>(&ev.data) else { return vec![ev] };
+        let ty = v.get("type").and_then(Value::as_str).map(str::to_owned).or_else(|| ev.event.clone());
+        let oi = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
+        let ci = v.get("content_index").and_then(Value::as_u64).unwrap_or(0);
+        let mut out = Vec::new();
+        match ty.as_deref().unwrap_or_default() {
+            "response.output_text.delta" | "response.function_call_arguments.delta" => {
+                let (key, json) = if v["type"] == "response.output_text.delta" {
+                    (StreamKey { index: oi, sub: ci }, false)
+                } else {
+                    (StreamKey { index: oi, sub: ARGS }, true)
+                };
+                let Some(delta) = v.get("delta").and_then(Value::as_str) else { return vec![self.renumber(ev, v)] };
+                let item_id = v.get("item_id").cloned().unwrap_or(Value::Null);
+                self.item_ids.entry(key).or_insert(item_id);
+                let restored = r.push(key, json, delta);
+                if restored.is_empty() {
+                    // All held back: nothing to send yet.
+                    return out;
+                }
+                v["delta"] = Value::String(restored);
+            }
+            "response.output_text.done" => {
+                self.flush_into(&|k| *k == StreamKey { index: oi, sub: ci }, r, &mut out);
+                if let Some(Value::String(s)) = v.get_mut("text") {
+                    r.restore_texts(vec![TextRef::Plain(s)]);
+                }
+            }
+            "response.function_call_arguments.done" => {
+                self.flush_into(&|k| *k == StreamKey { index: oi, sub: ARGS }, r, &mut out);
+                if let Some(Value::String(s)) = v.get_mut("arguments") {
+                    r.restore_texts(vec![TextRef::JsonText(s)]);
+                }
+            }
+            "response.content_part.added" | "response.content_part.done" => {
+                if v["type"] == "response.content_part.done" {
+                    self.flush_into(&|k| *k == StreamKey { index: oi, sub: ci }, r, &mut out);
+                }
+                if let Some(part) = v.get_mut("part") {
+                    let mut refs = Vec::new();
+                    part_texts(part, &mut refs);
+                    r.restore_texts(refs);
+                }
+            }
+            "response.output_item.added" | "response.output_item.done" => {
+                if v["type"] == "response.output_item.done" {
+                    self.flush_into(&|k| k.index == oi, r, &mut out);
+                }
+                if let Some(item) = v.get_mut("item") {
+                    let mut refs = Vec::new();
+                    item_texts(item, &mut refs);
+                    r.restore_texts(refs);
+                }
+            }
+            t @ ("response.created"
+            | "response.in_progress"
+            | "response.queued"
+            | "response.completed"
+            | "response.incomplete"
+            | "response.failed") => {
+                if !matches!(t, "response.created" | "response.in_progress" | "response.queued") {
+                    self.flush_into(&|_| true, r, &mut out);
+                }
+                if let Some(resp) = v.get_mut("response") {
+                    r.usage(usage(resp));
+                    r.restore_texts(response_texts(resp));
+                }
+            }
+            "error" => self.flush_into(&|_| true, r, &mut out),
+            // Refusal deltas, reasoning summaries, tool progress and every event added later:
+            // their strings restored whole.
+            _ => {
+                let mut refs = Vec::new();
+                fields::all_text(&mut v, &mut refs);
+                r.restore_texts(refs);
+            }
+        }
+        out.push(self.renumber(ev, v));
+        out
+    }
+
+    /// `ev` with the (restored) JSON `v` as its data and the next `sequence_number`.
+    fn renumber(&mut self, mut ev: SseEvent, mut v: Value) -> SseEvent {
+        if let Some(n) = v.get_mut("sequence_number") {
+            *n = json!(self.seq);
+            self.seq += 1;
+        }
+        ev.data = v.to_string();
+        ev
+    }
+
+    /// Flushes and retires the streams matching `pred`, as synthetic delta events in `out`.
+    fn flush_into(&mut self, pred: &dyn Fn(&StreamKey) -> bool, r: &mut dyn Restore, out: &mut Vec<SseEvent>) {
+        for (key, rest) in r.flush(pred) {
+            let item_id = self.item_ids.remove(&key).unwrap_or(Value::Null);
+            let (ty, v) = if key.sub == ARGS {
+                let t = "response.function_call_arguments.delta";
+                (
+                    t,
+                    json!({"type": t, "item_id": item_id, "output_index": key.index, "delta": rest, "sequence_number": 0}),
+                )
+            } else {
+                let t = "response.output_text.delta";
+                (
+                    t,
+                    json!({"type": t, "item_id": item_id, "output_index": key.index, "content_index": key.sub,
+                           "delta": rest, "logprobs": [], "sequence_number": 0}),
+                )
+            };
+            let ev = self.renumber(SseEvent::named(ty, ""), v);
+            out.push(ev);
+        }
+    }
+
+    /// Everything still held back, as synthetic deltas (end of stream).
+    pub fn flush_all(&mut self, r: &mut dyn Restore) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        self.flush_into(&|_| true, r, &mut out);
+        out
+    }
+
+    /// The Responses stream's `error` event after a mid-stream failure, from the OpenAI
+    /// error body `body`.
+    pub fn error_event(&mut self, body: &Value) -> SseEvent {
+        let e = &body["error"];
+        let v = json!({"type": "error", "code": e["code"], "message": e["message"], "param": null,
+                       "sequence_number": 0});
+        self.renumber(SseEvent::named("error", ""), v)
+    }
 }
 
 #[cfg(test)]

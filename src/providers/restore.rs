@@ -3,11 +3,11 @@
 //! text out at the end of a block. The pipeline owns the restorers (`mask::StreamRestorer`,
 //! one per text stream) behind [`Restore`]; each wire module reads and rewrites its own
 //! events (`openai::StreamState`, `anthropic::restore_stream_event`); [`ClientStream`]
-//! picks the module for the client's API. (The Responses API's stream, with its per-item
-//! events and `.done` copies, is restored by `pipeline::responses`.)
+//! picks the module for the client's API; the Responses API's stream, with its per-item
+//! events and `.done` copies, is `responses::StreamState`.
 
 use super::sse::SseEvent;
-use super::{anthropic, openai, ApiKind};
+use super::{anthropic, openai, ApiKind, TextRef};
 
 /// One text stream inside a client's event stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,6 +27,9 @@ pub trait Restore {
     /// Flushes and retires the text streams `pred` picks: (key, held text) for those that
     /// held some.
     fn flush(&mut self, pred: &dyn Fn(&StreamKey) -> bool) -> Vec<(StreamKey, String)>;
+    /// Restores whole texts in place (a `.done` event's text, an item or response a stream
+    /// event carries).
+    fn restore_texts(&mut self, refs: Vec<TextRef<'_>>);
     /// Token counts the stream reported (merged: a zero does not overwrite a count).
     fn usage(&mut self, usage: Option<(u64, u64)>);
 }
