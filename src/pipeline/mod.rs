@@ -1,6 +1,11 @@
 //! One request end to end: parse → route → mask → send upstream (with alias fallback) →
 //! restore (plain or streaming) → the one finish hook (audit record + metrics), which runs
 //! on success, error and client cancel alike.
+//!
+//! The pipeline knows no wire format and no provider kind: it asks the providers layer
+//! (`ApiKind` for the client's and the upstream's wire API, `ProviderKind` for URL, key or
+//! signature and native format, `translate` for the direction of a conversion) and has no
+//! `match` on either.
 
 pub mod embeddings;
 mod finish;

@@ -3,11 +3,16 @@
 //! upstream so that the finish hook runs even when the client leaves; the client's body
 //! is a channel, and a failed send means the client is gone (the upstream is dropped).
 //!
-//! Restore keeps one [`StreamRestorer`] per (choice, content/tool-call) for OpenAI and per
-//! content block for Anthropic. Held-back text is flushed at every end-of-block signal
-//! (OpenAI `finish_reason`, Anthropic `content_block_stop`), at end of stream, and before
-//! an error event; flushed text rides on the closing event when the format allows it, or
-//! on a synthetic delta event placed just before it.
+//! Restore keeps one [`StreamRestorer`] per text stream ([`Texts`], behind the providers
+//! layer's `Restore` trait): per (choice, content/tool-call) for Chat Completions, per
+//! content block for Messages, per item for the Responses API. Which texts an event holds,
+//! when a block ends and what the synthetic events look like is the wire module's
+//! (`providers::restore::ClientStream`, `providers::responses::StreamState`): held-back
+//! text is flushed at every end-of-block signal (`finish_reason`, `content_block_stop`,
+//! `.done`), at end of stream, and before an error event, riding on the closing event when
+//! the format allows it, or on a synthetic delta event placed just before it. The pump knows
+//! no format: upstream bytes go through the kind's native decoder or the SSE decoder, the
+//! translation to the client's API (`providers::translate::StreamConvert`), then restore.
 
 use super::finish::{Finisher, Outcome};
 use super::Upstream;
