@@ -739,27 +739,18 @@ fn validate_providers(
         };
         // <<< bedrock
         let kind = provider_kind.wire();
-        let base_url = match (&p.base_url, builtin, &provider_kind) {
+        let base_url = match (&p.base_url, provider_kind.default_base_url(), builtin) {
             (Some(u), _, _) => validate_base_url(&format!("{prefix}.base_url"), u)?,
-            (None, _, ProviderKind::Bedrock(b)) => crate::providers::bedrock::default_base_url(&b.region), // bedrock
-            (None, Some(b), _) => b.2.to_string(),
-            (None, None, _) => {
+            (None, Some(u), _) => u,
+            (None, None, Some(b)) => b.2.to_string(),
+            (None, None, None) => {
                 return Err(invalid(format!("{prefix}.base_url"), "missing: set the provider's base URL"))
             }
         };
-        let default_key_env = match &provider_kind {
-            ProviderKind::Azure(_) => Some(AZURE_KEY_ENV),
-            ProviderKind::OpenAi | ProviderKind::Anthropic => builtin.and_then(|b| b.3),
-            ProviderKind::Gemini => Some(builtin.and_then(|b| b.3).unwrap_or(GEMINI_KEY_ENV)),
-            ProviderKind::Bedrock(_) => Some(crate::providers::bedrock::CREDENTIALS_ENV),
-        };
+        let default_key_env = provider_kind.default_key_env(builtin.and_then(|b| b.3));
         let api_key_env = p.api_key_env.or_else(|| default_key_env.map(str::to_string));
-        let api_key = match &provider_kind {
-            // bedrock: the secret half of the AWS key says it has one (requests are signed
-            // with both halves, see `providers::bedrock::sign`).
-            ProviderKind::Bedrock(b) => b.secret(),
-            _ => api_key_env.as_deref().and_then(|k| env.get(k)).map(SecretString::from),
-        };
+        let api_key =
+            provider_kind.own_key().or_else(|| api_key_env.as_deref().and_then(|k| env.get(k)).map(SecretString::from));
         let mut headers = Vec::new();
         for (h, v) in p.headers {
             if http::HeaderName::from_bytes(h.as_bytes()).is_err() || http::HeaderValue::from_str(&v).is_err() {
@@ -772,11 +763,7 @@ fn validate_providers(
     Ok(out)
 }
 
-/// The key variable of an `azure` provider without `api_key_env` (the openai SDK's name).
-pub const AZURE_KEY_ENV: &str = "AZURE_OPENAI_API_KEY";
-
-/// The key variable of a `gemini` provider without `api_key_env`.
-pub const GEMINI_KEY_ENV: &str = "GEMINI_API_KEY";
+pub use crate::providers::{AZURE_KEY_ENV, GEMINI_KEY_ENV};
 
 /// The `api-version` of an `azure` provider without `api_version` (the 2024-10-21 GA API).
 pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";

@@ -35,6 +35,12 @@ pub mod restore; // streaming restore, the client side: each API's events
 pub mod sse;
 pub mod translate;
 
+/// The key variable of an `azure` provider without `api_key_env` (the openai SDK's name).
+pub const AZURE_KEY_ENV: &str = "AZURE_OPENAI_API_KEY";
+
+/// The key variable of a `gemini` provider without `api_key_env`.
+pub const GEMINI_KEY_ENV: &str = "GEMINI_API_KEY";
+
 /// A wire API: what clients speak to Veil and what upstreams speak to Veil.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -269,6 +275,36 @@ impl ProviderKind {
             ProviderKind::Azure(_) => "azure",
             ProviderKind::Gemini => "gemini",
             ProviderKind::Bedrock(_) => "bedrock",
+        }
+    }
+
+    /// The base URL of a provider of this kind without `base_url`, where the kind has one
+    /// of its own (Bedrock: from its region); else the built-in provider's, if any.
+    pub fn default_base_url(&self) -> Option<String> {
+        match self {
+            ProviderKind::Bedrock(b) => Some(bedrock::default_base_url(&b.region)),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Gemini => None,
+        }
+    }
+
+    /// The key variable of a provider of this kind without `api_key_env` (`builtin`: the
+    /// built-in provider's of that name, if any).
+    pub fn default_key_env(&self, builtin: Option<&'static str>) -> Option<&'static str> {
+        match self {
+            ProviderKind::Azure(_) => Some(AZURE_KEY_ENV),
+            ProviderKind::OpenAi | ProviderKind::Anthropic => builtin,
+            ProviderKind::Gemini => Some(builtin.unwrap_or(GEMINI_KEY_ENV)),
+            ProviderKind::Bedrock(_) => Some(bedrock::CREDENTIALS_ENV),
+        }
+    }
+
+    /// A key the kind's own settings hold (Bedrock: the secret half of the AWS key, which
+    /// says there is one; requests are signed with both halves, see `bedrock::sign`), else
+    /// `None`: the key comes from `api_key_env`.
+    pub fn own_key(&self) -> Option<secrecy::SecretString> {
+        match self {
+            ProviderKind::Bedrock(b) => b.secret(),
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Gemini => None,
         }
     }
 
