@@ -376,10 +376,11 @@ impl Scope {
     /// A month that is also a given name, after a preposition of time ("in April", "since
     /// June"): a date, not a person.
     fn is_month_after_preposition(&self, text: &str, start: usize, end: usize) -> bool {
-        const MONTH_NAMES: &[&str] = &["april", "may", "june", "july", "august", "jan", "june"];
+        const MONTH_NAMES: &[&str] = &["april", "may", "june", "july", "august", "jan"];
+        // Not "by", "from" or "of": "a letter from April", "a song by June" are people.
         const TIME_WORDS: &[&str] = &[
-            "in", "since", "until", "till", "by", "from", "through", "during", "early", "late", "mid", "last", "next",
-            "each", "every", "of",
+            "in", "since", "until", "till", "through", "during", "early", "late", "mid", "last", "next", "each",
+            "every",
         ];
         let span = normalize(&text[start..end]);
         let prev = text[..start].split_whitespace().next_back().map(str::to_lowercase);
@@ -529,11 +530,14 @@ impl Scope {
                 _ => true,
             }
         });
-        // A calendar date: nothing that stayed ties the text to a person.
-        let personal = ents.iter().any(|e| !matches!(e.label, Label::Date | Label::Location | Label::Organization))
-            || self.personal_cue.is_match(text);
-        if !personal {
-            ents.retain(|e| e.label != Label::Date);
+        // A calendar date: nothing that stayed ties the text to a person (the text is only
+        // searched when it has a date).
+        if ents.iter().any(|e| e.label == Label::Date) {
+            let personal = ents.iter().any(|e| !matches!(e.label, Label::Date | Label::Location | Label::Organization))
+                || self.personal_cue.is_match(text);
+            if !personal {
+                ents.retain(|e| e.label != Label::Date);
+            }
         }
         // Widening may have made neighbours overlap: keep the first of each overlap.
         let mut last_end = 0;
@@ -684,6 +688,7 @@ mod tests {
         assert_eq!(values("return to Eyrarodda 66 in case", &[("66", Age)]), vec!["66"]);
         assert!(values("Windows 11 with Python 3.12", &[("11", Age)]).is_empty());
         assert!(values("two weeks in Japan in April", &[("April", Person)]).is_empty());
+        assert_eq!(values("a letter from April", &[("April", Person)]), vec!["April"]);
         assert_eq!(values("I had lunch with April today", &[("April", Person)]), vec!["April"]);
         assert!(values("What did the Mali Empire trade?", &[("Mali Empire", Organization)]).is_empty());
         assert_eq!(
