@@ -122,7 +122,8 @@ pub async fn models(
         None
     };
     for (name, p) in &state.config.providers {
-        if p.api_key.is_some() || p.api_key_env.is_none() || forwarded_to == Some(p.kind) {
+        let forwardable = forwarded_to == Some(p.kind) && p.provider_kind.takes_forwarded_key();
+        if p.api_key.is_some() || p.api_key_env.is_none() || forwardable {
             ids.push((format!("{name}/*"), name.clone()));
         }
     }

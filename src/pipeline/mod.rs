@@ -377,7 +377,10 @@ pub(crate) async fn post(
     let own_key = provider.api_key.as_ref().map(|k| k.expose_secret().to_string());
     let key = match own_key {
         Some(k) => Some(k),
-        None if state.config.keys.is_empty() && api == provider.kind => {
+        None if state.config.keys.is_empty()
+            && api == provider.kind
+            && provider.provider_kind.takes_forwarded_key() =>
+        {
             presented_key(client_headers).map(str::to_string)
         }
         None => None,

@@ -447,6 +447,16 @@ impl ProviderKind {
     // <<< bedrock
     // <<< embeddings
 
+    /// Whether an open sidecar may forward the key the client's SDK sent (when the client
+    /// speaks this kind's wire API and the provider has no key of its own). Not for Bedrock:
+    /// it signs with AWS credentials, which no client SDK sends.
+    pub fn takes_forwarded_key(&self) -> bool {
+        match self {
+            ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Azure(_) | ProviderKind::Gemini => true,
+            ProviderKind::Bedrock(_) => false,
+        }
+    }
+
     /// Adds the provider key the way this kind expects it.
     pub fn authorize(&self, req: reqwest::RequestBuilder, key: &str) -> reqwest::RequestBuilder {
         match self {

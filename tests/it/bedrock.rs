@@ -306,9 +306,24 @@ async fn missing_or_wrong_credentials_are_the_gateways_fault() {
     assert_eq!(status, 503, "{v}");
     assert_eq!(v["type"], "error");
     assert!(br.mock.received().is_empty());
-    // Without credentials the provider is not in the model list.
+    // Without credentials the provider is not in the model list, not even for a client
+    // whose key an open sidecar would forward (Bedrock signs; no SDK key can do that), and
+    // a client key is not sent to it.
     let list: Value = br.client.get(br.url("/v1/models")).send().await.unwrap().json().await.unwrap();
     assert!(!list.to_string().contains("br/*"), "{list}");
+    let list: Value =
+        br.client.get(br.url("/v1/models")).bearer_auth("sk-client").send().await.unwrap().json().await.unwrap();
+    assert!(!list.to_string().contains("br/*"), "{list}");
+    let r = br
+        .client
+        .post(br.url("/v1/chat/completions"))
+        .bearer_auth("sk-client")
+        .json(&openai_body("br/echo", PROMPT, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(br.mock.received().is_empty());
 
     // A secret the mock does not know: its signature check fails (403), which is our key: 502.
     let br = bedrock(credentials("not-the-secret", None)).await;
