@@ -153,8 +153,14 @@ async fn flush_batch(
     if pending.is_empty() {
         return Ok(0);
     }
-    let texts: Vec<&str> = pending.iter().map(|(_, t)| t.as_str()).collect();
-    let found = masker.detect(&texts).await?;
+    // One detection call per document: each is its own request, so nothing found in one
+    // (a name said again, `ner::names::propagate`) carries into another. The NER engine
+    // still batches the concurrent calls into shared forward passes.
+    let found = futures::future::try_join_all(pending.iter().map(|(_, t)| async move {
+        let one = [t.as_str()];
+        masker.detect(&one).await.map(|mut v| v.pop().unwrap_or_default())
+    }))
+    .await?;
     for ((id, text), mut ents) in pending.iter().zip(found) {
         // What the gateway would leave as it is (policy `allow`, a large region) is not
         // reported: the output is what would be masked.

@@ -443,12 +443,15 @@ impl Worker {
     fn finish(&self, job: &Pending) {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let preds = std::mem::take(&mut *lock(&job.preds));
-            job.texts
+            let mut per_text = job
+                .texts
                 .iter()
                 .zip(&job.encoded)
                 .zip(&preds)
                 .map(|((text, (enc, ws)), p)| self.entities(text, enc, ws, p))
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            super::names::propagate(&job.texts, &mut per_text);
+            per_text
         }));
         job.answer(result.map_err(panic_message));
     }
@@ -539,7 +542,6 @@ impl Worker {
         if self.options.public_figures {
             super::scope::allow_public_figures(text, &mut ents);
         }
-        super::names::propagate(text, &mut ents);
         ents
     }
 
@@ -578,7 +580,7 @@ impl Worker {
         }
         let mut out = Vec::with_capacity(jobs.len());
         for (j, texts) in jobs.iter().enumerate() {
-            let per_text = texts
+            let mut per_text: Vec<Vec<Entity>> = texts
                 .iter()
                 .enumerate()
                 .map(|(t, text)| {
@@ -586,6 +588,7 @@ impl Worker {
                     self.entities(text, enc, ws, &preds[j][t])
                 })
                 .collect();
+            super::names::propagate(texts, &mut per_text);
             out.push(per_text);
         }
         Ok(out)

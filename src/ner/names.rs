@@ -23,7 +23,8 @@
 //!   one placeholder);
 //! - a **name said again** is a name ([`propagate`], after `scope`): the words of a full name
 //!   ("Pierre Charles L'Enfant") or of a name after a title ("Ms. Goldsmith") are PERSON
-//!   wherever else they stand alone in the same text ("L'Enfant served", "Goldsmith's test").
+//!   wherever else they stand alone in the same text or in another text of the same request
+//!   ("L'Enfant served", "Goldsmith's test", a surname alone in the next message).
 //!
 //! A word the model gave another label (a STREET_ADDRESS, an ORGANIZATION) is never taken
 //! into a name, except initials the model misread. Handles (`@jenny_k`) are not here: the
@@ -418,35 +419,63 @@ pub fn apply(text: &str, ents: &mut Vec<Entity>) {
 
 /// The same name said again (after [`super::scope`] has drawn the line): a word of a PERSON
 /// span that holds two or more name words, or of one that follows a title, is that name
-/// wherever else it stands as a whole word in the same text and no other span covers it
-/// ("Pierre Charles L'Enfant ... L'Enfant served"; "Ms. Goldsmith ... Goldsmith's test").
-/// Small models find a name once and miss its later, shorter mentions.
-pub fn propagate(text: &str, ents: &mut Vec<Entity>) {
-    if !ents.iter().any(|e| e.label == Label::Person) {
-        return;
-    }
-    let words = words(text);
-    let mut known: Vec<&str> = Vec::new();
-    for e in ents.iter().filter(|e| e.label == Label::Person) {
-        let inside: Vec<&Word> =
-            words.iter().filter(|w| w.start >= e.start && w.start + w.core.len() <= e.end).collect();
-        let names: Vec<&str> =
-            inside.iter().filter(|w| w.shape == Shape::Name && w.core.chars().count() >= 3).map(|w| w.core).collect();
-        let first = words.iter().position(|w| w.start >= e.start);
-        let titled = first.is_some_and(|i| {
-            matches!(words[i].shape, Shape::Title(_)) || i > 0 && matches!(words[i - 1].shape, Shape::Title(_))
-        });
-        if names.len() >= 2 || (titled && !names.is_empty()) {
-            known.extend(names);
+/// wherever else it stands as a whole word in the same text, or in another text of the same
+/// request (the messages of one conversation), and no other span covers it ("Pierre
+/// Charles L'Enfant ... L'Enfant served"; "Ms. Goldsmith ... Goldsmith's test"; "I am Jane
+/// Okafor" in one message, "Okafor" in the next). Small models find a name once and miss its
+/// later, shorter mentions.
+pub fn propagate<S: AsRef<str>>(texts: &[S], ents: &mut [Vec<Entity>]) {
+    let mut known: Vec<String> = Vec::new();
+    for (text, e) in texts.iter().zip(ents.iter()) {
+        for name in known_names(text.as_ref(), e) {
+            if !known.contains(&name) {
+                known.push(name);
+            }
         }
     }
     if known.is_empty() {
         return;
     }
+    for (text, e) in texts.iter().zip(ents.iter_mut()) {
+        add_known(text.as_ref(), e, &known);
+    }
+}
+
+/// The name words [`propagate`] carries: those of PERSON spans of two or more name words,
+/// or of one after a title.
+fn known_names(text: &str, ents: &[Entity]) -> Vec<String> {
+    if !ents.iter().any(|e| e.label == Label::Person) {
+        return Vec::new();
+    }
+    let words = words(text);
+    let mut known = Vec::new();
+    for e in ents.iter().filter(|e| e.label == Label::Person) {
+        let names: Vec<&str> = words
+            .iter()
+            .filter(|w| w.start >= e.start && w.start + w.core.len() <= e.end)
+            .filter(|w| w.shape == Shape::Name && w.core.chars().count() >= 3)
+            .map(|w| w.core)
+            .collect();
+        let first = words.iter().position(|w| w.start >= e.start);
+        let titled = first.is_some_and(|i| {
+            matches!(words[i].shape, Shape::Title(_)) || i > 0 && matches!(words[i - 1].shape, Shape::Title(_))
+        });
+        if names.len() >= 2 || (titled && !names.is_empty()) {
+            known.extend(names.into_iter().map(str::to_owned));
+        }
+    }
+    known
+}
+
+/// PERSON spans for the whole-word occurrences of `known` in `text` that no span covers.
+fn add_known(text: &str, ents: &mut Vec<Entity>, known: &[String]) {
     let mut added = Vec::new();
-    for w in &words {
+    for w in words(text) {
         let end = w.start + w.core.len();
-        if w.shape == Shape::Name && known.contains(&w.core) && !ents.iter().any(|e| e.start < end && w.start < e.end) {
+        if w.shape == Shape::Name
+            && known.iter().any(|k| k == w.core)
+            && !ents.iter().any(|e| e.start < end && w.start < e.end)
+        {
             added.push(Entity {
                 start: w.start,
                 end,
@@ -903,14 +932,16 @@ mod tests {
 
     /// [`propagate`] on the model's spans `model` (each the first occurrence of its text).
     fn propagated(text: &str, model: &[(&str, Label)]) -> Vec<(String, Label)> {
-        let mut ents: Vec<Entity> = model
+        let ents: Vec<Entity> = model
             .iter()
             .map(|(s, label)| {
                 let start = text.find(s).expect("model span in text");
                 Entity { start, end: start + s.len(), label: *label, score: 0.9, detector: "ner", kind: Kind::Any }
             })
             .collect();
-        propagate(text, &mut ents);
+        let mut one = [ents];
+        propagate(&[text], &mut one);
+        let [ents] = one;
         ents.iter().map(|e| (text[e.start..e.end].to_string(), e.label)).collect()
     }
 
@@ -933,6 +964,16 @@ mod tests {
         );
         // Lower case is not the name.
         assert_eq!(propagated("Ann Rose came. A rose.", &[("Ann Rose", Person)]), vec![p("Ann Rose")]);
+        // Across the texts of one request: a name from one message is a name in the next.
+        let texts = ["Hi, I am Jane Okafor.", "Okafor again: did you get it?", "No names here."];
+        let mut ents = vec![
+            vec![Entity { start: 9, end: 20, label: Person, score: 0.9, detector: "ner", kind: Kind::Any }],
+            Vec::new(),
+            Vec::new(),
+        ];
+        propagate(&texts, &mut ents);
+        assert_eq!(&texts[1][ents[1][0].start..ents[1][0].end], "Okafor");
+        assert!(ents[2].is_empty());
     }
 
     #[test]

@@ -383,6 +383,11 @@ fn worker_pool_answers_like_a_single_thread() {
         single.options.threads = threads;
         let want =
             single.detect_batch(&[texts.iter().map(String::as_str).collect::<Vec<_>>()]).expect("detect").remove(0);
+        // A job of one text: names found in the other texts of a job do not reach it.
+        let alone: Vec<Vec<crate::mask::Entity>> = texts
+            .iter()
+            .map(|t| single.detect_batch(&[vec![t.as_str()]]).expect("detect").remove(0).remove(0))
+            .collect();
         let mut w = worker("bert", 24, 8);
         w.options.threads = threads;
         let engine = Engine::start(w).expect("starts");
@@ -406,7 +411,7 @@ fn worker_pool_answers_like_a_single_thread() {
                 }
             } else {
                 assert_eq!(got.len(), 1);
-                same_entities(&got[0], &want[i % texts.len()], &format!("{threads} threads: job {i}"));
+                same_entities(&got[0], &alone[i % texts.len()], &format!("{threads} threads: job {i}"));
             }
         }
     }
