@@ -433,3 +433,27 @@ async fn a_built_in_model_that_cannot_load_stops_start_up() {
     assert!(err.contains("built-in default model") && err.contains("model = \"none\""), "{err}");
     assert!(out.stdout.is_empty(), "nothing is printed unmasked");
 }
+
+/// A name said again (`ner::names::propagate`): the surname of a full name in one message is
+/// masked where it stands alone in a later message of the same request, which the model
+/// does not read as a name by itself; the answer (the echo of the last message) comes back
+/// with it restored.
+#[tokio::test]
+async fn a_name_from_one_message_is_masked_in_the_next() {
+    let gw = gateway(&detect_toml("")).await;
+    // Alone, the later message is not masked at all: the model misses the surname.
+    let alone = "Send it to Heald by noon.";
+    let (status, _) = gw.post("/v1/chat/completions", &openai_body("mock/echo", alone, false)).await;
+    assert_eq!(status, 200);
+    assert!(gw.mock.received().last().unwrap().body.to_string().contains("Heald"), "the model alone misses it");
+    let body = serde_json::json!({"model": "mock/echo", "messages": [
+        {"role": "user", "content": "I am writing about the claim of Mr. Thomas Heald."},
+        {"role": "assistant", "content": "Understood. What should I do with it?"},
+        {"role": "user", "content": alone},
+    ]});
+    let (status, v) = gw.post("/v1/chat/completions", &body).await;
+    assert_eq!(status, 200, "{v}");
+    let sent = gw.mock.received().last().unwrap().body.to_string();
+    assert!(!sent.contains("Heald"), "the surname reached the provider: {sent}");
+    assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {alone}"));
+}
