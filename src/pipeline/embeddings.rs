@@ -10,9 +10,7 @@
 //! (a name, an address) get the same vector.
 
 use super::finish::{Finisher, Outcome};
-use super::{
-    fail, guard, note_fallback, post, read_json, resolve, retryable, shown_model, target_provider, upstream_url,
-};
+use super::{fail, guard, note_fallback, post, read_json, retryable, route, target_provider, upstream_url};
 use crate::caller::Caller;
 use crate::config::ProviderConfig;
 use crate::error::ApiError;
@@ -53,12 +51,7 @@ async fn run_inner(
     let mut body = read_json(state, body)?;
     embeddings::validate_request(&body).map_err(ApiError::BadRequest)?;
     fin.set_stream(false);
-    let model = body.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
-    let targets = resolve(state, &model)?;
-    if !caller.may_use(&model) {
-        return Err(ApiError::Forbidden(shown_model(&model)));
-    }
-    fin.set_target(&targets[0]);
+    let (model, targets) = route(state, caller, &body, fin)?;
     // Every target must be able to embed before anything is masked or sent.
     let mut urls = Vec::with_capacity(targets.len());
     for target in &targets {

@@ -170,12 +170,7 @@ async fn run_inner(
     api.validate_request(&body).map_err(ApiError::BadRequest)?;
     let stream = api.is_stream(&body);
     fin.set_stream(stream);
-    let model = body.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
-    let targets = resolve(state, &model)?;
-    if !caller.may_use(&model) {
-        return Err(ApiError::Forbidden(shown_model(&model)));
-    }
-    fin.set_target(&targets[0]);
+    let (_, targets) = route(state, caller, &body, fin)?;
 
     // Step 2: mask every text the provider would see. Fails closed.
     let t0 = Instant::now();
@@ -240,6 +235,23 @@ async fn run_inner(
         }
     }
     Err(last_err.unwrap_or_else(|| ApiError::Internal("no target".into())))
+}
+
+/// The body's `model`, the targets it resolves to (alias targets in order), checked
+/// against the caller's key; the finisher names the first target. Shared by the three routes.
+fn route(
+    state: &AppState,
+    caller: &Caller,
+    body: &Value,
+    fin: &mut Finisher,
+) -> Result<(String, Vec<Target>), ApiError> {
+    let model = body.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
+    let targets = resolve(state, &model)?;
+    if !caller.may_use(&model) {
+        return Err(ApiError::Forbidden(shown_model(&model)));
+    }
+    fin.set_target(&targets[0]);
+    Ok((model, targets))
 }
 
 /// The provider a resolved target names (resolve checked that it exists; an alias target

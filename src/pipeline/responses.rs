@@ -24,8 +24,7 @@
 use super::finish::{Finisher, Outcome};
 use super::stream::{end_stream, End, Restored, Texts};
 use super::{
-    fail, guard, note_fallback, post, read_answer, read_json, resolve, retryable, send, shown_model, target_provider,
-    Upstream,
+    fail, guard, note_fallback, post, read_answer, read_json, retryable, route, send, target_provider, Upstream,
 };
 use crate::caller::Caller;
 use crate::config::ProviderConfig;
@@ -91,12 +90,7 @@ async fn run_inner(
     responses::validate_request(&body).map_err(ApiError::BadRequest)?;
     let stream = responses::is_stream(&body);
     fin.set_stream(stream);
-    let model = body.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
-    let targets = resolve(state, &model)?;
-    if !caller.may_use(&model) {
-        return Err(ApiError::Forbidden(shown_model(&model)));
-    }
-    fin.set_target(&targets[0]);
+    let (model, targets) = route(state, caller, &body, fin)?;
     // Each target's way, decided before anything is masked or sent: a kind that speaks the
     // Responses API gets the body as written; any other gets it through Chat Completions,
     // and settings that cannot cross over are refused now.
