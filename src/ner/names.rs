@@ -425,9 +425,13 @@ pub fn apply(text: &str, ents: &mut Vec<Entity>) {
 /// Okafor" in one message, "Okafor" in the next). Small models find a name once and miss its
 /// later, shorter mentions.
 pub fn propagate<S: AsRef<str>>(texts: &[S], ents: &mut [Vec<Entity>]) {
+    // Only texts with a PERSON span are read for names; the others only when there is one.
     let mut known: Vec<String> = Vec::new();
     for (text, e) in texts.iter().zip(ents.iter()) {
-        for name in known_names(text.as_ref(), e) {
+        if !e.iter().any(|e| e.label == Label::Person) {
+            continue;
+        }
+        for name in known_names(&words(text.as_ref()), e) {
             if !known.contains(&name) {
                 known.push(name);
             }
@@ -437,17 +441,13 @@ pub fn propagate<S: AsRef<str>>(texts: &[S], ents: &mut [Vec<Entity>]) {
         return;
     }
     for (text, e) in texts.iter().zip(ents.iter_mut()) {
-        add_known(text.as_ref(), e, &known);
+        add_known(&words(text.as_ref()), e, &known);
     }
 }
 
 /// The name words [`propagate`] carries: those of PERSON spans of two or more name words,
 /// or of one after a title.
-fn known_names(text: &str, ents: &[Entity]) -> Vec<String> {
-    if !ents.iter().any(|e| e.label == Label::Person) {
-        return Vec::new();
-    }
-    let words = words(text);
+fn known_names(words: &[Word], ents: &[Entity]) -> Vec<String> {
     let mut known = Vec::new();
     for e in ents.iter().filter(|e| e.label == Label::Person) {
         let names: Vec<&str> = words
@@ -467,10 +467,10 @@ fn known_names(text: &str, ents: &[Entity]) -> Vec<String> {
     known
 }
 
-/// PERSON spans for the whole-word occurrences of `known` in `text` that no span covers.
-fn add_known(text: &str, ents: &mut Vec<Entity>, known: &[String]) {
+/// PERSON spans for the whole-word occurrences of `known` among `words` that no span covers.
+fn add_known(words: &[Word], ents: &mut Vec<Entity>, known: &[String]) {
     let mut added = Vec::new();
-    for w in words(text) {
+    for w in words {
         let end = w.start + w.core.len();
         if w.shape == Shape::Name
             && known.iter().any(|k| k == w.core)
