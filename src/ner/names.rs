@@ -38,7 +38,8 @@ const NAME_RULE_SCORE: f32 = 0.8;
 /// At most this many words of a name are taken after a title or before a post-nominal.
 const MAX_NAME_WORDS: usize = 4;
 
-/// Titles, as written (first letter capital, the dot optional unless `dot`).
+/// Titles, as written (first letter capital, or lower case where a language writes them so;
+/// the dot optional unless `dot`).
 /// `personal`: a lone capital letter after it stands for a person ("Mrs T."); the others
 /// need a capitalized word ("Lord Haversham", not "Rev B" of a document).
 struct Title {
@@ -79,6 +80,73 @@ const TITLES: &[Title] = &[
     t("M", false, true),
     t("MM", false, true),
     t("Dott", false, true),
+    // Ranks, professions and civil status written in lower case before a surname in French,
+    // Spanish, Italian and Portuguese ("le capitaine Clavenad", "la veuve Andrieux", "il
+    // dottor Rossi", "el teniente Ruiz"). Only forms that are not also English words that
+    // stand before capitalized non-names ("in general Windows users", "ask a doctor ASAP").
+    t("capitaine", false, false),
+    t("commandant", false, false),
+    t("lieutenant", false, false),
+    t("colonel", false, false),
+    t("général", false, false),
+    t("sergent", false, false),
+    t("caporal", false, false),
+    t("adjudant", false, false),
+    t("amiral", false, false),
+    t("maréchal", false, false),
+    t("docteur", false, false),
+    t("professeur", false, false),
+    t("abbé", false, false),
+    t("maître", false, false),
+    t("commissaire", false, false),
+    t("inspecteur", false, false),
+    t("curé", false, false),
+    t("chanoine", false, false),
+    t("veuve", false, false),
+    t("époux", false, false),
+    t("comte", false, false),
+    t("comtesse", false, false),
+    t("vicomte", false, false),
+    t("baronne", false, false),
+    t("duchesse", false, false),
+    t("marquise", false, false),
+    t("capitán", false, false),
+    t("teniente", false, false),
+    t("coronel", false, false),
+    t("sargento", false, false),
+    t("doctora", false, false),
+    t("señor", false, false),
+    t("señora", false, false),
+    t("doña", false, false),
+    t("capitano", false, false),
+    t("tenente", false, false),
+    t("colonnello", false, false),
+    t("dottor", false, false),
+    t("dottore", false, false),
+    t("dottoressa", false, false),
+    t("avvocato", false, false),
+    t("signor", false, false),
+    t("signora", false, false),
+    t("senhor", false, false),
+    t("senhora", false, false),
+    t("doutor", false, false),
+    t("capitão", false, false),
+    // German ranks and nobility titles before a name ("Graf Teleki", "Oberst Redl").
+    t("Graf", false, false),
+    t("Gräfin", false, false),
+    t("Fürst", false, false),
+    t("Fürstin", false, false),
+    t("Freiherr", false, false),
+    t("Freifrau", false, false),
+    t("Oberst", false, false),
+    t("Hauptmann", false, false),
+    t("Leutnant", false, false),
+    t("Oberleutnant", false, false),
+    t("Rittmeister", false, false),
+    t("Feldmarschall", false, false),
+    t("Pfarrer", false, false),
+    t("Bürgermeister", false, false),
+    t("Abgeordnete", false, false),
 ];
 
 /// Post-nominals, as written: letters after a name that are not part of it. `comma`: also
@@ -1090,6 +1158,27 @@ mod tests {
         assert_eq!(persons("Mr Pemberton-Smythe de la Tour arrived", &[]), ["Pemberton-Smythe de la Tour"]);
         assert_eq!(persons("Mr Smith de la maison", &[]), ["Smith"]);
         assert_eq!(persons("Judge Anna Maria Lucia Rossi Bianchi ruled", &[]), ["Anna Maria Lucia Rossi"]);
+    }
+
+    #[test]
+    fn a_lower_case_rank_or_profession_starts_a_name_in_romance_languages() {
+        assert_eq!(
+            persons("citons le capitaine Clavenad et le lieutenant de Vassetof", &[]),
+            ["Clavenad", "de Vassetof"]
+        );
+        assert_eq!(
+            persons("Marie Trotin, veuve Andrieux, 75 ans", &[("Marie Trotin", Person)]),
+            ["Marie Trotin", "Andrieux"]
+        );
+        assert_eq!(persons("défendu par maître Delamotte, qui sollicite", &[]), ["Delamotte"]);
+        assert_eq!(persons("lo ha detto il dottor Rossi ieri", &[]), ["Rossi"]);
+        assert_eq!(persons("habló el teniente Ruiz con la señora Gómez", &[]), ["Ruiz", "Gómez"]);
+        assert_eq!(persons("sammelten Graf Teleki und Oberst Redl", &[]), ["Teleki", "Redl"]);
+        // Not a name: a place the model read, a lower-case word, English words of the same
+        // meaning (left out of the list).
+        assert_eq!(persons("le général de l'armée", &[]), Vec::<String>::new());
+        assert_eq!(persons("le colonel Paris", &[("Paris", Location)]), Vec::<String>::new());
+        assert_eq!(persons("in general Windows users ask a doctor ASAP", &[]), Vec::<String>::new());
     }
 
     #[test]
