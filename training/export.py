@@ -20,7 +20,7 @@ FILES = ["config.json", "tokenizer.json", "model.safetensors"]
 MAX_BYTES = 60 * 1024 * 1024
 
 
-def export(src, dst, want_case=True, dtype="f32", min_score=None):
+def export(src, dst, want_case=True, dtype="f32", min_score=None, label_min_score=None):
     os.makedirs(dst, exist_ok=True)
     for f in FILES:
         shutil.copyfile(os.path.join(src, f), os.path.join(dst, f))
@@ -41,6 +41,9 @@ def export(src, dst, want_case=True, dtype="f32", min_score=None):
     if min_score is not None:
         # Veil drops model spans scoring below this unless [detect] min_score is set
         cfg["veil_min_score"] = min_score
+    if label_min_score:
+        # ... and below these for their label (replacing veil_min_score for it)
+        cfg["veil_label_min_score"] = label_min_score
     json.dump(cfg, open(os.path.join(dst, "config.json"), "w"), indent=2, ensure_ascii=False)
     tj = json.load(open(os.path.join(dst, "tokenizer.json"), encoding="utf-8"))
     tj["truncation"] = None
@@ -79,9 +82,11 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "out/veil-pii"))
     ap.add_argument("--dtype", choices=["f32", "f16"], default="f16", help="weights on disk")
     ap.add_argument("--min-score", type=float, default=None, help="written as veil_min_score")
+    ap.add_argument("--label-min-score", default="", help="per-label thresholds, e.g. PERSON=0.2 (veil_label_min_score)")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    n = export(a.student, a.out, dtype=a.dtype, min_score=a.min_score)
+    label_min = {k: float(v) for k, v in (x.split("=") for x in a.label_min_score.split(",") if x)}
+    n = export(a.student, a.out, dtype=a.dtype, min_score=a.min_score, label_min_score=label_min)
     assert n <= MAX_BYTES, f"student folder is {n} bytes > 60 MB"
     smoke(a.out)
     if os.path.isdir(a.teacher):

@@ -89,8 +89,10 @@ pub struct Worker {
     pub options: EngineOptions,
     /// Text tokens per window.
     pub body: usize,
-    /// Model spans scoring below this are dropped.
+    /// Model spans scoring below this are dropped ...
     pub min_score: f32,
+    /// ... or below this for their label (the model's `veil_label_min_score`).
+    pub label_min_score: Vec<(Label, f32)>,
     /// The model folder's name list, unless `[detect] name_lexicon = false`.
     pub lexicon: Option<NameLexicon>,
 }
@@ -600,10 +602,11 @@ impl Worker {
     fn to_entities(&self, text: &str, groups: Vec<Group>) -> Vec<Entity> {
         let mut out: Vec<(Entity, usize)> = Vec::with_capacity(groups.len());
         for g in groups {
-            if g.score < self.min_score {
+            let Some(label) = self.labels[g.entity] else { continue };
+            let min = self.label_min_score.iter().find(|(l, _)| *l == label).map_or(self.min_score, |(_, m)| *m);
+            if g.score < min {
                 continue;
             }
-            let Some(label) = self.labels[g.entity] else { continue };
             let Some((start, end)) = trim_span(text, g.start, g.end, label) else { continue };
             let g = Group { start, end, ..g };
             if let Some((prev, prev_type)) = out.last_mut() {

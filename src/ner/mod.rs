@@ -162,6 +162,8 @@ pub fn build_worker(source: &ModelSource, opts: &NerOptions) -> anyhow::Result<(
     // The same weights give the same version, from a folder or built in.
     let mut version = format!("{NAME}/{}@{}", source.name(), source.digest(WEIGHTS_FILE)?);
     let min_score = engine.min_score.or(model.config.min_score).unwrap_or(0.5);
+    // `[detect] min_score`, when set, is the one threshold for every label.
+    let label_min_score = if engine.min_score.is_some() { Vec::new() } else { model.config.label_min_score.clone() };
     let lexicon = match (&model.config.name_lexicon, opts.name_lexicon) {
         (Some(lx), true) => {
             let lexicon = source
@@ -190,7 +192,20 @@ pub fn build_worker(source: &ModelSource, opts: &NerOptions) -> anyhow::Result<(
         }
         _ => Backend::Candle(model),
     };
-    Ok((Worker { backend, tokenizer, scheme, labels: label_map, options: engine, body, min_score, lexicon }, version))
+    Ok((
+        Worker {
+            backend,
+            tokenizer,
+            scheme,
+            labels: label_map,
+            options: engine,
+            body,
+            min_score,
+            label_min_score,
+            lexicon,
+        },
+        version,
+    ))
 }
 
 impl Detector for NerDetector {

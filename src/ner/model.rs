@@ -7,6 +7,7 @@
 
 use super::gelu::gelu;
 use super::source::{ModelSource, WEIGHTS_FILE};
+use crate::mask::Label;
 use anyhow::Context;
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
@@ -49,6 +50,9 @@ pub struct ModelConfig {
     pub trained_window: Option<usize>,
     /// Veil's own models record a calibrated default score threshold.
     pub min_score: Option<f32>,
+    /// ... and may record their own threshold for some labels (`veil_label_min_score`,
+    /// `{"PERSON": 0.2}`), which replaces `min_score` for that label.
+    pub label_min_score: Vec<(Label, f32)>,
     /// Veil's own models may ship a name list (see `super::lexicon`).
     pub name_lexicon: Option<LexiconConfig>,
     pub raw: serde_json::Value,
@@ -63,6 +67,7 @@ struct Common {
     veil_case_feature: Option<String>,
     veil_max_window: Option<usize>,
     veil_min_score: Option<f32>,
+    veil_label_min_score: Option<BTreeMap<String, f32>>,
     veil_name_lexicon: Option<LexiconConfig>,
 }
 
@@ -113,6 +118,16 @@ impl ModelConfig {
         if let Some(m) = c.veil_min_score.filter(|m| !(0.0..=1.0).contains(m)) {
             anyhow::bail!("{path}: veil_min_score {m} is not between 0 and 1");
         }
+        let mut label_min_score = Vec::new();
+        for (name, m) in c.veil_label_min_score.unwrap_or_default() {
+            let label: Label = name
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{path}: veil_label_min_score: {name:?} is not a Veil label"))?;
+            if !(0.0..=1.0).contains(&m) {
+                anyhow::bail!("{path}: veil_label_min_score {name}: {m} is not between 0 and 1");
+            }
+            label_min_score.push((label, m));
+        }
         Ok(ModelConfig {
             arch,
             id2label,
@@ -120,6 +135,7 @@ impl ModelConfig {
             case_feature,
             trained_window: c.veil_max_window,
             min_score: c.veil_min_score,
+            label_min_score,
             name_lexicon: c.veil_name_lexicon,
             raw,
         })

@@ -529,3 +529,50 @@ fn the_built_in_model_loads_from_memory() {
         "{found:?}"
     );
 }
+
+/// A model's own per-label threshold (`veil_label_min_score`) drops that label's weaker
+/// spans and leaves the others; `[detect] min_score`, when set, replaces it.
+#[test]
+fn a_label_threshold_of_the_model_applies_to_its_label_only() {
+    let texts = mixed_texts("bert");
+    let jobs: Vec<Vec<&str>> = texts.iter().map(|t| vec![t.as_str()]).collect();
+    let mut w = worker("bert", 0, 0);
+    let all: Vec<_> = w.detect_batch(&jobs).expect("detect").into_iter().flatten().flatten().collect();
+    let label = all.iter().map(|e| e.label).find(|l| *l != crate::mask::Label::Person).expect("a non-PERSON span");
+    assert!(all.iter().any(|e| e.label != label), "fixture gives one label only");
+    w.label_min_score = vec![(label, 1.01)];
+    let fewer: Vec<_> = w.detect_batch(&jobs).expect("detect").into_iter().flatten().flatten().collect();
+    assert!(fewer.iter().all(|e| e.label != label), "{label:?} spans left: {fewer:?}");
+    assert!(!fewer.is_empty(), "the other labels' spans were dropped too");
+
+    // From config.json: a user's min_score wins; unknown labels and out-of-range values fail.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        std::fs::copy(dir("bert").join(f), tmp.path().join(f)).expect("copy fixture");
+    }
+    let write = |extra: serde_json::Value| {
+        let mut cfg: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir("bert").join("config.json")).unwrap()).unwrap();
+        cfg["veil_label_min_score"] = extra;
+        std::fs::write(tmp.path().join("config.json"), cfg.to_string()).unwrap();
+    };
+    let build = |min_score: Option<f32>| {
+        let opts = NerOptions {
+            device: "cpu".into(),
+            engine: EngineOptions { min_score, ..EngineOptions::default() },
+            labels: BTreeMap::new(),
+            download: false,
+            name_lexicon: true,
+        };
+        build_worker(&ModelSource::Dir(tmp.path().to_path_buf()), &opts).map(|(w, _)| w)
+    };
+    write(serde_json::json!({ label.to_string(): 0.2 }));
+    assert_eq!(build(None).expect("worker").label_min_score, vec![(label, 0.2)]);
+    assert!(build(Some(0.5)).expect("worker").label_min_score.is_empty());
+    write(serde_json::json!({ "NOT_A_LABEL": 0.2 }));
+    let err = format!("{:#}", build(None).err().expect("unknown label refused"));
+    assert!(err.contains("NOT_A_LABEL") && err.contains("is not a Veil label"), "{err}");
+    write(serde_json::json!({ "PERSON": 1.5 }));
+    let err = format!("{:#}", build(None).err().expect("out of range refused"));
+    assert!(err.contains("not between 0 and 1"), "{err}");
+}
