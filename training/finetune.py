@@ -102,6 +102,15 @@ def loss_fn(logits, targets, src_masks, src_ids, ref_logits=None):
     return total / max(n, 1)
 
 
+def kd_loss(logits, teacher_logits, attn, temp):
+    """T^2 * KL(teacher/T || student/T), averaged over the window's real tokens."""
+    lt = torch.log_softmax(teacher_logits / temp, -1)
+    ls = torch.log_softmax(logits / temp, -1)
+    kl = (lt.exp() * (lt - ls)).sum(-1)
+    m = attn.bool()
+    return kl[m].sum() / max(int(m.sum()), 1) * temp * temp
+
+
 def collate(srcs, rows):
     """Padded tensors of `rows` (windows) and each row's source index in `srcs`."""
     L = max(len(w["input_ids"]) for w in rows)
@@ -138,6 +147,11 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--reference", default=None,
                     help="frozen model whose reading is kept where the real text says nothing (default: --init; 'none')")
+    ap.add_argument("--teacher", default=None,
+                    help="a larger model (same vocabulary and labels) distilled into this one on every window: "
+                         "the loss becomes (1 - kd_alpha) * the loss above + kd_alpha * T^2 * KL(teacher/T || model/T)")
+    ap.add_argument("--kd-alpha", type=float, default=0.5)
+    ap.add_argument("--kd-temp", type=float, default=2.0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -148,6 +162,11 @@ def main():
     assert model.config.num_labels == len(LABELS)
     ref_dir = a.reference or a.init
     ref = None if ref_dir == "none" else BertForTokenClassification.from_pretrained(ref_dir).float().eval()
+    teacher = None
+    if a.teacher:
+        teacher = BertForTokenClassification.from_pretrained(a.teacher).float().eval()
+        assert teacher.config.num_labels == len(LABELS)
+        assert teacher.config.vocab_size == model.config.vocab_size, "teacher and model must share the vocabulary"
     tok_path = os.path.join(a.init, "tokenizer.json")
     tok = load_tokenizer(tok_path)
     names = [s for s in a.sources.split(",") if s]
@@ -185,6 +204,10 @@ def main():
                     ref_logits = ref(input_ids=inp, token_type_ids=tt, attention_mask=am).logits
             logits = model(input_ids=inp, token_type_ids=tt, attention_mask=am).logits
             loss = loss_fn(logits, tg, masks, src, ref_logits)
+            if teacher is not None:
+                with torch.no_grad():
+                    t_logits = teacher(input_ids=inp, token_type_ids=tt, attention_mask=am).logits
+                loss = (1 - a.kd_alpha) * loss + a.kd_alpha * kd_loss(logits, t_logits, am, a.kd_temp)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -206,6 +229,8 @@ def main():
         "synthetic_docs": a.synthetic_docs, "windows": counts, "steps": step, "epochs": epoch,
         "batch": a.batch, "lr": a.lr, "train_minutes": round(train_min, 1),
         "reference": os.path.basename(ref_dir.rstrip("/")),
+        "teacher": os.path.basename(a.teacher.rstrip("/")) if a.teacher else None,
+        "kd_alpha": a.kd_alpha if a.teacher else None, "kd_temp": a.kd_temp if a.teacher else None,
         "loss": "CE inside spans; outside them CE against the reference model restricted to O and the labels "
                 "the source does not annotate; CE against the reference on MISC and role-word PERSON spans",
     }
