@@ -82,6 +82,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "out/veil-pii"))
     ap.add_argument("--dtype", choices=["f32", "f16"], default="f16", help="weights on disk")
     ap.add_argument("--min-score", type=float, default=None, help="written as veil_min_score")
+    ap.add_argument("--teacher-min-score", type=float, default=None, help="the teacher's veil_min_score")
     ap.add_argument("--label-min-score", default="", help="per-label thresholds, e.g. PERSON=0.2 (veil_label_min_score)")
     a = ap.parse_args()
     torch.set_num_threads(2)
@@ -90,7 +91,7 @@ def main():
     assert n <= MAX_BYTES, f"student folder is {n} bytes > 60 MB"
     smoke(a.out)
     if os.path.isdir(a.teacher):
-        export(a.teacher, a.out + "-teacher", dtype=a.dtype)
+        export(a.teacher, a.out + "-teacher", dtype=a.dtype, min_score=a.teacher_min_score, label_min_score=label_min)
         smoke(a.out + "-teacher")
 
 

@@ -54,7 +54,7 @@ else
 fi
 
 # 6. export
-nice -n 19 $PY export.py --student $STUDENT --teacher $TEACHER --out $OUT/veil-pii --min-score 0.34 --label-min-score PERSON=0.2
+nice -n 19 $PY export.py --student $STUDENT --teacher $TEACHER --out $OUT/veil-pii --min-score 0.34 --teacher-min-score 0.35 --label-min-score PERSON=0.2
 # name lexicon (names.txt + veil_name_lexicon in config.json): Faker's names, plus the PERSON
 # words of the training splits
 nice -n 19 $PY name_lexicon.py $OUT/veil-pii --min-person 0.003 "${LEX[@]}"
