@@ -19,6 +19,12 @@
 //!   "de la", "bin" ... and a capitalized word goes on over them ("Charles de Gaulle"); not
 //!   leftwards, and German "von" only after a full name, because German capitalizes nouns
 //!   ("die Officiere von Karl Ferdinand", "Giovanni von Bolzano" = from Bolzano);
+//! - after a **contact verb** ("call", "ring", "text", "email", "tell", "ask", ...), in lower
+//!   case or beginning a sentence, a capitalized word that is not a common English word is
+//!   a name ("Call Peter tomorrow", "email Sarah Jones"), and a span the model put on the
+//!   verb itself is dropped ("[Ring] Anna Müller" as a street, "ring me" as a person);
+//! - a title followed only by names, read by the model as an organization
+//!   ("Sergeant Ruiz", "Dr. Maria Schneider"), is a PERSON;
 //! - PERSON spans that now overlap, or that only a space separates, become one (one value,
 //!   one placeholder);
 //! - a **name said again** is a name ([`propagate`], after `scope`): the words of a full name
@@ -74,6 +80,16 @@ const TITLES: &[Title] = &[
     t("Justice", false, false),
     t("Judge", false, false),
     t("Professor", false, false),
+    // English police and military ranks that do not also begin names of things ("General
+    // Motors", "Major League", "Captain America" are why those are left out).
+    t("Sergeant", false, false),
+    t("Sgt", false, false),
+    t("Detective", false, false),
+    t("Constable", false, false),
+    t("Inspector", false, false),
+    t("Corporal", false, false),
+    t("Cpl", false, false),
+    t("Lieutenant", false, false),
     t("Rev", false, false),
     t("Revd", false, false),
     t("Fr", false, true),
@@ -307,6 +323,97 @@ const ROLES: &[&str] = &[
     "person",
 ];
 
+/// Verbs that take a person as their object: after one (lower case, or beginning a
+/// sentence) a capitalized word that is not a common word is a name ("Call Peter").
+const CONTACT_VERBS: &[&str] = &[
+    "call",
+    "ring",
+    "phone",
+    "text",
+    "email",
+    "e-mail",
+    "message",
+    "ping",
+    "tell",
+    "ask",
+    "remind",
+    "invite",
+    "thank",
+    "contact",
+    "cc",
+    "dm",
+    "meet",
+    "congratulate",
+];
+
+/// Last words of places and bodies that a title may begin ("Lord Howe Island", "Justice
+/// Department").
+const PLACE_NOUNS: &[&str] = &[
+    "island",
+    "islands",
+    "street",
+    "road",
+    "avenue",
+    "square",
+    "hall",
+    "house",
+    "college",
+    "university",
+    "school",
+    "church",
+    "cathedral",
+    "chapel",
+    "park",
+    "bridge",
+    "lake",
+    "river",
+    "mount",
+    "hospital",
+    "center",
+    "centre",
+    "museum",
+    "foundation",
+    "institute",
+    "office",
+    "court",
+    "station",
+    "airport",
+    "county",
+    "city",
+    "town",
+    "village",
+    "bay",
+    "beach",
+    "castle",
+    "palace",
+    "gardens",
+    "theatre",
+    "theater",
+    "library",
+    "trust",
+    "society",
+    "department",
+    "ministry",
+    "committee",
+    "council",
+    "commission",
+    "agency",
+    "bureau",
+    "service",
+    "services",
+    "group",
+    "company",
+    "bank",
+    "board",
+    "party",
+    "league",
+    "club",
+    "association",
+    "union",
+    "press",
+    "fund",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     /// "J.", "A.B.", "J.-P." (at least one dot).
@@ -478,6 +585,8 @@ pub fn apply(text: &str, ents: &mut Vec<Entity>) {
     }
     let mut n = Names { text, words, ents: std::mem::take(ents) };
     n.snap();
+    n.contact_verbs();
+    n.titled_names();
     n.titles();
     n.post_nominals();
     n.extend();
@@ -656,6 +765,67 @@ impl Names<'_> {
             let t = if whole(b) { end.max(self.words[b].end) } else { end };
             if (s, t) != (start, end) {
                 self.add_person(s, t, score);
+            }
+        }
+    }
+
+    /// Names after contact verbs (module doc): the verb is not a name or an address, and the
+    /// capitalized words after it that are plain names and not common words are a person.
+    fn contact_verbs(&mut self) {
+        for i in 0..self.words.len().saturating_sub(1) {
+            let w = self.words[i];
+            let verb = CONTACT_VERBS.iter().any(|v| w.core.eq_ignore_ascii_case(v))
+                && (w.core.starts_with(char::is_lowercase) || self.sentence_start(i));
+            if !verb || !self.joined(i) {
+                continue;
+            }
+            // A model span on the verb alone: the verb read as a street ("Ring") or a person.
+            self.ents.retain(|e| {
+                let on_verb = w.start <= e.start && e.end <= w.end;
+                !(on_verb
+                    && matches!(e.label, Label::Person | Label::StreetAddress | Label::Organization | Label::Location))
+            });
+            let plain = |k: usize| {
+                let x = &self.words[k];
+                let mut cs = x.core.chars();
+                x.shape == Shape::Name
+                    && cs.next().is_some_and(char::is_uppercase)
+                    && cs.all(|c| c.is_lowercase() || matches!(c, '-' | '\'' | '’'))
+                    && !super::scope::is_common_word(x.core)
+                    && !self.blocked(k)
+            };
+            let mut b = i + 1;
+            if !plain(b) || self.person(b) {
+                continue;
+            }
+            while b + 1 < self.words.len() && b - i < MAX_NAME_WORDS && self.joined(b) && plain(b + 1) {
+                b += 1;
+            }
+            let (s, t) = (self.words[i + 1].start, self.words[b].end);
+            self.add_person(s, t, NAME_RULE_SCORE);
+        }
+    }
+
+    /// An ORGANIZATION span that is a title and names ("Sergeant Ruiz"), or names right after
+    /// a title ("Dr. [Maria Schneider]"), is a PERSON; not when its last word names a kind of
+    /// place or body ("Lord Howe Island", "Justice Department"). A LOCATION after a title
+    /// stays a place ("le colonel [Paris]" is where the colonel is).
+    fn titled_names(&mut self) {
+        for k in 0..self.ents.len() {
+            let e = &self.ents[k];
+            if e.label != Label::Organization {
+                continue;
+            }
+            let Some((a, b)) = self.word_range(e.start, e.end) else { continue };
+            let titles = (a..=b).take_while(|&x| matches!(self.words[x].shape, Shape::Title(_))).count();
+            let after_title = a > 0 && self.joined(a - 1) && matches!(self.words[a - 1].shape, Shape::Title(_));
+            let names = (a + titles..=b).all(|x| matches!(self.words[x].shape, Shape::Name | Shape::Initials))
+                && (a + titles..=b).any(|x| self.words[x].shape == Shape::Name)
+                && (a + titles..b).all(|x| self.joined(x))
+                && !PLACE_NOUNS.iter().any(|p| self.words[b].core.eq_ignore_ascii_case(p));
+            if names && a + titles <= b && (titles > 0 || after_title) {
+                self.ents[k].label = Label::Person;
+                self.ents[k].kind = Kind::Any;
             }
         }
     }
@@ -1222,6 +1392,46 @@ mod tests {
         }
         // "Child A. Smith": the letter is an initial of the name that follows.
         assert_eq!(persons("Patient J. Smith", &[("Smith", Person)]), ["J. Smith"]);
+    }
+
+    #[test]
+    fn a_capitalized_word_after_a_contact_verb_is_a_name() {
+        // The model read the verb as a street or a person and missed the name.
+        assert_eq!(run("Call Peter tomorrow.", &[("Call", StreetAddress)]), [("Peter".to_string(), Person)]);
+        assert_eq!(
+            run("Ring Anna Müller about it", &[("Ring", StreetAddress), ("Anna Müller", Person)]),
+            [("Anna Müller".to_string(), Person)]
+        );
+        assert!(run("ring me when you land", &[("ring", Person)]).is_empty());
+        assert_eq!(persons("please email Sarah Okafor today", &[]), ["Sarah Okafor"]);
+        assert_eq!(persons("I will. Text Tom when you arrive", &[]), ["Tom"]);
+        // Not a plain name, a common word, mid-sentence capitals, or an address the model read.
+        for t in [
+            "Call Center software",
+            "Email Marketing tips",
+            "Ask HN: which editor?",
+            "How do I call GetUser here?",
+            "the Call Peter made",
+            "Contact Support if it fails",
+        ] {
+            assert_eq!(persons(t, &[]), Vec::<String>::new(), "{t}");
+        }
+        assert_eq!(run("ring Baker Street", &[("Baker Street", StreetAddress)])[0].1, StreetAddress);
+    }
+
+    #[test]
+    fn a_title_and_names_read_as_an_organization_are_a_person() {
+        assert_eq!(
+            run("Detective Sergeant Ruiz interviewed him", &[("Sergeant Ruiz", Organization)]),
+            [("Sergeant Ruiz".to_string(), Person)]
+        );
+        assert_eq!(
+            run("and ring Dr. Maria Schneider", &[("Maria Schneider", Organization)]),
+            [("Maria Schneider".to_string(), Person)]
+        );
+        // A place or body a title begins, and an organization with no title, stay.
+        assert_eq!(run("on Lord Howe Island", &[("Lord Howe Island", Organization)])[0].1, Organization);
+        assert_eq!(run("at Acme Widgets", &[("Acme Widgets", Organization)])[0].1, Organization);
     }
 
     #[test]

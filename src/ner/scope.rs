@@ -19,7 +19,8 @@
 //!   are not given names (`scope/common.txt`, from `training/common_words.py`) is an
 //!   ordinary word ("rice", "soup", "my neighbour"), while "tell mike" stays a name;
 //! - a name, organization or place span loses function words at its edges ("LLC and",
-//!   "Patagonia so");
+//!   "Patagonia so"), and a PERSON span with a capitalized word loses the lower-case common
+//!   words at its edges ("Mrs T. [sued]");
 //! - a PERSON, ORGANIZATION or LOCATION span without a letter ("Windows 11" → "11") is
 //!   dropped;
 //! - a LOCATION that is a country, state or province, continent, sea, mountain range or
@@ -42,6 +43,8 @@
 //!   whole, a well-known public figure (`scope/public_figures.txt`: "Einstein", "Marie
 //!   Curie") is left alone ([`allow_public_figures`]). Off by default: the list cannot tell
 //!   the physicist from a private person with the same name;
+//! - an AGE next to a month name is the day of a date ("detained on 3 May"): it becomes a
+//!   DATE over the day, the month and a year after them, judged by the date rules above;
 //! - an AGE is not part of a larger number ("13.8 billion", "Ubuntu 22.04", "6,000"), not
 //!   a year or other number of four or more digits ("the 2008 crisis"), not an item
 //!   of a list of numbers ("15, 30, 40"), and not a version after a product name ("React
@@ -128,6 +131,9 @@ struct Scope {
     day_date: Regex,
     /// A date followed by a time of day: a machine timestamp.
     timestamp: Regex,
+    /// A month name (or its abbreviation) as a whole word, with the year after it if one
+    /// follows, at the start of the text searched.
+    month: Regex,
     /// Words before a password or key that say it is one.
     secret_cue: Regex,
     /// A year code ("FY2022", "CY 2023", "2024").
@@ -166,6 +172,8 @@ impl Scope {
             day_date: Regex::new(&pattern).expect("day-date regex is valid; this is a bug"),
             timestamp: Regex::new(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
                 .expect("timestamp regex is valid; this is a bug"),
+            month: Regex::new(&format!(r"(?i)^(?:{months})\b(?:,?[ \u{{a0}}]+(?:1[0-9]|20)[0-9]{{2}}\b)?"))
+                .expect("month regex is valid; this is a bug"),
             secret_cue: Regex::new(
                 r"(?i)pass(?:word|wd|code|phrase|wort)?\s*[:=]|passw|passcode|passphrase|\bpwd\b|\bpw\b|\bpin\b|secret|log ?in|sign.?in|credential|kennwort|mot de passe|contrase|senha|\bcode\b|\bkey\b|token|unlock|user",
             )
@@ -468,12 +476,69 @@ impl Scope {
         }
     }
 
+    /// An AGE next to a month name is the day of a date ("detained on [3] May", "May [3]"):
+    /// it becomes a DATE over the day and the month (and the model's DATE on the month
+    /// alone goes into it), for the date rules to judge as a whole.
+    fn ages_in_dates(&self, text: &str, ents: &mut Vec<Entity>) {
+        let mut merged = Vec::new();
+        for e in ents.iter_mut().filter(|e| e.label == Label::Age) {
+            let after = &text[e.end..];
+            let gap = after.len() - after.trim_start_matches([' ', '\u{a0}']).len();
+            let before = text[..e.start].trim_end_matches([' ', '\u{a0}']);
+            let prev_word = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+            if gap > 0 && gap <= 2 {
+                if let Some(m) = self.month.find(&after[gap..]) {
+                    e.end += gap + m.end();
+                    e.label = Label::Date;
+                }
+            } else if before.len() < e.start
+                && self.month.find(&before[prev_word..]).is_some_and(|m| m.end() + prev_word == before.len())
+            {
+                e.start = prev_word;
+                e.label = Label::Date;
+            }
+            if e.label == Label::Date {
+                merged.push((e.start, e.end));
+            }
+        }
+        ents.retain(|e| {
+            !(e.label == Label::Date
+                && merged.iter().any(|&(s, t)| s <= e.start && e.end <= t && (s, t) != (e.start, e.end)))
+        });
+    }
+
+    /// Cuts lower-case common words (not particles) off the edges of a PERSON span that has a
+    /// capitalized word: "Mrs T. [sued]", "[ask] Peter".
+    fn trim_common_edges(&self, text: &str, e: &mut Entity) {
+        const KEEP: &[&str] = &["van", "von", "del", "della", "der", "den", "ter", "ten", "bin", "ibn", "dos"];
+        let common = |w: &str| w.chars().all(char::is_lowercase) && self.common.contains(w) && !KEEP.contains(&w);
+        if !text[e.start..e.end].chars().any(char::is_uppercase) {
+            return;
+        }
+        while let Some((first, rest)) = text[e.start..e.end].split_once(char::is_whitespace) {
+            if !common(first) {
+                break;
+            }
+            e.start = e.end - rest.trim_start().len();
+        }
+        while let Some((rest, last)) = text[e.start..e.end].rsplit_once(char::is_whitespace) {
+            if !common(last) {
+                break;
+            }
+            e.end = e.start + rest.trim_end().len();
+        }
+    }
+
     /// Applies the rules above to one text's model spans.
     fn apply(&self, text: &str, ents: &mut Vec<Entity>) {
+        self.ages_in_dates(text, ents);
         // Whether anything in the text ties it to a person (a date then is theirs).
         ents.retain_mut(|e| {
             if matches!(e.label, Label::Person | Label::Location | Label::Organization) {
                 Self::trim_edges(text, e);
+            }
+            if e.label == Label::Person {
+                self.trim_common_edges(text, e);
             }
             let span = &text[e.start..e.end];
             if !self.has_value_shape(text, e) {
@@ -554,6 +619,12 @@ impl Scope {
 /// Builds the word lists and patterns now (at model load) rather than on the first request.
 pub fn warm() {
     LazyLock::force(&SCOPE);
+}
+
+/// Whether `word` (any case) is a common English word that is not a given name
+/// (`scope/common.txt`).
+pub fn is_common_word(word: &str) -> bool {
+    SCOPE.common.contains(&word.to_lowercase())
 }
 
 /// Drops model spans that are not personal data and sets LOCATION kinds (module doc).
@@ -884,5 +955,29 @@ mod tests {
         .is_empty());
         let got = kept("Acme LLC and friends", &[("Acme LLC and", Label::Organization)]);
         assert_eq!(got[0].0, "Acme LLC");
+    }
+
+    #[test]
+    fn a_day_next_to_a_month_is_a_date_not_an_age() {
+        use Label::*;
+        // The model's AGE on the day and DATE on the month become one DATE, judged whole.
+        let got = kept("He was detained on 3 May.", &[("3", Age), ("May", Date)]);
+        assert_eq!(got.iter().map(|g| (g.0.as_str(), g.1)).collect::<Vec<_>>(), [("3 May", Date)]);
+        assert_eq!(values("She was arrested on 3 May 2019, he said.", &[("3", Age)]), ["3 May 2019"]);
+        assert_eq!(values("He flew home on May 3, I think.", &[("3", Age)]), ["May 3"]);
+        // A calendar fact with no person in it is left alone as a whole.
+        assert!(kept("Why is 1 May a holiday in Europe?", &[("1", Age)]).is_empty());
+        // An age stays an age.
+        assert_eq!(kept("She is 3 and lives nearby.", &[("3", Age)])[0].1, Age);
+    }
+
+    #[test]
+    fn a_name_loses_the_common_words_at_its_edges() {
+        use Label::*;
+        assert_eq!(values("Mr and Mrs T. sued the council", &[("Mrs T. sued", Person)]), ["Mrs T."]);
+        assert_eq!(values("they said ask Peter Jones", &[("ask Peter Jones", Person)]), ["Peter Jones"]);
+        // Particles, lower-case names and all-lower-case spans are not cut.
+        assert_eq!(values("a letter to Ludwig van", &[("Ludwig van", Person)]), ["Ludwig van"]);
+        assert_eq!(values("tell mike", &[("mike", Person)]), ["mike"]);
     }
 }
