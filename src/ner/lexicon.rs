@@ -8,6 +8,13 @@
 //! out, because there the model puts next to nothing on PERSON. A word the model is sure is
 //! another entity (LOCATION, ORGANIZATION, ...: "Paris", "Jordan Ltd") is left alone.
 //!
+//! A listed word in lower case is a name only after a word that is followed by a person:
+//! a contact verb ("text jake", "ask sarah", "thanks sam"), a kinship or relationship noun
+//! ("my cousin ahmed", "my bf marco"), a greeting ("hey jake"), or "and" after a name ("josh
+//! and emily"); and only if it is not also a common English word (`scope/common.txt`: "mark"
+//! and "rose" are names there, "main" is not) nor code ("call len()"). There no probability
+//! gate applies: the model puts almost nothing on PERSON for a lower-case name.
+//!
 //! `[detect] name_lexicon = false` turns it off.
 
 use super::labels::{class_kinds, ClassKind, LabelScheme, Tag, Word};
@@ -29,6 +36,96 @@ const HONORIFICS: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "mme", "mlle", "herr", "frau", "sr", "sra",
     "srta", "dott", "dottssa", "sig",
 ];
+
+/// After these a lower-case listed word is a name: contact verbs ("text jake"), kinship and
+/// relationship nouns ("my cousin ahmed"), greetings ("hey jake").
+const CONTACT_CUES: &[&str] = &[
+    "text jake",
+    "my cousin ahmed",
+    "call",
+    "called",
+    "calling",
+    "ring",
+    "rang",
+    "phone",
+    "phoned",
+    "text",
+    "texted",
+    "texting",
+    "email",
+    "emailed",
+    "message",
+    "messaged",
+    "ping",
+    "pinged",
+    "tell",
+    "told",
+    "ask",
+    "asked",
+    "remind",
+    "invite",
+    "invited",
+    "thank",
+    "thanks",
+    "thx",
+    "ty",
+    "contact",
+    "meet",
+    "met",
+    "dm",
+    "dmed",
+    "congrats",
+    "love",
+];
+const KIN_CUES: &[&str] = &[
+    "cousin",
+    "brother",
+    "bro",
+    "sister",
+    "sis",
+    "mom",
+    "mum",
+    "mother",
+    "dad",
+    "father",
+    "wife",
+    "husband",
+    "hubby",
+    "wifey",
+    "son",
+    "daughter",
+    "uncle",
+    "aunt",
+    "auntie",
+    "nephew",
+    "niece",
+    "grandma",
+    "grandpa",
+    "granny",
+    "nan",
+    "friend",
+    "bestie",
+    "bff",
+    "boyfriend",
+    "girlfriend",
+    "bf",
+    "gf",
+    "boss",
+    "colleague",
+    "coworker",
+    "neighbour",
+    "neighbor",
+    "partner",
+    "fiance",
+    "fiancé",
+    "fiancee",
+    "fiancée",
+    "roommate",
+    "flatmate",
+    "babe",
+    "baby",
+];
+const GREETING_CUES: &[&str] = &["hi", "hey", "hello", "yo", "dear", "bye"];
 
 /// The lexicon and the model classes it needs.
 #[derive(Debug)]
@@ -130,27 +227,48 @@ impl NameLexicon {
         // as a PERSON word.
         let mut prev_word: Option<&str> = None;
         let mut prev_person = false;
+        // Whether the word before "and" was a PERSON word or "me" ("josh and emily").
+        let mut person_before = false;
         for (i, w) in words.iter_mut().enumerate() {
             let word = &text[w.start..w.end];
             let p = &mut w.pred;
             let kind = kinds[i];
+            let cued = prev_word.is_some_and(|prev| {
+                [CONTACT_CUES, KIN_CUES, GREETING_CUES]
+                    .iter()
+                    .any(|cues| cues.iter().any(|c| prev.eq_ignore_ascii_case(c)))
+                    || (matches!(prev, "and" | "&") && person_before)
+            });
             let inside_other = kind == ClassKind::Other
                 && i > 0
                 && kinds[i - 1] == ClassKind::Other
                 && kinds.get(i + 1) == Some(&ClassKind::Other);
             // Another entity type wins only where the model is sure of it ("Paris" the city).
             let open = kind != ClassKind::Other || (p.score < OTHER_ENTITY_SURE && !inside_other);
-            if open && p.person >= self.min_person && self.confirms(word, prev_word) {
+            let lower = cued && self.lower_case_name(text, word, w.start, w.end);
+            if open && (lower || p.person >= self.min_person && self.confirms(word, prev_word)) {
                 if kind != ClassKind::Person {
                     p.class = if prev_person { self.inside } else { self.begin };
                 }
                 p.score = p.score.max(LEXICON_SCORE);
             }
-            prev_person = self.kind(p.class) == ClassKind::Person;
             if word != "." {
+                person_before = prev_person || prev_word.is_some_and(|w| w.eq_ignore_ascii_case("me"));
                 prev_word = Some(word);
             }
+            prev_person = self.kind(p.class) == ClassKind::Person;
         }
+    }
+
+    /// A lower-case word of two or more letters that is in the list and is neither a common
+    /// word nor part of code (a `(`, `.`, `_`, `` ` `` ... glued to it).
+    fn lower_case_name(&self, text: &str, word: &str, start: usize, end: usize) -> bool {
+        word.chars().count() >= 2
+            && word.chars().all(char::is_lowercase)
+            && self.names.contains(word)
+            && !super::scope::is_common_word(word)
+            && !text[end..].starts_with(['(', '.', '_', '`', '/', ':', '=', '-'])
+            && !text[..start].ends_with(['`', '.', '_', '/', '-'])
     }
 
     /// A capitalized word of two or more letters that is in the list or follows an honorific.
@@ -183,7 +301,7 @@ mod tests {
     fn lexicon(names: &[&str], min_person: f32) -> (LabelScheme, NameLexicon) {
         let s = scheme(IOB2);
         let (labels, _) = map_types(&s.types, &Default::default());
-        let names = ["anna", "smith", "park"].iter().chain(names).map(|n| n.to_string()).collect();
+        let names = ["anna", "smith", "park", "main"].iter().chain(names).map(|n| n.to_string()).collect();
         let lx = NameLexicon::new(names, min_person, &s, &labels).expect("has PERSON");
         (s, lx)
     }
@@ -222,9 +340,30 @@ mod tests {
         // ... but where it hesitates, the list decides.
         let got = run("in Park today", &[(0, 0.9, 0.0), (3, 0.4, 0.3), (0, 0.9, 0.0)], 0.01);
         assert_eq!(got, [("Park".to_string(), "PER".to_string(), LEXICON_SCORE)]);
-        // Lower case, not listed.
-        assert!(run("ask anna today", &[(0, 0.9, 0.3), (0, 0.6, 0.3), (0, 0.9, 0.3)], 0.01).is_empty());
+        // Lower case with no cue before it, or not listed.
+        assert!(run("see anna today", &[(0, 0.9, 0.3), (0, 0.6, 0.3), (0, 0.9, 0.3)], 0.01).is_empty());
         assert!(run("ask Bob today", &[(0, 0.9, 0.3), (0, 0.6, 0.3), (0, 0.9, 0.3)], 0.01).is_empty());
+    }
+
+    #[test]
+    fn a_lower_case_listed_name_after_a_cue_is_a_name() {
+        let o = (0, 0.9, 0.0);
+        for text in ["ask anna today", "my cousin anna said", "hey anna !", "smith and anna went"] {
+            let n = text.split(' ').count();
+            // "smith": the model's PERSON word before "and".
+            let preds: Vec<_> =
+                (0..n).map(|i| if text.starts_with("smith") && i == 0 { (1, 0.9, 0.9) } else { o }).collect();
+            let got = run(text, &preds, 0.01);
+            assert!(got.iter().any(|g| g.0.ends_with("anna") && g.1 == "PER"), "{text}: {got:?}");
+        }
+        // No cue, a listed common word ("main"), an unlisted word, code, or a word the model is
+        // sure is another entity.
+        for text in ["see anna today", "call main today", "call zyxwu today", "call anna() now", "it and anna went"] {
+            let n = text.split(' ').count();
+            assert!(run(text, &vec![o; n], 0.01).is_empty(), "{text}");
+        }
+        let got = run("ask anna today", &[o, (3, 0.9, 0.0), o], 0.01);
+        assert_eq!(got[0].1, "LOC");
     }
 
     #[test]

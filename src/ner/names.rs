@@ -1041,6 +1041,11 @@ impl Names<'_> {
     /// The last word of the name whose last word is `b`: a surname after initials, middle
     /// initials and the surname after them, particles and the surname after them.
     fn extend_right(&self, a: usize, mut b: usize) -> usize {
+        // A span that ends on particles ("Jean-Pierre de" of "... de la Tour") goes on from
+        // its last name word; it never ends up narrower than the model's span.
+        while b > a && self.words[b].shape == Shape::Particle {
+            b -= 1;
+        }
         while b + 1 < self.words.len() && self.joined(b) && !self.blocked(b + 1) && !self.label_letter(b) {
             let (w, next) = (&self.words[b], &self.words[b + 1]);
             match next.shape {
@@ -1466,6 +1471,10 @@ mod tests {
 
     #[test]
     fn hyphenated_apostrophe_and_particle_surnames_are_one_name() {
+        assert_eq!(
+            persons("belonged to Jean-Pierre de la Tour.", &[("Jean-Pierre de", Person)]),
+            ["Jean-Pierre de la Tour"]
+        );
         assert_eq!(persons("by Noa Ben-David and", &[("Noa Ben", Person), ("David", Person)]), ["Noa Ben-David"]);
         assert_eq!(persons("Anna Müller-Schmidt joined", &[("Anna Müller", Person)]), ["Anna Müller-Schmidt"]);
         assert_eq!(persons("Fr. O'Malley said mass", &[("Malley", Person)]), ["O'Malley"]);
