@@ -140,6 +140,8 @@ struct Scope {
     year_code: Regex,
     /// Words that tie a text to a person: personal pronouns, life and service events.
     personal_cue: Regex,
+    /// A file name with a common extension ("tsconfig.json", "Cargo.toml", "main.rs").
+    file_name: Regex,
 }
 
 fn list(text: &str) -> HashSet<String> {
@@ -192,6 +194,10 @@ impl Scope {
                 ),
             )
             .expect("personal-cue regex is valid; this is a bug"),
+            file_name: Regex::new(
+                r"(?i)^[\w.-]+\.(?:json|jsonc|toml|ya?ml|lock|ini|cfg|conf|env|xml|html?|css|scss|md|rst|txt|csv|tsv|log|js|mjs|cjs|jsx|ts|tsx|py|rs|go|java|kt|rb|php|cc|cpp|hpp|cs|swift|sh|bash|ps1|sql|tf|proto|gradle|dockerfile|exe|dll|so|zip|gz|tar|pdf|docx?|xlsx?|pptx?|png|jpe?g|gif|svg)$",
+            )
+            .expect("file-name regex is valid; this is a bug"),
             year_code: Regex::new(r"^(?i:[a-z]{0,3})[- ]?(?:19|20)\d{2}$").expect("year-code regex is valid; this is a bug"),
         }
     }
@@ -259,6 +265,11 @@ impl Scope {
                 let skip = words.iter().take_while(|w| COMPASS.contains(w)).count();
                 let name = words[skip..].join(" ");
                 if name.contains(' ') && (self.terms.contains(&name) || self.groups.contains(&name)) {
+                    return true;
+                }
+                // "American Civil" of "the American Civil War": the phrase is made of listed
+                // words and phrases ("American" + "civil war").
+                if (a > 0 || b > 0) && name.contains(' ') && self.all_in_either(&name) {
                     return true;
                 }
             }
@@ -339,13 +350,23 @@ impl Scope {
             b.get(end).is_some_and(|c| matches!(c, b'.' | b',')) && b.get(end + 1).is_some_and(u8::is_ascii_digit);
         let glued_before = start >= 2 && matches!(b[start - 1], b'.' | b',') && b[start - 2].is_ascii_digit();
         let long = text[start..end].split(|c: char| !c.is_ascii_digit()).any(|run| run.len() >= 4);
-        // An item of a list of numbers: "15, 30, 40".
+        glued_after || glued_before || long || Self::in_number_list(text, start, end)
+    }
+
+    /// Whether `start..end` is an item of a list of numbers: "15, 30, 40".
+    fn in_number_list(text: &str, start: usize, end: usize) -> bool {
         let before = text[..start].trim_end();
         let after = text[end..].trim_start();
-        let listed = (before.ends_with(',')
-            && before[..before.len() - 1].trim_end().ends_with(|c: char| c.is_ascii_digit()))
-            || (after.starts_with(',') && after[1..].trim_start().starts_with(|c: char| c.is_ascii_digit()));
-        glued_after || glued_before || long || listed
+        (before.ends_with(',') && before[..before.len() - 1].trim_end().ends_with(|c: char| c.is_ascii_digit()))
+            || (after.starts_with(',') && after[1..].trim_start().starts_with(|c: char| c.is_ascii_digit()))
+    }
+
+    /// Whether a name, organization or place span sits in a file name ("tsconfig.json",
+    /// "Cargo.toml"): a token of word characters, dots and dashes ending in a file extension
+    /// of two letters or more (".c" and ".h" would take in "D.C.").
+    fn in_file_name(&self, text: &str, start: usize, end: usize) -> bool {
+        let (s, t) = whole_token(text, start, end);
+        self.file_name.is_match(text[s..t].trim_matches(|c: char| matches!(c, '`' | '"' | '\'' | '(' | ')')))
     }
 
     /// A one-token name, organization or place shaped like an identifier (module doc): a
@@ -399,7 +420,8 @@ impl Scope {
     fn has_value_shape(&self, text: &str, e: &Entity) -> bool {
         let span = &text[e.start..e.end];
         let alnum = span.chars().filter(|c| c.is_alphanumeric()).count();
-        let digit = span.chars().any(|c| c.is_ascii_digit());
+        let digit_count = span.chars().filter(char::is_ascii_digit).count();
+        let digit = digit_count > 0;
         let cue = || {
             let from = text[..e.start].char_indices().rev().nth(79).map_or(0, |(i, _)| i);
             self.secret_cue.is_match(&text[from..e.start])
@@ -437,8 +459,11 @@ impl Scope {
             Label::StreetAddress if !span.chars().any(char::is_alphabetic) => {
                 let listed = span.contains(',')
                     && span.split(',').all(|n| n.trim().len() <= 2 && n.trim().chars().all(|c| c.is_ascii_digit()));
-                !listed && !self.is_version(text, e.start, e.end)
+                !listed && !Self::in_number_list(text, e.start, e.end) && !self.is_version(text, e.start, e.end)
             }
+            // A phone number has no letters unless it has seven digits or more ("+ 3x + 2" of
+            // a formula is not one; "40001" may be a postcode the model misread).
+            Label::Phone => digit_count >= 7 || !span.chars().any(char::is_alphabetic),
             _ => true,
         }
     }
@@ -549,6 +574,9 @@ impl Scope {
                     false
                 }
                 Label::Person | Label::Location | Label::Organization if Self::letter_code(span) => false,
+                Label::Person | Label::Location | Label::Organization if self.in_file_name(text, e.start, e.end) => {
+                    false
+                }
                 Label::Organization if Self::generic_legal_form(text, e.start, span) => false,
                 Label::Person | Label::Location | Label::Organization
                     if Self::code_shaped(text, e.start, e.end) && !Self::after_honorific(text, e.start) =>
@@ -969,6 +997,26 @@ mod tests {
         assert!(kept("Why is 1 May a holiday in Europe?", &[("1", Age)]).is_empty());
         // An age stays an age.
         assert_eq!(kept("She is 3 and lives nearby.", &[("3", Age)])[0].1, Age);
+    }
+
+    #[test]
+    fn phones_numbers_in_lists_file_names_and_parts_of_listed_phrases() {
+        use Label::*;
+        // A phone has seven digits or more.
+        assert!(kept("Integrate (2x + 3) / (x² + 3x + 2) dx", &[("+ 3x + 2", Phone)]).is_empty());
+        assert_eq!(kept("call me on 0161 496 0000", &[("0161 496 0000", Phone)]).len(), 1);
+        // A number in a list of numbers is not a house number.
+        assert!(kept("the mean of 4, 8, 15, 16, 23, 42", &[("15", StreetAddress)]).is_empty());
+        assert_eq!(kept("Kolonakiou 14, Athens", &[("14", StreetAddress)]).len(), 1);
+        // A file name is not a name.
+        for (t, v) in [("Here's my tsconfig.json file", "tsconfig.json"), ("pin it in Cargo.toml instead", "toml")] {
+            assert!(kept(t, &[(v, Person)]).is_empty(), "{t}");
+        }
+        assert_eq!(kept("Ask Dr. Json about it", &[("Json", Person)]).len(), 1);
+        assert_eq!(kept("in Washington D.C. today", &[("D.C", Location)]).len(), 1);
+        // Part of a phrase made of listed words ("American" + "civil war").
+        assert!(kept("How did the American Civil War change", &[("American Civil", Organization)]).is_empty());
+        assert_eq!(kept("How did Anna Civil change", &[("Anna Civil", Person)]).len(), 1);
     }
 
     #[test]
