@@ -28,17 +28,22 @@ import time
 import torch
 
 from common import LABELS, encode_doc, read_jsonl
-from real_text import ANNOTATES, IGNORE, PARTIAL, UNLABELLED, RoleFilter, load_sources, partial_mask, prepare_doc, token_targets
+from real_text import (ANNOTATES, IGNORE, PARTIAL, UNLABELLED, RoleFilter, load_sources, partial_mask, prepare_doc,
+                       surname_variant, token_targets)
 from train import batches, load_tokenizer, save_folder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def real_windows(tok, sources, roles, max_len):
+def real_windows(tok, sources, roles, max_len, surname_copies=0.0, rng=None):
+    """Windows of every real source; with `surname_copies` p, a doc with a multi-word PERSON
+    span also gets, with probability p, a copy with those names cut to their surnames."""
     out = {}
     for s, docs in sources.items():
         ws = []
+        if surname_copies > 0 and "PERSON" in ANNOTATES[s]:
+            docs = docs + [v for v in map(surname_variant, docs) if v is not None and rng.random() < surname_copies]
         for d in docs:
             text, spans = prepare_doc(d, s, roles)
             for w in encode_doc(tok, text, None, max_len=max_len):
@@ -152,6 +157,9 @@ def main():
                          "the loss becomes (1 - kd_alpha) * the loss above + kd_alpha * T^2 * KL(teacher/T || model/T)")
     ap.add_argument("--kd-alpha", type=float, default=0.5)
     ap.add_argument("--kd-temp", type=float, default=2.0)
+    ap.add_argument("--surname-copies", type=float, default=0.0,
+                    help="probability that a real doc with a multi-word PERSON span also trains as a copy whose "
+                         "names are cut to their surnames (real_text.surname_variant)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -173,7 +181,7 @@ def main():
     weights = {k: float(v) for k, v in (x.split("=") for x in a.weights.split(",") if x)}
     roles = RoleFilter(os.path.join(ROOT, "src/ner/scope/common.txt"), os.path.join(a.init, "names.txt"))
     t0 = time.time()
-    real = real_windows(tok, load_sources(names), roles, a.max_len)
+    real = real_windows(tok, load_sources(names), roles, a.max_len, a.surname_copies, rng)
     synth = synthetic_windows(tok, read_jsonl(a.synthetic, a.synthetic_docs), a.max_len) if a.synthetic_share > 0 else []
     pool = dict(real, synthetic=synth)
     srcs = names + ["synthetic"]
@@ -231,6 +239,7 @@ def main():
         "reference": os.path.basename(ref_dir.rstrip("/")),
         "teacher": os.path.basename(a.teacher.rstrip("/")) if a.teacher else None,
         "kd_alpha": a.kd_alpha if a.teacher else None, "kd_temp": a.kd_temp if a.teacher else None,
+        "surname_copies": a.surname_copies, "seed": a.seed,
         "loss": "CE inside spans; outside them CE against the reference model restricted to O and the labels "
                 "the source does not annotate; CE against the reference on MISC and role-word PERSON spans",
     }

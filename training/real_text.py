@@ -105,6 +105,36 @@ def prepare_doc(doc, source, roles):
     return doc["text"], spans
 
 
+def surname_variant(doc):
+    """A copy of `doc` in which every PERSON span of two or more capitalized words is cut to
+    its last word ("Colette Heald said" -> "Heald said", "Mr. J. Pemberton" -> "Pemberton"),
+    the way later mentions in news and court text name a person; None when no span changes.
+    Offsets of every span are moved to match."""
+    text, spans = doc["text"], sorted(doc["spans"], key=lambda sp: sp["start"])
+    out, new_spans, pos, shift, changed = [], [], 0, 0, False
+    for sp in spans:
+        value = text[sp["start"]:sp["end"]]
+        words = value.split()
+        cut = (sp["label"] == "PERSON" and len(words) >= 2 and sp["start"] >= pos
+               and all(w[:1].isupper() for w in words[-1:]) and words[-1][:1].isalpha())
+        if cut:
+            keep = value.rstrip()
+            keep = keep[keep.rfind(" ") + 1:]
+            out.append(text[pos:sp["start"]])
+            start = sp["start"] - shift
+            out.append(keep)
+            new_spans.append({**sp, "start": start, "end": start + len(keep)})
+            shift += len(value) - len(keep)
+            pos = sp["end"]
+            changed = True
+        elif sp["start"] >= pos:
+            new_spans.append({**sp, "start": sp["start"] - shift, "end": sp["end"] - shift})
+    out.append(text[pos:])
+    if not changed:
+        return None
+    return {**doc, "text": "".join(out), "spans": new_spans}
+
+
 def token_targets(offsets, spans):
     """Per token (offsets from the tokenizer, (0, 0) for specials): a label id, PARTIAL or IGNORE."""
     owner = {}

@@ -17,6 +17,8 @@ REAL_TEACHER_MIN=${REAL_TEACHER_MIN:-22}
 REAL_STUDENT_MIN=${REAL_STUDENT_MIN:-30}
 REAL_SHARE=${REAL_SHARE:-0.15}
 REAL_WEIGHTS=${REAL_WEIGHTS:-uner_ewt=2,gum=2,wikigold=2,re3d=2,europeana_fr=0.5,europeana_de=0.5}
+# share of real documents also trained with their multi-word names cut to the surname
+SURNAME_COPIES=${SURNAME_COPIES:-0.5}
 mkdir -p $OUT/corpus $OUT/eval $OUT/logs
 
 # 1. environment
@@ -45,9 +47,9 @@ nice -n 5 $PY distill.py --teacher $OUT/teacher --out $OUT/student --layers ${S_
 #    source annotates nothing (real_text.py, finetune.py).
 if [ -d "$TRAIN" ]; then
   nice -n 10 $PY finetune.py --init $OUT/teacher --out $OUT/teacher-real --minutes $REAL_TEACHER_MIN --lr 5e-5 --batch 16 \
-    --synthetic-share $REAL_SHARE --weights $REAL_WEIGHTS 2>&1 | tee $OUT/logs/teacher-real.log
+    --synthetic-share $REAL_SHARE --weights $REAL_WEIGHTS --surname-copies $SURNAME_COPIES 2>&1 | tee $OUT/logs/teacher-real.log
   nice -n 10 $PY finetune.py --init $OUT/student --out $OUT/student-real --minutes $REAL_STUDENT_MIN --lr 3e-4 \
-    --synthetic-share $REAL_SHARE --weights $REAL_WEIGHTS 2>&1 | tee $OUT/logs/student-real.log
+    --synthetic-share $REAL_SHARE --weights $REAL_WEIGHTS --surname-copies $SURNAME_COPIES 2>&1 | tee $OUT/logs/student-real.log
   STUDENT=$OUT/student-real TEACHER=$OUT/teacher-real LEX=(--from-train "$TRAIN")
 else
   STUDENT=$OUT/student TEACHER=$OUT/teacher LEX=()
