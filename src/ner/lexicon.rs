@@ -37,42 +37,28 @@ const HONORIFICS: &[&str] = &[
     "srta", "dott", "dottssa", "sig",
 ];
 
-/// After these a lower-case listed word is a name: contact verbs ("text jake"), kinship and
-/// relationship nouns ("my cousin ahmed"), greetings ("hey jake").
-const CONTACT_CUES: &[&str] = &[
+/// After these a lower-case listed word is a name: contact verbs (`names::CONTACT_VERBS` and
+/// the forms below: "text jake", "told ben"), kinship and relationship nouns ("my cousin
+/// ahmed"), greetings ("hey jake").
+const CONTACT_FORMS: &[&str] = &[
     "text jake",
     "my cousin ahmed",
-    "call",
     "called",
     "calling",
-    "ring",
     "rang",
-    "phone",
     "phoned",
-    "text",
     "texted",
     "texting",
-    "email",
     "emailed",
-    "message",
     "messaged",
-    "ping",
     "pinged",
-    "tell",
     "told",
-    "ask",
     "asked",
-    "remind",
-    "invite",
     "invited",
-    "thank",
     "thanks",
     "thx",
     "ty",
-    "contact",
-    "meet",
     "met",
-    "dm",
     "dmed",
     "congrats",
     "love",
@@ -234,7 +220,7 @@ impl NameLexicon {
             let p = &mut w.pred;
             let kind = kinds[i];
             let cued = prev_word.is_some_and(|prev| {
-                [CONTACT_CUES, KIN_CUES, GREETING_CUES]
+                [super::names::CONTACT_VERBS, CONTACT_FORMS, KIN_CUES, GREETING_CUES]
                     .iter()
                     .any(|cues| cues.iter().any(|c| prev.eq_ignore_ascii_case(c)))
                     || (matches!(prev, "and" | "&") && person_before)

@@ -325,7 +325,7 @@ const ROLES: &[&str] = &[
 
 /// Verbs that take a person as their object: after one (lower case, or beginning a
 /// sentence) a capitalized word that is not a common word is a name ("Call Peter").
-const CONTACT_VERBS: &[&str] = &[
+pub(super) const CONTACT_VERBS: &[&str] = &[
     "call",
     "ring",
     "phone",
