@@ -63,7 +63,7 @@ const CONTACT_FORMS: &[&str] = &[
     "congrats",
     "love",
 ];
-const KIN_CUES: &[&str] = &[
+pub(super) const KIN_CUES: &[&str] = &[
     "cousin",
     "brother",
     "bro",

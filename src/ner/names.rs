@@ -23,6 +23,13 @@
 //!   case or beginning a sentence, a capitalized word that is not a common English word is
 //!   a name ("Call Peter tomorrow", "email Sarah Jones"), and a span the model put on the
 //!   verb itself is dropped ("[Ring] Anna Müller" as a street, "ring me" as a person);
+//! - around **reporting verbs, kinship nouns and list entries**, a capitalized word that is
+//!   not a common English word is a name: before "said", "told", "wrote" ... ("Heald said",
+//!   "as Hu Shih wrote"), after a "said" that follows a quote ("…," said Heald."), after
+//!   "daughter", "wife", "colleague" ... ("his third daughter Lensey"), and a surname before
+//!   the given name the model read in a list entry ("Tod: Hittinger Maria, 37 J."), the order
+//!   of official lists and of East Asian and Hungarian names; never after an article or a
+//!   possessive ("the Board said"), and listed terms are dropped later by `scope`;
 //! - a title followed only by names, read by the model as an organization
 //!   ("Sergeant Ruiz", "Dr. Maria Schneider"), is a PERSON;
 //! - PERSON spans that now overlap, or that only a space separates, become one (one value,
@@ -163,6 +170,32 @@ const TITLES: &[Title] = &[
     t("Pfarrer", false, false),
     t("Bürgermeister", false, false),
     t("Abgeordnete", false, false),
+    // The other cases of "Herr" and the abbreviations of old print ("des Herrn Stampfl",
+    // "Hr. Merkur", "Frl. Weiß"); offices written before a name in German news
+    // ("Ministerpräsident Briand", "Unterstaatssekretär Grandi"): only German forms, none of
+    // which is also an English word.
+    t("Herrn", true, false),
+    t("Hr", true, true),
+    t("Frl", true, true),
+    t("Fräulein", true, false),
+    t("Abgeordneten", false, false),
+    t("Ministerpräsident", false, false),
+    t("Präsident", false, false),
+    t("Präsidenten", false, false),
+    t("Reichskanzler", false, false),
+    t("Bundeskanzler", false, false),
+    t("Kanzler", false, false),
+    t("Staatssekretär", false, false),
+    t("Unterstaatssekretär", false, false),
+    t("Botschafter", false, false),
+    t("Gesandte", false, false),
+    t("Delegierte", false, false),
+    t("Delegierten", false, false),
+    t("Generalmajor", false, false),
+    t("Kardinal", false, false),
+    t("Bischof", false, false),
+    t("Erzbischof", false, false),
+    t("Erzpriester", false, false),
 ];
 
 /// Post-nominals, as written: letters after a name that are not part of it. `comma`: also
@@ -344,6 +377,60 @@ pub(super) const CONTACT_VERBS: &[&str] = &[
     "dm",
     "meet",
     "congratulate",
+];
+
+/// Verbs that report what someone said or wrote: the plain names right before one are the
+/// speaker ("Heald said").
+const REPORTING_VERBS: &[&str] = &[
+    "said",
+    "says",
+    "told",
+    "tells",
+    "wrote",
+    "writes",
+    "added",
+    "noted",
+    "explained",
+    "explains",
+    "argued",
+    "argues",
+    "recalled",
+    "recalls",
+    "replied",
+    "asked",
+    "insisted",
+    "claimed",
+    "testified",
+    "admitted",
+    "warned",
+    "confirmed",
+    "denied",
+    "commented",
+    "answered",
+    "concluded",
+    "suggested",
+    "stated",
+    "announced",
+    "reported",
+    "acknowledged",
+    "observed",
+    "remarked",
+];
+
+/// Reporting verbs that also stand after a quote, before the speaker ("…," said Heald.).
+const INVERTED_REPORTING: &[&str] = &["said", "says", "added", "wrote", "asked", "replied", "explained", "continued"];
+
+/// Kinship and social nouns of the lexicon's cues that often stand before things, not people.
+const NOT_KIN_CUES: &[&str] = &["baby", "babe", "partner", "bf", "gf", "nan", "sis", "bro"];
+
+/// Words that join the last two items of a list ("Okafor and Baptiste", "Rossi e Bianchi").
+const CONJUNCTIONS: &[&str] = &["and", "or", "&", "und", "oder", "et", "ou", "y", "o", "e"];
+
+/// Words that make the capitalized word after them a noun phrase, not a speaker ("the Board
+/// said", "his Honour noted").
+const DETERMINERS: &[&str] = &[
+    "the", "a", "an", "this", "that", "these", "those", "his", "her", "its", "our", "their", "my", "your", "every",
+    "each", "no", "some", "any",
 ];
 
 /// Last words of places and bodies that a title may begin ("Lord Howe Island", "Justice
@@ -586,6 +673,7 @@ pub fn apply(text: &str, ents: &mut Vec<Entity>) {
     let mut n = Names { text, words, ents: std::mem::take(ents) };
     n.snap();
     n.contact_verbs();
+    n.cued_names();
     n.titled_names();
     n.titles();
     n.post_nominals();
@@ -785,24 +873,300 @@ impl Names<'_> {
                 !(on_verb
                     && matches!(e.label, Label::Person | Label::StreetAddress | Label::Organization | Label::Location))
             });
-            let plain = |k: usize| {
-                let x = &self.words[k];
-                let mut cs = x.core.chars();
-                x.shape == Shape::Name
-                    && cs.next().is_some_and(char::is_uppercase)
-                    && cs.all(|c| c.is_lowercase() || matches!(c, '-' | '\'' | '’'))
-                    && !super::scope::is_common_word(x.core)
-                    && !self.blocked(k)
-            };
-            let mut b = i + 1;
-            if !plain(b) || self.person(b) {
+            // A model span from the verb into the name ("[Ask Okonkwo]") starts at the name.
+            let next = self.words[i + 1].start;
+            for e in self.ents.iter_mut() {
+                if e.label == Label::Person && e.start == w.start && e.end > next {
+                    e.start = next;
+                }
+            }
+            if self.person(i + 1) {
                 continue;
             }
-            while b + 1 < self.words.len() && b - i < MAX_NAME_WORDS && self.joined(b) && plain(b + 1) {
-                b += 1;
+            if let Some(b) = self.plain_names_from(i + 1) {
+                let (s, t) = (self.words[i + 1].start, self.words[b].end);
+                self.add_person(s, t, NAME_RULE_SCORE);
             }
-            let (s, t) = (self.words[i + 1].start, self.words[b].end);
-            self.add_person(s, t, NAME_RULE_SCORE);
+        }
+    }
+
+    /// Whether word `k` is a plain name: a capital, then small letters, in parts that a "-"
+    /// or an apostrophe joins ("Okafor", "Müller-Lüdenscheidt", "L'Enfant"), not a common
+    /// English word, and no other label on it.
+    fn plain_name(&self, k: usize) -> bool {
+        let x = &self.words[k];
+        let mut after_joint = true;
+        let plain = x.core.chars().enumerate().all(|(n, c)| {
+            let ok = if matches!(c, '-' | '\'' | '’') {
+                n > 0 && !after_joint
+            } else {
+                c.is_lowercase() || c.is_uppercase() && after_joint
+            };
+            after_joint = matches!(c, '-' | '\'' | '’');
+            ok
+        });
+        x.shape == Shape::Name
+            && x.core.starts_with(char::is_uppercase)
+            && plain
+            && !super::scope::is_common_word(x.core)
+            && !self.blocked(k)
+    }
+
+    /// The last word of the run of joined plain names that begins at word `i`, if `i` is one.
+    fn plain_names_from(&self, i: usize) -> Option<usize> {
+        if i >= self.words.len() || !self.plain_name(i) {
+            return None;
+        }
+        let mut b = i;
+        while b + 1 < self.words.len() && b + 1 - i < MAX_NAME_WORDS && self.joined(b) && self.plain_name(b + 1) {
+            b += 1;
+        }
+        Some(b)
+    }
+
+    /// Names that reporting verbs, kinship nouns and list entries mark (module doc).
+    fn cued_names(&mut self) {
+        for i in 0..self.words.len() {
+            let w = self.words[i];
+            let lower = w.core.starts_with(char::is_lowercase) && w.lead.is_empty();
+            // "Heald said", "as Hu Shih wrote": the plain names right before the verb.
+            if lower && REPORTING_VERBS.contains(&w.core) && i > 0 && self.joined(i - 1) && self.plain_name(i - 1) {
+                let mut a = i - 1;
+                while a > 0 && i - a < MAX_NAME_WORDS && self.joined(a - 1) && self.plain_name(a - 1) {
+                    a -= 1;
+                }
+                let article = a > 0 && self.joined(a - 1) && DETERMINERS.contains(&self.words[a - 1].core);
+                if !article {
+                    self.add_person(self.words[a].start, self.words[i - 1].end, NAME_RULE_SCORE);
+                }
+            }
+            // `"…," said Heald.`: after a quote or a comma, the names that end the clause.
+            let after_quote = i > 0 && self.words[i - 1].trail.ends_with([',', '"', '”']);
+            if lower && INVERTED_REPORTING.contains(&w.core) && after_quote && self.joined(i) {
+                if let Some(b) = self.plain_names_from(i + 1) {
+                    let last = &self.words[b];
+                    let ends = b + 1 == self.words.len()
+                        || self.words[b + 1].newline_before
+                        || last.trail.starts_with(['.', ',', ';', '!', '?']);
+                    if ends {
+                        self.add_person(self.words[i + 1].start, last.end, NAME_RULE_SCORE);
+                    }
+                }
+            }
+            // "his third daughter Lensey", "my colleague Okafor".
+            let kin = lower && super::lexicon::KIN_CUES.contains(&w.core) && !NOT_KIN_CUES.contains(&w.core);
+            if kin && self.joined(i) && !self.person(i + 1) {
+                if let Some(b) = self.plain_names_from(i + 1) {
+                    self.add_person(self.words[i + 1].start, self.words[b].end, NAME_RULE_SCORE);
+                }
+            }
+        }
+        self.surnames_first();
+        self.split_names();
+        self.elided_names();
+        self.coordinated_names();
+    }
+
+    /// A plain name with an elided one-letter prefix inside a sentence ("commissioned
+    /// L'Enfant", "met O'Neill", "with D'Souza"): French and Irish surnames. Not at the start
+    /// of a sentence, where French writes its articles so ("L'Assemblée a voté").
+    fn elided_names(&mut self) {
+        for i in 1..self.words.len() {
+            let core = self.words[i].core;
+            let mut cs = core.chars();
+            let elided = matches!(cs.next(), Some('L' | 'D' | 'O'))
+                && matches!(cs.next(), Some('\'' | '’'))
+                && cs.next().is_some_and(char::is_uppercase);
+            if elided
+                && !self.sentence_start(i)
+                && self.words[i].lead.is_empty()
+                && self.plain_name(i)
+                && !self.person(i)
+            {
+                let w = self.words[i];
+                self.add_person(w.start, w.start + w.core.len(), NAME_RULE_SCORE);
+            }
+        }
+    }
+
+    /// Names in a list with a name: a plain name joined to a PERSON span by "and", "or" or
+    /// "&" is a name too ("Both Okonjo and Yang"), and so are the items of a comma list with
+    /// a PERSON item that ends on such a pair ("Okafor, Lindqvist and Baptiste"). A comma
+    /// alone does not make a list of names ("Welek Maria, Handarbeiterin, 42 J.").
+    fn coordinated_names(&mut self) {
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for (start, end, score) in self.persons() {
+                let Some((a, b)) = self.word_range(start, end) else { continue };
+                // "Yang and [Okonjo]".
+                if b + 2 < self.words.len()
+                    && self.joined(b)
+                    && CONJUNCTIONS.contains(&self.words[b + 1].core)
+                    && self.joined(b + 1)
+                {
+                    if let Some(e) = self.plain_names_from(b + 2).filter(|_| !self.person(b + 2)) {
+                        self.add_person(self.words[b + 2].start, self.words[e].end, score);
+                        changed = true;
+                        continue;
+                    }
+                }
+                // "[Okonjo] and Yang".
+                if a >= 2 && self.joined(a - 2) && CONJUNCTIONS.contains(&self.words[a - 1].core) && self.joined(a - 1)
+                {
+                    if let Some(s) = self.plain_names_before(a - 2) {
+                        self.add_person(self.words[s].start, self.words[a - 2].end, score);
+                        changed = true;
+                        continue;
+                    }
+                }
+                // "Okafor, [Lindqvist] and Baptiste": the items before, up to the list's start.
+                if let Some(items) = self.comma_list(b) {
+                    for (s, e) in items {
+                        self.add_person(self.words[s].start, self.words[e].end, score);
+                    }
+                    changed = true;
+                }
+            }
+        }
+    }
+
+    /// The first word of the run of joined plain names that ends at word `k`, if `k` is one
+    /// and no article or possessive stands before the run ("the Okafor and Jones team").
+    fn plain_names_before(&self, k: usize) -> Option<usize> {
+        if !self.plain_name(k) || self.person(k) {
+            return None;
+        }
+        let mut s = k;
+        while s > 0 && k - s + 1 < MAX_NAME_WORDS && self.joined(s - 1) && self.plain_name(s - 1) {
+            s -= 1;
+        }
+        let article = s > 0 && self.joined(s - 1) && DETERMINERS.contains(&self.words[s - 1].core);
+        (!article).then_some(s)
+    }
+
+    /// When the PERSON span ending at word `b` is an item of a list "A, B, C and D" whose
+    /// items are all plain names, the items that are not PERSON yet, as word ranges.
+    fn comma_list(&self, b: usize) -> Option<Vec<(usize, usize)>> {
+        let comma =
+            |k: usize| self.words[k].trail == "," && k + 1 < self.words.len() && self.words[k + 1].lead.is_empty();
+        let conj = |k: usize| k < self.words.len() && CONJUNCTIONS.contains(&self.words[k].core);
+        let mut items = Vec::new();
+        let mut k = b;
+        // Forward: ", X" items until "and Y".
+        let ends = loop {
+            if self.joined(k) && conj(k + 1) && self.joined(k + 1) {
+                let e = self.plain_names_from(k + 2).or_else(|| self.person(k + 2).then_some(k + 2))?;
+                if !self.person(k + 2) {
+                    items.push((k + 2, e));
+                }
+                break true;
+            }
+            if !comma(k) || self.words[k + 1].newline_before {
+                break false;
+            }
+            let e = if self.person(k + 1) {
+                self.word_range(self.words[k + 1].start, self.words[k + 1].end).map(|(_, y)| y)?
+            } else {
+                let e = self.plain_names_from(k + 1)?;
+                items.push((k + 1, e));
+                e
+            };
+            k = e;
+        };
+        if !ends {
+            return None;
+        }
+        // Backward: "X, " items before the span, to the list's start.
+        let (mut a, _) = self.word_range(self.words[b].start, self.words[b].end)?;
+        while a > 0 && comma(a - 1) && !self.words[a].newline_before {
+            while a > 0 && self.person(a - 1) && self.joined(a - 1) {
+                a -= 1;
+            }
+            let k = a - 1;
+            if self.person(k) {
+                a = k;
+                continue;
+            }
+            match self.plain_names_before(k) {
+                Some(s) => {
+                    items.push((s, k));
+                    a = s;
+                }
+                None => break,
+            }
+        }
+        (!items.is_empty()).then_some(items)
+    }
+
+    /// A name that the text split, as OCR and pasted PDF text do, is one name:
+    /// - across a line-end hyphen: a PERSON span ending on "Cham-" takes the small-letter
+    ///   word after it ("Cham- berlain"), and one beginning on that word takes "Cham-";
+    /// - letter-spaced (the emphasis of old German print, "F e r d i n a n d Huber"): a run of
+    ///   three or more one- and two-letter pieces, a capital first and small letters after,
+    ///   joined to a PERSON span, is part of it.
+    fn split_names(&mut self) {
+        let piece = |w: &Word| {
+            let n = w.core.chars().count();
+            (1..=2).contains(&n) && w.core.chars().all(char::is_alphabetic) && w.lead.is_empty()
+        };
+        for (start, end, score) in self.persons() {
+            let Some((a, b)) = self.word_range(start, end) else { continue };
+            let (mut s, mut t) = (a, b);
+            // "Cham- berlain": the span's last word ends on a hyphen; the next begins small.
+            let hyphen_end = |k: usize| self.words[k].trail == "-" && !self.words[k].core.is_empty();
+            let small = |k: usize| {
+                self.words.get(k).is_some_and(|w| w.lead.is_empty() && w.core.starts_with(char::is_lowercase))
+            };
+            if hyphen_end(t) && small(t + 1) && !self.blocked(t + 1) {
+                t += 1;
+            }
+            if s > 0
+                && small(s)
+                && hyphen_end(s - 1)
+                && self.words[s - 1].core.starts_with(char::is_uppercase)
+                && !self.blocked(s - 1)
+            {
+                s -= 1;
+            }
+            // Letter-spaced pieces before the span: "W e l e k [Maria]".
+            let mut k = s;
+            while k > 0 && s - k < 20 && self.joined(k - 1) && piece(&self.words[k - 1]) && !self.blocked(k - 1) {
+                k -= 1;
+            }
+            let singles = (k..s).filter(|&x| self.words[x].core.chars().count() == 1).count();
+            let spaced = |from: usize, to: usize| {
+                self.words[from].core.starts_with(char::is_uppercase)
+                    && (from + 1..to).all(|x| self.words[x].core.chars().all(char::is_lowercase))
+            };
+            if singles >= 3 && spaced(k, s) {
+                s = k;
+            }
+            if (s, t) != (a, b) {
+                let (x, y) = (self.words[s].start.min(start), self.words[t].end.max(end));
+                self.add_person(x, y, score);
+            }
+        }
+    }
+
+    /// A list entry "Surname Given, …" ("Hittinger Maria, 37 J."; "Tanaka Hiroshi, Kim
+    /// Minjun"): a plain name joined before a one-word PERSON span that ends the entry (a
+    /// comma, a semicolon, the end of a line) where the entry begins (a line, a sentence, or
+    /// after a comma or semicolon) is the surname.
+    fn surnames_first(&mut self) {
+        for (start, end, score) in self.persons() {
+            let Some((a, b)) = self.word_range(start, end) else { continue };
+            if a != b || a == 0 || self.words[a].shape != Shape::Name {
+                continue;
+            }
+            let s = a - 1;
+            let entry_ends = a + 1 == self.words.len()
+                || self.words[a + 1].newline_before
+                || self.words[a].trail.starts_with([',', ';']);
+            let entry_starts = self.sentence_start(s) || self.words[s - 1].trail.ends_with([',', ';']);
+            if entry_ends && entry_starts && self.joined(s) && self.plain_name(s) && !self.person(s) {
+                self.add_person(self.words[s].start, end, score);
+            }
         }
     }
 
@@ -1514,6 +1878,86 @@ mod tests {
         assert_eq!(got, [("Acme Ltd".to_string(), Organization), ("J. Smith".to_string(), Person)]);
         assert_eq!(run("", &[]), []);
         assert_eq!(run("  \n ", &[]), []);
+    }
+
+    #[test]
+    fn a_name_before_a_reporting_verb_or_after_a_quoted_said_is_a_name() {
+        assert_eq!(persons("Heald said the two are linked.", &[]), ["Heald"]);
+        assert_eq!(persons("As Hu Shih wrote in 1922, the language changed.", &[]), ["Hu Shih"]);
+        assert_eq!(persons("\"We will win,\" said Okafor.", &[]), ["Okafor"]);
+        assert_eq!(persons("\"It works,\" said Tanvir Ahmed, smiling.", &[]), ["Tanvir Ahmed"]);
+        // Not after an article or possessive, not a common word, not in another entity, not
+        // a "said" that no quote or comma comes before, not a speaker written in capitals.
+        for t in [
+            "The Board said the merger would close.",
+            "his Honour noted the delay",
+            "Officials said the road would reopen.",
+            "Police said nothing.",
+            "the agreement said Okafor would pay",
+            "NASA said the launch slipped.",
+        ] {
+            assert_eq!(persons(t, &[]), Vec::<String>::new(), "{t}");
+        }
+        assert_eq!(run("Google said so", &[("Google", Organization)]), [("Google".to_string(), Organization)]);
+    }
+
+    #[test]
+    fn a_name_after_a_kinship_or_social_noun_is_a_name() {
+        assert_eq!(persons("His third daughter Lensey, born in 1929, writes.", &[]), ["Lensey"]);
+        assert_eq!(persons("my colleague Priyanka Okonjo will review it", &[]), ["Priyanka Okonjo"]);
+        // Capitalized, or a common word, or a noun that as often stands before a thing.
+        assert_eq!(persons("my sister Grace", &[]), ["Grace"]);
+        for t in
+            ["the Daughter Lensey", "your colleague Support will reply", "our baby Yoda plush", "my partner Deloitte"]
+        {
+            assert_eq!(persons(t, &[]), Vec::<String>::new(), "{t}");
+        }
+    }
+
+    #[test]
+    fn names_in_a_list_with_a_name_and_surnames_before_given_names_are_names() {
+        let yang = [("Yang", Person)];
+        assert_eq!(persons("Both Okonjo and Yang were known for it.", &yang), ["Okonjo", "Yang"]);
+        assert_eq!(
+            persons("the youngsters Okafor, Lindqvist and Baptiste came", &[("Okafor", Person)]),
+            ["Okafor", "Lindqvist", "Baptiste"]
+        );
+        // A list entry "Surname Given, ...", the order of official lists.
+        assert_eq!(persons("Lungenentzündung. Hittinger Maria, 37 J.", &[("Maria", Person)]), ["Hittinger Maria"]);
+        assert_eq!(
+            persons("Participants: Okonjo Chidi, Nagy Eszter.", &[("Chidi", Person), ("Eszter", Person)]),
+            ["Okonjo Chidi", "Nagy Eszter"]
+        );
+        // Common words and articles stay out; a name inside a sentence takes no word before it.
+        assert_eq!(persons("the Rust and Ada teams", &[("Ada", Person)]), ["Ada"]);
+        assert_eq!(persons("Thanks Maria, see you", &[("Maria", Person)]), ["Maria"]);
+        assert_eq!(persons("We met Okonkwo Maria, there", &[("Maria", Person)]), ["Maria"]);
+        assert_eq!(persons("Ask the Okafor and Jones team", &[("Jones", Person)]), ["Jones"]);
+        // A comma list needs its "and": an entry's next field is not a name.
+        assert_eq!(
+            persons("with Okafor, Lindqvist, Baptiste or Mensah", &[("Baptiste", Person)]),
+            ["Okafor", "Lindqvist", "Baptiste", "Mensah"]
+        );
+        assert_eq!(persons("Welek Maria, Handarbeiterin, 42 J.", &[("Welek Maria", Person)]), ["Welek Maria"]);
+    }
+
+    #[test]
+    fn an_elided_surname_inside_a_sentence_is_a_name() {
+        assert_eq!(persons("the Marquis commissioned L'Enfant to paint it", &[]), ["L'Enfant"]);
+        assert_eq!(persons("After the war, D'Souza designed the badge.", &[]), ["D'Souza"]);
+        // French begins sentences so: "L'Assemblée a voté".
+        assert_eq!(persons("L'Assemblée a voté la loi.", &[]), Vec::<String>::new());
+        assert_eq!(persons("dans L'humanité", &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_name_split_by_a_line_end_hyphen_or_letter_spacing_is_one_name() {
+        assert_eq!(persons("die Erklärung Cham- berlains im Unterhause", &[("Cham", Person)]), ["Cham- berlains"]);
+        assert_eq!(persons("des Herrn Kort- leltner wurde", &[("leltner", Person)]), ["Kort- leltner"]);
+        assert_eq!(persons("Stickfluß. W e l e k Maria, Handarbeiterin", &[("Maria", Person)]), ["W e l e k Maria"]);
+        // A hyphen before "and", and spaced small letters, stay as they are.
+        assert_eq!(persons("the pre- and post-processing by Huber", &[("Huber", Person)]), ["Huber"]);
+        assert_eq!(persons("steps a b c Maria", &[("Maria", Person)]), ["Maria"]);
     }
 
     #[test]
