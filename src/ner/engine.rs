@@ -540,6 +540,7 @@ impl Worker {
         let groups = labels::group_words(&self.scheme, &words);
         let mut ents = self.to_entities(text, groups);
         super::names::apply(text, &mut ents);
+        super::address::apply(text, &mut ents);
         super::scope::apply(text, &mut ents);
         if self.options.public_figures {
             super::scope::allow_public_figures(text, &mut ents);

@@ -8,12 +8,14 @@
 //! - [`tokenize`] tokenizes whole texts and cuts overlapping windows (no truncation, ever);
 //! - [`labels`] turns per-token classes into word-level BIO spans and docs/interface.md labels;
 //! - [`names`] completes names as people write them (initials, titles, post-nominals, surnames);
+//! - [`address`] makes an intersection ("the corner of A 14 and B Road") one address;
 //! - [`scope`] drops spans that are not personal data (languages, products, a year alone)
 //!   and tells large regions from places;
 //! - [`fast`] runs BERT-family encoders on CPU without candle (plain f32, one thread each);
 //! - [`engine`] serves a bounded queue with worker threads (a pool for [`fast`], one
 //!   batching thread for candle).
 
+pub mod address;
 pub mod engine;
 pub mod fast;
 pub mod gelu;

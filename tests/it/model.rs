@@ -112,6 +112,8 @@ async fn initials_titles_and_handles_are_masked_and_restored() {
         ("Mr J. Pemberton of the Home Office will attend.", &["J.", "Pemberton"][..]),
         ("Lord Justice Haversham said the appeal failed.", &["Haversham"]),
         ("@jenny_k and i are going to the mall", &["jenny_k"]),
+        ("Heald said the data are ready; his daughter Lensey agreed.", &["Heald", "Lensey"]),
+        ("Both Okafor, Lindqvist and Baptiste signed.", &["Okafor", "Lindqvist", "Baptiste"]),
     ] {
         let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
         assert_eq!(status, 200, "{v}");
@@ -121,6 +123,20 @@ async fn initials_titles_and_handles_are_masked_and_restored() {
         }
         assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
     }
+}
+
+/// An intersection (`ner::address`) reaches the provider as one address placeholder, and
+/// the answer comes back with the client's words.
+#[tokio::test]
+async fn an_intersection_is_one_placeholder() {
+    let gw = gateway(&detect_toml("")).await;
+    let p = "Please send it to the corner of Östbygatan 14 and Sigurmundsson Greens.";
+    let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
+    assert_eq!(status, 200, "{v}");
+    let sent = gw.mock.received()[0].body.to_string();
+    assert!(sent.contains("Please send it to [STREET_ADDRESS_1]."), "{sent}");
+    assert!(!sent.contains("Östbygatan") && !sent.contains("Sigurmundsson"), "{sent}");
+    assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
 }
 
 #[tokio::test]
