@@ -994,31 +994,35 @@ impl Names<'_> {
     /// a PERSON item that ends on such a pair ("Okafor, Lindqvist and Baptiste"). A comma
     /// alone does not make a list of names ("Welek Maria, Handarbeiterin, 42 J.").
     fn coordinated_names(&mut self) {
-        let mut changed = true;
-        while changed {
-            changed = false;
+        // Each pass walks every chain of "and"s to its ends and fills every comma list, so a
+        // second pass finds only what the first one's new names opened; a third is a bound,
+        // not a need (the work stays linear in the text's names however long the list).
+        for _ in 0..3 {
+            let mut changed = false;
             for (start, end, score) in self.persons() {
-                let Some((a, b)) = self.word_range(start, end) else { continue };
+                let Some((mut a, mut b)) = self.word_range(start, end) else { continue };
                 // "Yang and [Okonjo]".
-                if b + 2 < self.words.len()
+                while b + 2 < self.words.len()
                     && self.joined(b)
                     && CONJUNCTIONS.contains(&self.words[b + 1].core)
                     && self.joined(b + 1)
+                    && !self.person(b + 2)
                 {
-                    if let Some(e) = self.plain_names_from(b + 2).filter(|_| !self.person(b + 2)) {
-                        self.add_person(self.words[b + 2].start, self.words[e].end, score);
-                        changed = true;
-                        continue;
-                    }
+                    let Some(e) = self.plain_names_from(b + 2) else { break };
+                    self.add_person(self.words[b + 2].start, self.words[e].end, score);
+                    b = e;
+                    changed = true;
                 }
                 // "[Okonjo] and Yang".
-                if a >= 2 && self.joined(a - 2) && CONJUNCTIONS.contains(&self.words[a - 1].core) && self.joined(a - 1)
+                while a >= 2
+                    && self.joined(a - 2)
+                    && CONJUNCTIONS.contains(&self.words[a - 1].core)
+                    && self.joined(a - 1)
                 {
-                    if let Some(s) = self.plain_names_before(a - 2) {
-                        self.add_person(self.words[s].start, self.words[a - 2].end, score);
-                        changed = true;
-                        continue;
-                    }
+                    let Some(s) = self.plain_names_before(a - 2) else { break };
+                    self.add_person(self.words[s].start, self.words[a - 2].end, score);
+                    a = s;
+                    changed = true;
                 }
                 // "Okafor, [Lindqvist] and Baptiste": the items before, up to the list's start.
                 if let Some(items) = self.comma_list(b) {
@@ -1027,6 +1031,9 @@ impl Names<'_> {
                     }
                     changed = true;
                 }
+            }
+            if !changed {
+                break;
             }
         }
     }
@@ -1939,6 +1946,12 @@ mod tests {
             ["Okafor", "Lindqvist", "Baptiste", "Mensah"]
         );
         assert_eq!(persons("Welek Maria, Handarbeiterin, 42 J.", &[("Welek Maria", Person)]), ["Welek Maria"]);
+        // A long chain is walked in one pass.
+        let chain: Vec<String> =
+            (0..300).map(|i| format!("Okonjo{}", "abcdefghij".chars().nth(i % 10).unwrap())).collect();
+        let text = format!("{} came.", chain.join(" and "));
+        let got = persons(&text, &[(chain[150].as_str(), Person)]);
+        assert_eq!(got.len(), 300, "{:?}", &got[..3]);
     }
 
     #[test]
