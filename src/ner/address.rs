@@ -110,13 +110,7 @@ mod tests {
     use Label::{Location, Organization, Person, StreetAddress};
 
     fn run(text: &str, model: &[(&str, Label)]) -> Vec<(String, Label)> {
-        let mut ents = Vec::new();
-        let mut from = 0;
-        for (s, label) in model {
-            let start = from + text[from..].find(s).expect("model span in text");
-            from = start + s.len();
-            ents.push(Entity { start, end: from, label: *label, score: 0.9, detector: "ner", kind: Kind::Any });
-        }
+        let mut ents = super::super::names::spans_of(text, model);
         apply(text, &mut ents);
         ents.iter().map(|e| (text[e.start..e.end].to_string(), e.label)).collect()
     }

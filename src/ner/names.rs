@@ -1518,6 +1518,20 @@ impl Names<'_> {
     }
 }
 
+/// The model's spans for a rule's unit test: each `(text, label)` of `model` at the next
+/// occurrence of its text in `text`.
+#[cfg(test)]
+pub(super) fn spans_of(text: &str, model: &[(&str, Label)]) -> Vec<Entity> {
+    let mut ents = Vec::new();
+    let mut from = 0;
+    for (s, label) in model {
+        let start = from + text[from..].find(s).expect("model span in text");
+        from = start + s.len();
+        ents.push(Entity { start, end: from, label: *label, score: 0.9, detector: "ner", kind: Kind::Any });
+    }
+    ents
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1526,13 +1540,7 @@ mod tests {
     /// Runs the rules on `text` with the model's spans `model` (each the next occurrence of
     /// its text); the spans after, as `(text, label)`.
     fn run(text: &str, model: &[(&str, Label)]) -> Vec<(String, Label)> {
-        let mut ents = Vec::new();
-        let mut from = 0;
-        for (s, label) in model {
-            let start = from + text[from..].find(s).expect("model span in text");
-            from = start + s.len();
-            ents.push(Entity { start, end: from, label: *label, score: 0.9, detector: "ner", kind: Kind::Any });
-        }
+        let mut ents = spans_of(text, model);
         apply(text, &mut ents);
         for w in ents.windows(2) {
             assert!(w[0].end <= w[1].start, "overlapping spans in {text:?}: {ents:?}");
