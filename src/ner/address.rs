@@ -25,7 +25,7 @@ const MAX_TAIL_WORDS: usize = 2;
 static CORNER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(?:the\s+)?corner\s+of\s+").expect("corner pattern compiles"));
 
-static AND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r" (?:and|&) ").expect("and pattern compiles"));
+static AND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i) (?:and|&) ").expect("and pattern compiles"));
 
 /// Labels whose spans may make up a street of an intersection.
 fn street_part(label: Label) -> bool {
@@ -35,7 +35,7 @@ fn street_part(label: Label) -> bool {
 /// Merges the spans of each intersection of `text` into one STREET_ADDRESS (module doc).
 /// `ents` are byte spans; sorted on return when anything changed.
 pub fn apply(text: &str, ents: &mut Vec<Entity>) {
-    if ents.is_empty() || !text.contains("orner") {
+    if ents.is_empty() || !(text.contains("orner") || text.contains("ORNER")) {
         return;
     }
     let mut merged = Vec::new();
@@ -138,6 +138,10 @@ mod tests {
         assert_eq!(
             run("Meet me on the Corner of 5th Street & Main St.", &[("5th Street", StreetAddress)]),
             [street("the Corner of 5th Street & Main St")]
+        );
+        assert_eq!(
+            run("SHIP TO THE CORNER OF 5TH STREET AND MAIN", &[("5TH STREET", StreetAddress)]),
+            [street("THE CORNER OF 5TH STREET AND MAIN")]
         );
         // The other spans of the text stay.
         assert_eq!(

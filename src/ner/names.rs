@@ -30,6 +30,11 @@
 //!   the given name the model read in a list entry ("Tod: Hittinger Maria, 37 J."), the order
 //!   of official lists and of East Asian and Hungarian names; never after an article or a
 //!   possessive ("the Board said"), and listed terms are dropped later by `scope`;
+//! - the other items of a **list with a name** are names ("Both Okonjo and Yang", "Okafor,
+//!   Lindqvist and Baptiste"; a comma alone makes no list), and so is an **elided surname**
+//!   inside a sentence ("commissioned L'Enfant"; not at its start: "L'Assemblée a voté");
+//! - a name **split** by a line-end hyphen or by letter spacing, as OCR and pasted PDF text
+//!   split them, is one name ("Cham- berlain", "W e l e k Maria");
 //! - a title followed only by names, read by the model as an organization
 //!   ("Sergeant Ruiz", "Dr. Maria Schneider"), is a PERSON;
 //! - PERSON spans that now overlap, or that only a space separates, become one (one value,
@@ -930,13 +935,8 @@ impl Names<'_> {
             let w = self.words[i];
             let lower = w.core.starts_with(char::is_lowercase) && w.lead.is_empty();
             // "Heald said", "as Hu Shih wrote": the plain names right before the verb.
-            if lower && REPORTING_VERBS.contains(&w.core) && i > 0 && self.joined(i - 1) && self.plain_name(i - 1) {
-                let mut a = i - 1;
-                while a > 0 && i - a < MAX_NAME_WORDS && self.joined(a - 1) && self.plain_name(a - 1) {
-                    a -= 1;
-                }
-                let article = a > 0 && self.joined(a - 1) && DETERMINERS.contains(&self.words[a - 1].core);
-                if !article {
+            if lower && REPORTING_VERBS.contains(&w.core) && i > 0 && self.joined(i - 1) {
+                if let Some(a) = self.plain_names_before(i - 1) {
                     self.add_person(self.words[a].start, self.words[i - 1].end, NAME_RULE_SCORE);
                 }
             }
@@ -1954,7 +1954,7 @@ mod tests {
             ["Okafor", "Lindqvist", "Baptiste", "Mensah"]
         );
         assert_eq!(persons("Welek Maria, Handarbeiterin, 42 J.", &[("Welek Maria", Person)]), ["Welek Maria"]);
-        // A long chain is walked in one pass.
+        // A long chain is taken whole, however far from the name the model read.
         let chain: Vec<String> =
             (0..300).map(|i| format!("Okonjo{}", "abcdefghij".chars().nth(i % 10).unwrap())).collect();
         let text = format!("{} came.", chain.join(" and "));
