@@ -14,6 +14,8 @@ ABLATION_MIN=${ABLATION_MIN:-4}
 DEV=${DEV:-/work/shared/eval/dev.jsonl}
 TRAIN=${TRAIN:-/work/shared/train}
 REAL_TEACHER_MIN=${REAL_TEACHER_MIN:-22}
+# a second teacher run on the real text, from the first (the shipped veil-pii-large is two runs)
+REAL_TEACHER2_MIN=${REAL_TEACHER2_MIN:-20}
 REAL_STUDENT_MIN=${REAL_STUDENT_MIN:-30}
 REAL_SHARE=${REAL_SHARE:-0.15}
 REAL_WEIGHTS=${REAL_WEIGHTS:-uner_ewt=2,gum=2,wikigold=2,re3d=2,europeana_fr=0.5,europeana_de=0.5}
@@ -48,9 +50,11 @@ nice -n 5 $PY distill.py --teacher $OUT/teacher --out $OUT/student --layers ${S_
 if [ -d "$TRAIN" ]; then
   nice -n 10 $PY finetune.py --init $OUT/teacher --out $OUT/teacher-real --minutes $REAL_TEACHER_MIN --lr 5e-5 --batch 16 \
     --synthetic-share $REAL_SHARE --weights $REAL_WEIGHTS --surname-copies $SURNAME_COPIES 2>&1 | tee $OUT/logs/teacher-real.log
+  nice -n 10 $PY finetune.py --init $OUT/teacher-real --out $OUT/teacher-real2 --minutes $REAL_TEACHER2_MIN --lr 5e-5 --batch 16 \
+    --synthetic-share $REAL_SHARE --weights $REAL_WEIGHTS --surname-copies $SURNAME_COPIES 2>&1 | tee $OUT/logs/teacher-real2.log
   nice -n 10 $PY finetune.py --init $OUT/student --out $OUT/student-real --minutes $REAL_STUDENT_MIN --lr 3e-4 \
     --synthetic-share $REAL_SHARE --weights $REAL_WEIGHTS --surname-copies $SURNAME_COPIES 2>&1 | tee $OUT/logs/student-real.log
-  STUDENT=$OUT/student-real TEACHER=$OUT/teacher-real LEX=(--from-train "$TRAIN")
+  STUDENT=$OUT/student-real TEACHER=$OUT/teacher-real2 LEX=(--from-train "$TRAIN")
 else
   STUDENT=$OUT/student TEACHER=$OUT/teacher LEX=()
 fi
