@@ -9,7 +9,8 @@
 //! same line a first street that holds a model span with a digit or a STREET_ADDRESS span,
 //! then "and" or "&", then a second street that begins with a span of a street, place,
 //! name or organization or with a capitalized word, becomes one STREET_ADDRESS span up to
-//! the end of the second street's capitalized words. Without a span in the first street
+//! the end of the second street's capitalized words (a span of the model that runs over the
+//! "and" is taken whole). Without a span in the first street
 //! ("the corner of the room and the door") nothing changes.
 
 use crate::mask::{Entity, Kind, Label};
@@ -72,8 +73,9 @@ fn intersection(text: &str, start: usize, first: usize, ents: &[Entity]) -> Opti
         return None;
     }
     let mut score = in_first.iter().map(|e| e.score).fold(1.0, f32::min);
-    // The second street: the spans that follow "and" one space apart ...
-    let mut end = second;
+    // The second street: where a first street's span runs past the "and" ("Cicha 86 and
+    // Wolska" read as one span), from its end; then the spans that follow one space apart ...
+    let mut end = in_first.iter().map(|e| e.end).fold(second, usize::max);
     while let Some(e) = ents.iter().find(|e| {
         let gap = if end == second { 0 } else { 1 };
         e.start == end + gap && text[end..e.start].chars().all(|c| c == ' ') && street_part(e.label)
@@ -142,6 +144,18 @@ mod tests {
         assert_eq!(
             run("SHIP TO THE CORNER OF 5TH STREET AND MAIN", &[("5TH STREET", StreetAddress)]),
             [street("THE CORNER OF 5TH STREET AND MAIN")]
+        );
+        // A span of the model that runs over the "and".
+        assert_eq!(
+            run(
+                "at the corner of Cicha 86 and Wolska, Warsaw",
+                &[("Cicha 86 and", StreetAddress), ("Wolska", Location), ("Warsaw", Location)]
+            ),
+            [street("the corner of Cicha 86 and Wolska"), ("Warsaw".to_string(), Location)]
+        );
+        assert_eq!(
+            run("at the corner of Cicha 86 and Wolska Street", &[("Cicha 86 and Wolska", StreetAddress)]),
+            [street("the corner of Cicha 86 and Wolska Street")]
         );
         // The other spans of the text stay.
         assert_eq!(
