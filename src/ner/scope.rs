@@ -63,7 +63,9 @@
 //!   16 or more characters; a passport, national, licence, medical, account or other id has
 //!   5 or more letters and digits, a digit unless 7 or more, and is not a year code
 //!   ("FY2022"); a street address is not a list of small numbers ("15, 16") nor a version
-//!   ("Fortran 90");
+//!   ("Fortran 90"); a URL has a dot, a slash or a colon, and an e-mail address an "@" or a
+//!   written-out "at" or "dot", unless the span is another word than a common one ("HTTPS"
+//!   alone is a protocol, while a misread name stays masked);
 //! - a code of single letters and digits ("Q3", "H1", "B2B") is not a name or a place.
 
 use crate::mask::{Entity, Kind, Label};
@@ -464,6 +466,16 @@ impl Scope {
             // A phone number has no letters unless it has seven digits or more ("+ 3x + 2" of
             // a formula is not one; "40001" may be a postcode the model misread).
             Label::Phone => digit_count >= 7 || !span.chars().any(char::is_alphabetic),
+            // A URL has a dot, a slash or a colon, an e-mail address an "@" or an "at" or "dot"
+            // written out ("jane at example dot com"); without them, a common word is not one
+            // ("HTTPS" names a protocol, "apps" a folder), while another word stays masked (it
+            // may be a name or a handle the model misread).
+            Label::Url => {
+                span.contains(['.', '/', ':']) || spelled_out(span, &["dot"]) || !self.all_common(&span.to_lowercase())
+            }
+            Label::Email => {
+                span.contains('@') || spelled_out(span, &["at", "dot"]) || !self.all_common(&span.to_lowercase())
+            }
             _ => true,
         }
     }
@@ -669,6 +681,12 @@ pub fn allow_public_figures(text: &str, ents: &mut Vec<Entity>) {
 
 /// Lower case, inner whitespace collapsed, a leading "the" and a trailing possessive or
 /// punctuation removed.
+/// Whether one of `words` stands in `span` as a word of its own, in any case, or in
+/// brackets ("(at)", "[dot]").
+fn spelled_out(span: &str, words: &[&str]) -> bool {
+    span.split(|c: char| !c.is_alphanumeric()).any(|w| words.iter().any(|x| w.eq_ignore_ascii_case(x)))
+}
+
 fn normalize(span: &str) -> String {
     let lower = span.to_lowercase();
     let mut words: Vec<&str> = lower.split_whitespace().collect();
@@ -775,6 +793,20 @@ mod tests {
         assert!(values("Christians celebrate Christmas on January 7", &[("Christians", Person), ("January 7", Date)])
             .is_empty());
         assert_eq!(values("It's at Kolonakiou 14, Thessaloniki", &[("14", StreetAddress)]), vec!["14"]);
+        // A protocol or a word is not a URL or an e-mail address; a written-out one is.
+        assert!(values("allow SSH, HTTP and HTTPS only", &[("HTTPS", Url)]).is_empty());
+        assert!(values("sync the apps folder", &[("apps", Email)]).is_empty());
+        assert_eq!(values("see example.org/about", &[("example.org/about", Url)]), vec!["example.org/about"]);
+        assert_eq!(values("on localhost:8080 now", &[("localhost:8080", Url)]), vec!["localhost:8080"]);
+        assert_eq!(values("site: acme dot org", &[("acme dot org", Url)]), vec!["acme dot org"]);
+        assert_eq!(
+            values("write jane.doe (at) example (dot) com", &[("jane.doe (at) example (dot) com", Email)]),
+            vec!["jane.doe (at) example (dot) com"]
+        );
+        assert_eq!(values("mail jane at example dot com", &[("jane at example dot com", Email)]).len(), 1);
+        // A word that is not a common one may be a name the model misread: it stays.
+        assert_eq!(values("lol aminado is here", &[("aminado", Email)]), vec!["aminado"]);
+        assert_eq!(values("ask mike", &[("mike", Url)]), vec!["mike"]);
     }
 
     #[test]
