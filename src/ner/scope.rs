@@ -679,14 +679,14 @@ pub fn allow_public_figures(text: &str, ents: &mut Vec<Entity>) {
     ents.retain(|e| e.label != Label::Person || !SCOPE.public_figures.contains(&normalize(&text[e.start..e.end])));
 }
 
-/// Lower case, inner whitespace collapsed, a leading "the" and a trailing possessive or
-/// punctuation removed.
 /// Whether one of `words` stands in `span` as a word of its own, in any case, or in
 /// brackets ("(at)", "[dot]").
 fn spelled_out(span: &str, words: &[&str]) -> bool {
     span.split(|c: char| !c.is_alphanumeric()).any(|w| words.iter().any(|x| w.eq_ignore_ascii_case(x)))
 }
 
+/// Lower case, inner whitespace collapsed, a leading "the" and a trailing possessive or
+/// punctuation removed.
 fn normalize(span: &str) -> String {
     let lower = span.to_lowercase();
     let mut words: Vec<&str> = lower.split_whitespace().collect();
