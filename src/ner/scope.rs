@@ -142,6 +142,8 @@ struct Scope {
     year_code: Regex,
     /// Words that tie a text to a person: personal pronouns, life and service events.
     personal_cue: Regex,
+    /// A year right after a date: ", 2021", " 1984".
+    year_after: Regex,
     /// A file name with a common extension ("tsconfig.json", "Cargo.toml", "main.rs").
     file_name: Regex,
 }
@@ -200,6 +202,7 @@ impl Scope {
                 r"(?i)^[\w.-]+\.(?:json|jsonc|toml|ya?ml|lock|ini|cfg|conf|env|xml|html?|css|scss|md|rst|txt|csv|tsv|log|js|mjs|cjs|jsx|ts|tsx|py|rs|go|java|kt|rb|php|cc|cpp|hpp|cs|swift|sh|bash|ps1|sql|tf|proto|gradle|dockerfile|exe|dll|so|zip|gz|tar|pdf|docx?|xlsx?|pptx?|png|jpe?g|gif|svg)$",
             )
             .expect("file-name regex is valid; this is a bug"),
+            year_after: Regex::new(r"^,?[ \u{a0}]+(?:1[0-9]|20)[0-9]{2}\b").expect("year regex is valid; this is a bug"),
             year_code: Regex::new(r"^(?i:[a-z]{0,3})[- ]?(?:19|20)\d{2}$").expect("year-code regex is valid; this is a bug"),
         }
     }
@@ -544,6 +547,43 @@ impl Scope {
         });
     }
 
+    /// Widens a DATE to the day written next to it: the model may read "March 2021" of "on 3
+    /// March 2021" and leave the day out, and a month and year alone are not a person's date.
+    /// A day-level date (the `day_date` pattern) that overlaps the span or ends right before
+    /// it (", " at most between) becomes part of it, and so does a year right after it.
+    fn widen_to_day(&self, text: &str, e: &mut Entity) {
+        // (`str::floor_char_boundary` is newer than the MSRV.)
+        let mut lo = e.start.saturating_sub(24);
+        while !text.is_char_boundary(lo) {
+            lo -= 1;
+        }
+        let mut hi = (e.end + 24).min(text.len());
+        while !text.is_char_boundary(hi) {
+            hi += 1;
+        }
+        // `find_at` on the text cut only at the end keeps the word boundary before `lo` right.
+        let mut pos = lo;
+        while let Some(m) = self.day_date.find_at(&text[..hi], pos) {
+            pos = m.end().max(pos + 1);
+            let start = m.start();
+            // The pattern may take one character after the day ("March 15,"): not that.
+            let end = start + m.as_str().trim_end_matches(|c: char| !c.is_alphanumeric()).len();
+            let touches = end <= e.start && text[end..e.start].chars().all(|c| matches!(c, ' ' | ',' | '\u{a0}'));
+            let one_line = !text[start.min(e.start)..end.max(e.end)].contains('\n');
+            if one_line && start < e.end && (end > e.start || touches) {
+                e.start = e.start.min(start);
+                e.end = e.end.max(end);
+            }
+            if pos >= hi || !text.is_char_boundary(pos) {
+                break;
+            }
+        }
+        // And the year written right after the day and month ("3 March" + " 2021").
+        if let Some(m) = self.year_after.find(&text[e.end..]) {
+            e.end += m.end();
+        }
+    }
+
     /// Cuts lower-case common words (not particles) off the edges of a PERSON span that has a
     /// capitalized word: "Mrs T. [sued]", "[ask] Peter".
     fn trim_common_edges(&self, text: &str, e: &mut Entity) {
@@ -621,6 +661,7 @@ impl Scope {
                     true
                 }
                 Label::Date | Label::DateOfBirth => {
+                    self.widen_to_day(text, e);
                     let (start, end) = whole_token(text, e.start, e.end);
                     if self.timestamp.is_match(&text[start..end])
                         || !self.day_date.is_match(&text[e.start.min(start)..end])
@@ -955,6 +996,23 @@ mod tests {
         let got = kept("Her birthday is March 15, 1990.", &[("March 15, 1990", Label::DateOfBirth)]);
         assert_eq!(got[0].0, "March 15, 1990");
         assert_eq!(kept("Ich bin am 3. Mai 2021 angekommen", &[("3. Mai 2021", Label::Date)]).len(), 1);
+        // A month and year the model read without the day next to them take the day in.
+        for (t, v, want) in [
+            ("She was admitted on 3 March 2021.", "March 2021", "3 March 2021"),
+            ("She was admitted on 3rd of March 2021.", "March 2021", "3rd of March 2021"),
+            ("She was admitted on March 3, 2021.", "2021", "March 3, 2021"),
+            ("She was admitted on March 3, 2021.", "March", "March 3, 2021"),
+            ("Er kam am 3. März 2021 an.", "März 2021", "3. März 2021"),
+            ("The patient was admitted on 3 March 2021.", "3 March", "3 March 2021"),
+        ] {
+            let got = kept(t, &[(v, Label::Date)]);
+            assert_eq!(got.len(), 1, "{t}");
+            assert_eq!(got[0].0, want, "{t}");
+        }
+        // Not a day next to it (nor one on the line before): a month and a year stay left alone.
+        assert!(kept("Gain 5\nMarch 2021 was busy", &[("March 2021", Label::Date)]).is_empty());
+        assert!(kept("She joined in March 2021.", &[("March 2021", Label::Date)]).is_empty());
+        assert!(kept("We had 3 meetings. March 2021 was busy.", &[("March 2021", Label::Date)]).is_empty());
     }
 
     #[test]
