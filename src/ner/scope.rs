@@ -33,8 +33,9 @@
 //!   region is also a common given name (Georgia, Jordan, India ...);
 //! - a DATE or DATE_OF_BIRTH covers whole tokens or nothing: it is widened to the token
 //!   it sits in, and kept only when it names a day (a year alone, a month, a weekday, a
-//!   duration, a version number or "yesterday" is not a date of birth); a timestamp with a
-//!   time of day (`2024-03-15T10:00:00Z`, log lines) is a machine time,
+//!   duration, a version number or "yesterday" is not a date of birth; a span the model read
+//!   without the day or year written next to it, "admitted on 3 [March 2021]", takes them
+//!   in first); a timestamp with a time of day (`2024-03-15T10:00:00Z`, log lines) is a machine time,
 //!   not a person's date; and a DATE is a person's only where the text ties it to one (a
 //!   personal pronoun, a life or service event such as "born", "appointment", "flight", a
 //!   title, an `@`, or another personal entity): "Why is the Unix epoch 1 January 1970?" and
