@@ -106,6 +106,46 @@ const COMPASS: &[&str] = &[
     "mainland",
 ];
 
+/// Nouns of science, medicine and method that a name before them is part of ("the Doppler
+/// effect", "a Turing machine"). Not "test", "chart", "number", "plan", "law" or "case":
+/// "Maria Lopez test results", "the Jones case" and "Smith Law LLP" name people and firms,
+/// and not "series" ("the Stewart series" of books may be about a family).
+const CONCEPT_NOUNS: &[&str] = &[
+    "effect",
+    "cycle",
+    "theorem",
+    "principle",
+    "equation",
+    "equations",
+    "sequence",
+    "conjecture",
+    "paradox",
+    "equilibrium",
+    "distribution",
+    "transform",
+    "transformation",
+    "algorithm",
+    "constant",
+    "boson",
+    "hypothesis",
+    "inequality",
+    "lemma",
+    "syndrome",
+    "disease",
+    "curve",
+    "diagram",
+    "scale",
+    "method",
+    "machine",
+    "integral",
+    "coefficient",
+    "triangle",
+    "interpretation",
+    "formula",
+    "filter",
+    "limit",
+];
+
 /// Regions that are also common given names: a PERSON span that is one of these stays.
 const NAME_LIKE_REGIONS: &[&str] = &[
     "georgia", "jordan", "chad", "israel", "india", "asia", "florence", "virginia", "carolina", "dakota", "montana",
@@ -258,15 +298,35 @@ impl Scope {
     /// listed term or group name: the model often reads only part of a long name ("Cold" of
     /// "the Cold War", "Human Rights" of "the European Court of Human Rights").
     fn in_known_phrase(&self, text: &str, start: usize, end: usize) -> bool {
-        let span = &text[start..end];
-        let before: Vec<&str> = text[..start].split_whitespace().rev().take(3).collect();
-        let after: Vec<&str> = text[end..].split_whitespace().take(3).collect();
-        for b in 0..=before.len() {
-            for a in 0..=after.len() {
-                let mut phrase: Vec<&str> = before[..b].iter().rev().copied().collect();
-                phrase.push(span);
-                phrase.extend(&after[..a]);
-                let name = normalize(&phrase.join(" "));
+        // Where the up to 3 words before and after the span begin and end; a part glued to
+        // the span ("Dunning-" of "Dunning-Kruger", "'s" of "Ohm's law") is a word of its own,
+        // and the phrase is cut from the text so that it keeps it glued.
+        let mut starts = Vec::new();
+        let mut i = start;
+        while starts.len() < 3 {
+            let head = text[..i].trim_end();
+            if head.is_empty() {
+                break;
+            }
+            i = head.rfind(char::is_whitespace).map_or(0, |k| k + head[k..].chars().next().map_or(1, char::len_utf8));
+            starts.push(i);
+        }
+        let mut ends = Vec::new();
+        let mut j = end;
+        while ends.len() < 3 {
+            let tail = &text[j..];
+            let rest = tail.trim_start();
+            if rest.is_empty() {
+                break;
+            }
+            j += tail.len() - rest.len() + rest.find(char::is_whitespace).unwrap_or(rest.len());
+            ends.push(j);
+        }
+        for b in 0..=starts.len() {
+            for a in 0..=ends.len() {
+                let from = if b == 0 { start } else { starts[b - 1] };
+                let to = if a == 0 { end } else { ends[a - 1] };
+                let name = normalize(&text[from..to]);
                 let words: Vec<&str> = name.split(' ').collect();
                 let skip = words.iter().take_while(|w| COMPASS.contains(w)).count();
                 let name = words[skip..].join(" ");
@@ -292,7 +352,8 @@ impl Scope {
         if set.contains(&name) {
             return true;
         }
-        name.split(' ').all(|w| {
+        // "Vietnamese-American" is two group names.
+        name.split([' ', '-']).all(|w| {
             set.contains(w)
                 || w.strip_suffix("es").is_some_and(|b| set.contains(b))
                 || w.strip_suffix('s').is_some_and(|b| set.contains(b))
@@ -339,6 +400,26 @@ impl Scope {
             .filter(|w| !w.is_empty())
             .peekable();
         words.peek().is_some() && words.all(|w| self.common.contains(w))
+    }
+
+    /// Whether a one-word span stands before a noun of science, medicine or method, written
+    /// in lower case right after it: "the Doppler effect", "a Turing machine", "the Krebs
+    /// cycle", "Down syndrome". There the name is part of a concept's name and points at no
+    /// one. Only the attributive form: "Sarah's test" and "Tom's method" are a person's, and
+    /// the possessive eponyms ("Ohm's law") are listed phrases in `scope/terms.txt`.
+    fn before_concept_noun(text: &str, start: usize, end: usize) -> bool {
+        let span = &text[start..end];
+        if !span.chars().next().is_some_and(char::is_uppercase) || !span.chars().all(|c| c.is_alphabetic() || c == '-')
+        {
+            return false;
+        }
+        // A hashtag or handle is a name of its own ("the #StewartRealty series").
+        if text[..start].ends_with(['#', '@']) {
+            return false;
+        }
+        let Some(rest) = text[end..].strip_prefix(' ') else { return false };
+        let noun = rest.split(|c: char| !c.is_alphabetic()).next().unwrap_or_default();
+        CONCEPT_NOUNS.contains(&noun)
     }
 
     fn after_honorific(text: &str, start: usize) -> bool {
@@ -645,7 +726,9 @@ impl Scope {
                 }
                 Label::Organization if self.all_in(&self.groups, span) || self.is_region(text, e.start, e.end) => false,
                 Label::Person | Label::Location | Label::Organization
-                    if self.in_known_phrase(text, e.start, e.end) && !Self::after_honorific(text, e.start) =>
+                    if (self.in_known_phrase(text, e.start, e.end)
+                        || Self::before_concept_noun(text, e.start, e.end))
+                        && !Self::after_honorific(text, e.start) =>
                 {
                     false
                 }
@@ -730,7 +813,8 @@ fn spelled_out(span: &str, words: &[&str]) -> bool {
 /// Lower case, inner whitespace collapsed, a leading "the" and a trailing possessive or
 /// punctuation removed.
 fn normalize(span: &str) -> String {
-    let lower = span.to_lowercase();
+    let lower = span.to_lowercase().replace('’', "'");
+    let lower = lower.trim_start_matches(['(', '"', '\'', '“', '‘', '[']);
     let mut words: Vec<&str> = lower.split_whitespace().collect();
     if words.len() > 1 && words[0] == "the" {
         words.remove(0);
@@ -884,8 +968,10 @@ mod tests {
             kept(t, &[("Swedish", Label::Person), ("Korean", Label::Location), ("Buddhist", Label::Person)]).is_empty()
         );
         assert!(kept("The Germans and the Danes", &[("Germans", Label::Person), ("Danes", Label::Person)]).is_empty());
-        // A name is still a name.
+        assert!(kept("I'm Vietnamese-American", &[("Vietnamese-American", Label::Person)]).is_empty());
+        // A name is still a name, hyphenated too.
         assert_eq!(kept("Ask Ingrid", &[("Ingrid", Label::Person)]).len(), 1);
+        assert_eq!(kept("Ask Ingrid-Swedish", &[("Ingrid-Swedish", Label::Person)]).len(), 1);
     }
 
     #[test]
@@ -902,6 +988,45 @@ mod tests {
         // After an honorific, or next to a given name, it is a person.
         assert_eq!(kept("Call Dr. Kelvin today", &[("Kelvin", Label::Person)]).len(), 1);
         assert_eq!(kept("Lord Kelvin and Julia Rust", &[("Julia Rust", Label::Person)]).len(), 1);
+    }
+
+    #[test]
+    fn a_name_in_a_concepts_name_is_no_person() {
+        // The attributive form, before a noun of science, medicine or method.
+        for (t, v, l) in [
+            ("Explain the Krebs cycle in simple terms.", "Krebs", Label::Person),
+            ("What is the Doppler effect?", "Doppler", Label::Person),
+            ("How was the Higgs boson discovered?", "Higgs", Label::Organization),
+            ("Is a Gantt chart useful?", "Gantt", Label::Location),
+            ("What is the Dunning-Kruger effect?", "Kruger", Label::Organization),
+            ("What is the Dunning-Kruger effect?", "Dunning", Label::Person),
+        ] {
+            assert!(kept(t, &[(v, l)]).is_empty(), "{t}");
+        }
+        // Listed possessive and other forms, with either apostrophe.
+        for (t, v) in [
+            ("Explain Boyle's law for a class.", "Boyle"),
+            ("How do you build Pascal’s triangle?", "Pascal"),
+            ("Explain Bayes' theorem with an example.", "Bayes"),
+            ("Explain the Heisenberg uncertainty principle.", "Heisenberg"),
+            ("Explain the Monte Carlo method.", "Monte Carlo"),
+            ("What are the early signs of Alzheimer's disease?", "Alzheimer"),
+        ] {
+            assert!(kept(t, &[(v, Label::Person)]).is_empty(), "{t}");
+        }
+        // A person's test, chart, plan or case, a possessive that is not a listed eponym, a
+        // full name, a capitalized noun and a name after a title stay.
+        for (t, v) in [
+            ("Send Maria Lopez test results today.", "Maria Lopez"),
+            ("Update Lopez chart before rounds.", "Lopez"),
+            ("Sarah's method works better.", "Sarah"),
+            ("Jane Smith effect on the team was huge.", "Jane Smith"),
+            ("The Okafor Effect is her podcast.", "Okafor"),
+            ("Book 5 in the #StewartRealty method", "StewartRealty"),
+            ("Ask Dr. Doppler effect questions.", "Doppler"),
+        ] {
+            assert_eq!(kept(t, &[(v, Label::Person)]).len(), 1, "{t}");
+        }
     }
 
     #[test]
