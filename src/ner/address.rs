@@ -12,6 +12,16 @@
 //! the end of the second street's capitalized words (a span of the model that runs over the
 //! "and" is taken whole). Without a span in the first street
 //! ("the corner of the room and the door") nothing changes.
+//!
+//! A **house number and a street name before a town** are one address too: after "at", "to",
+//! "on", "from" or "address", a number and one to three capitalized words, or those words
+//! and then the number, a comma, and then a place the model read or a postcode ("Deliver to
+//! 12 Keizersgracht, Amsterdam", "at Keizersgracht 12, 1015 CJ Amsterdam", "lives at 7
+//! Larkspur, Bristol"). Streets without a "Street" or "Road" (Dutch, German and Nordic
+//! compounds, Irish and English house names) reached the provider whole, or with their
+//! number beside a placeholder. The words may not all be common words unless the model put
+//! a street, place, name or organization span on them or on the number, and never a month
+//! or weekday ("on 12 March, London").
 
 use crate::mask::{Entity, Kind, Label};
 use regex::Regex;
@@ -26,6 +36,55 @@ const MAX_TAIL_WORDS: usize = 2;
 static CORNER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(?:the\s+)?corner\s+of\s+").expect("corner pattern compiles"));
 
+/// A number and a street name, or a street name and a number, after an address cue, up to
+/// the comma before the town.
+static NUMBERED: LazyLock<Regex> = LazyLock::new(|| {
+    let number = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?";
+    let street = r"\p{Lu}[\p{Ll}'’]+(?:[ -]\p{Lu}[\p{Ll}'’]+){0,2}";
+    Regex::new(&format!(
+        r"(?:\b(?i:at|to|on|from|address(?:\s+is)?:?)\s+)(?:(?<n1>{number}) (?<s1>{street})|(?<s2>{street}) (?<n2>{number})),\s+"
+    ))
+    .expect("numbered street pattern compiles")
+});
+
+/// Months and weekdays: "on 12 March, London" is a date.
+const CALENDAR: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// Score of an address span this rule makes from words no model span covered.
+const RULE_SCORE: f32 = 0.8;
+
 static AND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i) (?:and|&) ").expect("and pattern compiles"));
 
 /// Labels whose spans may make up a street of an intersection.
@@ -36,6 +95,7 @@ fn street_part(label: Label) -> bool {
 /// Merges the spans of each intersection of `text` into one STREET_ADDRESS (module doc).
 /// `ents` are byte spans; sorted on return when anything changed.
 pub fn apply(text: &str, ents: &mut Vec<Entity>) {
+    numbered_streets(text, ents);
     if ents.is_empty() || !(text.contains("orner") || text.contains("ORNER")) {
         return;
     }
@@ -45,14 +105,57 @@ pub fn apply(text: &str, ents: &mut Vec<Entity>) {
             merged.push(span);
         }
     }
-    if merged.is_empty() {
+    replace(ents, merged);
+}
+
+/// Each span replaces the spans it overlaps with one STREET_ADDRESS.
+fn replace(ents: &mut Vec<Entity>, spans: Vec<(usize, usize, f32)>) {
+    if spans.is_empty() {
         return;
     }
-    for (start, end, score) in merged {
+    for (start, end, score) in spans {
         ents.retain(|e| e.end <= start || end <= e.start);
         ents.push(Entity { start, end, label: Label::StreetAddress, score, detector: "ner", kind: Kind::Any });
     }
     ents.sort_by_key(|e| (e.start, e.end));
+}
+
+/// A house number and a street name before a town (module doc) become one STREET_ADDRESS,
+/// with the street, place, name and age spans of the model on them.
+fn numbered_streets(text: &str, ents: &mut Vec<Entity>) {
+    if !text.as_bytes().iter().any(u8::is_ascii_digit) || !text.contains(", ") {
+        return;
+    }
+    let mut found = Vec::new();
+    for c in NUMBERED.captures_iter(text) {
+        let (Some(number), Some(street)) = (c.name("n1").or(c.name("n2")), c.name("s1").or(c.name("s2"))) else {
+            continue;
+        };
+        let whole = c.get(0).expect("the match");
+        // What follows the comma: a place or street the model read (or a street span of the
+        // model that runs over the comma), or a postcode.
+        let town = whole.end();
+        let placed = ents
+            .iter()
+            .any(|e| e.start <= town && town < e.end && matches!(e.label, Label::Location | Label::StreetAddress))
+            || text[town..].starts_with(|c: char| c.is_ascii_digit());
+        let (start, end) = (number.start().min(street.start()), number.end().max(street.end()));
+        let words: Vec<&str> = street.as_str().split([' ', '-']).collect();
+        let calendar = words.iter().any(|w| CALENDAR.contains(&w.to_lowercase().as_str()));
+        let on_it: Vec<&Entity> = ents.iter().filter(|e| e.start < end && start < e.end).collect();
+        let read = on_it.iter().any(|e| street_part(e.label));
+        let common = words.iter().all(|w| super::scope::is_common_word(w));
+        let other = on_it.iter().any(|e| !street_part(e.label) && e.label != Label::Age);
+        if !placed || calendar || other || (common && !read) {
+            continue;
+        }
+        // The model's spans on it are taken whole ("[Pemberton, Leeds LS6 2AB]").
+        let start = on_it.iter().map(|e| e.start).fold(start, usize::min);
+        let end = on_it.iter().map(|e| e.end).fold(end, usize::max);
+        let score = on_it.iter().map(|e| e.score).fold(RULE_SCORE, f32::min);
+        found.push((start, end, score));
+    }
+    replace(ents, found);
 }
 
 /// The intersection that "corner of" at `start..first` begins, as (start, end, lowest score).
@@ -109,7 +212,7 @@ fn intersection(text: &str, start: usize, first: usize, ents: &[Entity]) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Label::{Location, Organization, Person, StreetAddress};
+    use Label::{Age, Location, Organization, Person, StreetAddress};
 
     fn run(text: &str, model: &[(&str, Label)]) -> Vec<(String, Label)> {
         let mut ents = super::super::names::spans_of(text, model);
@@ -174,6 +277,50 @@ mod tests {
                 ("Budapest".to_string(), Location)
             ]
         );
+    }
+
+    #[test]
+    fn a_number_and_a_street_before_a_town_are_one_address() {
+        let amsterdam = ("Amsterdam".to_string(), Location);
+        assert_eq!(
+            run("Deliver to 12 Keizersgracht, Amsterdam.", &[("Amsterdam", Location)]),
+            [street("12 Keizersgracht"), amsterdam.clone()]
+        );
+        assert_eq!(
+            run("Can you write to Mrs. Berg at 12 Keizersgracht, Amsterdam?", &[("12", Age), ("Amsterdam", Location)]),
+            [street("12 Keizersgracht"), amsterdam]
+        );
+        assert_eq!(
+            run(
+                "Ship it to Keizersgracht 12, 1015 CJ Amsterdam.",
+                &[("Keizersgracht", Person), ("1015 CJ", StreetAddress), ("Amsterdam", Location)]
+            ),
+            [street("Keizersgracht 12"), street("1015 CJ"), ("Amsterdam".to_string(), Location)]
+        );
+        // A common word the model read as part of an address; the model's span taken whole.
+        assert_eq!(
+            run("He lives at 7 Larkspur, Bristol.", &[("7", StreetAddress), ("Bristol", Location)]),
+            [street("7 Larkspur"), ("Bristol".to_string(), Location)]
+        );
+        assert_eq!(
+            run("Ship to 88 Pemberton, Leeds LS6 2AB", &[("Pemberton, Leeds LS6 2AB", StreetAddress)]),
+            [street("88 Pemberton, Leeds LS6 2AB")]
+        );
+        assert_eq!(run("Return to 4B Kurfürstendamm-Ost, 10719 Berlin", &[]), [street("4B Kurfürstendamm-Ost")]);
+    }
+
+    #[test]
+    fn a_number_and_words_that_are_no_street_are_left_alone() {
+        for (t, model) in [
+            // A date, common words the model read as nothing, no town after the comma, no cue.
+            ("The launch is on 12 March, London time.", vec![("London", Location)]),
+            ("We moved to 3 Rooms, Berlin style.", vec![("Berlin", Location)]),
+            ("Deliver to 12 Keizersgracht, please.", vec![]),
+            ("Chapter 12 Keizersgracht, Amsterdam", vec![("Amsterdam", Location)]),
+        ] {
+            let want: Vec<(String, Label)> = model.iter().map(|(s, l)| (s.to_string(), *l)).collect();
+            assert_eq!(run(t, &model), want, "{t}");
+        }
     }
 
     #[test]

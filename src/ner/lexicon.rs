@@ -10,8 +10,8 @@
 //!
 //! A listed word in lower case is a name only after a word that is followed by a person:
 //! a contact verb ("text jake", "ask sarah", "thanks sam"), a kinship or relationship noun
-//! ("my cousin ahmed", "my bf marco"), a greeting ("hey jake"), or "and" after a name ("josh
-//! and emily"); and only if it is not also a common English word (`scope/common.txt`: "mark"
+//! ("my cousin ahmed", "my bf marco"), a greeting ("hey jake"), a self-introduction ("im
+//! tomasz", "i'm kasia", "i am jake"), or "and" after a name ("josh and emily"); and only if it is not also a common English word (`scope/common.txt`: "mark"
 //! and "rose" are names there, "main" is not) nor code ("call len()"). There no probability
 //! gate applies: the model puts almost nothing on PERSON for a lower-case name.
 //!
@@ -41,27 +41,8 @@ const HONORIFICS: &[&str] = &[
 /// the forms below: "text jake", "told ben"), kinship and relationship nouns ("my cousin
 /// ahmed"), greetings ("hey jake").
 const CONTACT_FORMS: &[&str] = &[
-    "text jake",
-    "my cousin ahmed",
-    "called",
-    "calling",
-    "rang",
-    "phoned",
-    "texted",
-    "texting",
-    "emailed",
-    "messaged",
-    "pinged",
-    "told",
-    "asked",
-    "invited",
-    "thanks",
-    "thx",
-    "ty",
-    "met",
-    "dmed",
-    "congrats",
-    "love",
+    "called", "calling", "rang", "phoned", "texted", "texting", "emailed", "messaged", "pinged", "told", "asked",
+    "invited", "thanks", "thx", "ty", "met", "dmed", "congrats", "love",
 ];
 pub(super) const KIN_CUES: &[&str] = &[
     "cousin",
@@ -112,6 +93,9 @@ pub(super) const KIN_CUES: &[&str] = &[
     "baby",
 ];
 const GREETING_CUES: &[&str] = &["hi", "hey", "hello", "yo", "dear", "bye"];
+/// The writer's own name follows: "im tomasz", "i am jake". "i'm" is the words "i", "'", "m"
+/// (see [`NameLexicon::self_intro`]).
+const SELF_INTRO_CUES: &[&str] = &["im", "am"];
 
 /// The lexicon and the model classes it needs.
 #[derive(Debug)]
@@ -212,6 +196,7 @@ impl NameLexicon {
         // Previous word: its text (lone dots skipped, so "Mr." counts) and whether it ended
         // as a PERSON word.
         let mut prev_word: Option<&str> = None;
+        let mut prev_start = 0;
         let mut prev_person = false;
         // Whether the word before "and" was a PERSON word or "me" ("josh and emily").
         let mut person_before = false;
@@ -224,6 +209,7 @@ impl NameLexicon {
                     .iter()
                     .any(|cues| cues.iter().any(|c| prev.eq_ignore_ascii_case(c)))
                     || (matches!(prev, "and" | "&") && person_before)
+                    || Self::self_intro(text, prev, prev_start)
             });
             let inside_other = kind == ClassKind::Other
                 && i > 0
@@ -241,9 +227,20 @@ impl NameLexicon {
             if word != "." {
                 person_before = prev_person || prev_word.is_some_and(|w| w.eq_ignore_ascii_case("me"));
                 prev_word = Some(word);
+                prev_start = w.start;
             }
             prev_person = self.kind(p.class) == ClassKind::Person;
         }
+    }
+
+    /// Whether the word `prev` (at `start`) introduces the writer's name: "im", "am", or the
+    /// "m" of "i'm" / "I’m".
+    fn self_intro(text: &str, prev: &str, start: usize) -> bool {
+        SELF_INTRO_CUES.iter().any(|c| prev.eq_ignore_ascii_case(c))
+            || prev.eq_ignore_ascii_case("m") && {
+                let head = text[..start].trim_end().to_lowercase();
+                head.ends_with("i'") || head.ends_with("i’") || head.ends_with("i '") || head.ends_with("i ’")
+            }
     }
 
     /// A lower-case word of two or more letters that is in the list and is neither a common
@@ -334,7 +331,15 @@ mod tests {
     #[test]
     fn a_lower_case_listed_name_after_a_cue_is_a_name() {
         let o = (0, 0.9, 0.0);
-        for text in ["ask anna today", "my cousin anna said", "hey anna !", "smith and anna went"] {
+        for text in [
+            "ask anna today",
+            "my cousin anna said",
+            "hey anna !",
+            "smith and anna went",
+            "hi im anna !",
+            "hi i ' m anna !",
+            "so i am anna ,",
+        ] {
             let n = text.split(' ').count();
             // "smith": the model's PERSON word before "and".
             let preds: Vec<_> =
@@ -344,7 +349,16 @@ mod tests {
         }
         // No cue, a listed common word ("main"), an unlisted word, code, or a word the model is
         // sure is another entity.
-        for text in ["see anna today", "call main today", "call zyxwu today", "call anna() now", "it and anna went"] {
+        for text in [
+            "see anna today",
+            "call main today",
+            "call zyxwu today",
+            "call anna() now",
+            "it and anna went",
+            "im main today",
+            "i ' m zyxwu",
+            "the m anna",
+        ] {
             let n = text.split(' ').count();
             assert!(run(text, &vec![o; n], 0.01).is_empty(), "{text}");
         }

@@ -23,6 +23,10 @@
 //!   case or beginning a sentence, a capitalized word that is not a common English word is
 //!   a name ("Call Peter tomorrow", "email Sarah Jones"), and a span the model put on the
 //!   verb itself is dropped ("[Ring] Anna Müller" as a street, "ring me" as a person);
+//! - after a **self-introduction** ("I'm", "I am", "my name is", "je m'appelle", "me llamo",
+//!   "ich heiße"), a capitalized word that is not a common English word is a name ("hi I'm
+//!   Wojtek"), and a span the model put on the cue itself is dropped ("[I am] Xiadani",
+//!   "[im] tomasz"); not after "im", which is German for "in the" ("im Rahmen");
 //! - around **reporting verbs, kinship nouns and list entries**, a capitalized word that is
 //!   not a common English word is a name: before "said", "told", "wrote" ... ("Heald said",
 //!   "as Hu Shih wrote"), after a "said" that follows a quote ("…," said Heald."), after
@@ -384,6 +388,27 @@ pub(super) const CONTACT_VERBS: &[&str] = &[
     "congratulate",
 ];
 
+/// Words before the writer's own name, as words' cores (lower-cased). `false`: the cue only
+/// clears a model span on itself ("[im] tomasz"), because "im" is German for "in the" and a
+/// capitalized German noun follows it; a lower-case "im" that begins a text or line or
+/// follows a greeting is the English cue.
+const SELF_INTROS: &[(&[&str], bool)] = &[
+    (&["i'm"], true),
+    (&["i’m"], true),
+    (&["i", "am"], true),
+    (&["my", "name", "is"], true),
+    (&["je", "m'appelle"], true),
+    (&["je", "m’appelle"], true),
+    (&["me", "llamo"], true),
+    (&["mi", "chiamo"], true),
+    (&["ich", "heiße"], true),
+    (&["ich", "heisse"], true),
+    (&["im"], false),
+];
+
+/// Greetings before a self-introduction ("hey im Sven"), lower-cased as chat writes them.
+const GREETINGS: &[&str] = &["hi", "hey", "hello", "yo", "hiya", "heya", "sup"];
+
 /// Verbs that report what someone said or wrote: the plain names right before one are the
 /// speaker ("Heald said").
 const REPORTING_VERBS: &[&str] = &[
@@ -678,6 +703,7 @@ pub fn apply(text: &str, ents: &mut Vec<Entity>) {
     let mut n = Names { text, words, ents: std::mem::take(ents) };
     n.snap();
     n.contact_verbs();
+    n.self_intros();
     n.cued_names();
     n.titled_names();
     n.titles();
@@ -891,6 +917,45 @@ impl Names<'_> {
             if let Some(b) = self.plain_names_from(i + 1) {
                 let (s, t) = (self.words[i + 1].start, self.words[b].end);
                 self.add_person(s, t, NAME_RULE_SCORE);
+            }
+        }
+    }
+
+    /// Names after a self-introduction ("I'm Wojtek", module doc).
+    fn self_intros(&mut self) {
+        for i in 0..self.words.len() {
+            for &(cue, names) in SELF_INTROS {
+                let last = i + cue.len() - 1;
+                let next = last + 1;
+                // "im" begins a text or line or follows a greeting: "hi im Wojtek".
+                let names = names
+                    || self.words[i].core == "im"
+                        && (i == 0 || self.words[i].newline_before || GREETINGS.contains(&self.words[i - 1].core));
+                let here = next < self.words.len()
+                    && cue.iter().enumerate().all(|(k, c)| self.words[i + k].core.to_lowercase() == *c)
+                    && (i..=last).all(|k| self.joined(k))
+                    && self.words[i].lead.is_empty();
+                if !here {
+                    continue;
+                }
+                let (from, to, name) = (self.words[i].start, self.words[last].end, self.words[next].start);
+                // A model span on the cue alone goes; one from the cue into the name starts at
+                // the name.
+                self.ents.retain(|e| {
+                    let on_cue = from <= e.start && e.end <= to;
+                    !(on_cue && matches!(e.label, Label::Person | Label::Organization | Label::Location))
+                });
+                for e in self.ents.iter_mut() {
+                    if e.label == Label::Person && from <= e.start && e.start < name && e.end > name {
+                        e.start = name;
+                    }
+                }
+                if names && !self.person(next) {
+                    if let Some(b) = self.plain_names_from(next) {
+                        let (s, t) = (name, self.words[b].end);
+                        self.add_person(s, t, NAME_RULE_SCORE);
+                    }
+                }
             }
         }
     }
@@ -1801,6 +1866,31 @@ mod tests {
             assert_eq!(persons(t, &[]), Vec::<String>::new(), "{t}");
         }
         assert_eq!(run("ring Baker Street", &[("Baker Street", StreetAddress)])[0].1, StreetAddress);
+    }
+
+    #[test]
+    fn a_capitalized_word_after_a_self_introduction_is_a_name() {
+        assert_eq!(persons("hi I'm Wojtek, the new guy", &[]), ["Wojtek"]);
+        assert_eq!(persons("Hello, I am Xiadani Okoro.", &[("I am", Person)]), ["Xiadani Okoro"]);
+        assert_eq!(persons("my name is Zbyszek", &[]), ["Zbyszek"]);
+        assert_eq!(persons("Bonjour, je m'appelle Aurélien.", &[]), ["Aurélien"]);
+        assert_eq!(persons("Hola, me llamo Itziar.", &[]), ["Itziar"]);
+        // A model span from the cue into the name starts at the name; one on "im" alone goes.
+        assert_eq!(persons("I'm Wojtek here", &[("I'm Wojtek", Person)]), ["Wojtek"]);
+        assert!(run("im tomasz and my email is below", &[("im", Person)]).is_empty());
+        assert_eq!(persons("hey im Sven lol", &[]), ["Sven"]);
+        assert_eq!(persons("im Zbyszek from billing", &[]), ["Zbyszek"]);
+        // A common word, German "im" before a noun, a cue glued to a symbol, or no cue.
+        for t in [
+            "I'm Happy to help",
+            "Im Rahmen der Sitzung",
+            "Wir treffen uns im Januar",
+            "Termin im Rathaus",
+            "Is I'm, Zbyszek",
+            "Zbyszek is here",
+        ] {
+            assert_eq!(persons(t, &[]), Vec::<String>::new(), "{t}");
+        }
     }
 
     #[test]

@@ -114,6 +114,8 @@ async fn initials_titles_and_handles_are_masked_and_restored() {
         ("@jenny_k and i are going to the mall", &["jenny_k"]),
         ("Heald said the data are ready; his daughter Lensey agreed.", &["Heald", "Lensey"]),
         ("Both Okafor, Lindqvist and Baptiste signed.", &["Okafor", "Lindqvist", "Baptiste"]),
+        ("hi im Wojtek, the new tenant", &["Wojtek"]),
+        ("im tomasz and i need the keys", &["tomasz"]),
     ] {
         let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
         assert_eq!(status, 200, "{v}");
@@ -136,6 +138,20 @@ async fn an_intersection_is_one_placeholder() {
     let sent = gw.mock.received()[0].body.to_string();
     assert!(sent.contains("Please send it to [STREET_ADDRESS_1]."), "{sent}");
     assert!(!sent.contains("Östbygatan") && !sent.contains("Sigurmundsson"), "{sent}");
+    assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
+}
+
+/// A house number and a street without "Street" or "Road" before a town (`ner::address`)
+/// reach the provider as one address placeholder, not as a street name beside a number.
+#[tokio::test]
+async fn a_numbered_street_before_a_town_is_one_placeholder() {
+    let gw = gateway(&detect_toml("")).await;
+    let p = "Please deliver it to 12 Keizersgracht, Amsterdam.";
+    let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
+    assert_eq!(status, 200, "{v}");
+    let sent = gw.mock.received()[0].body.to_string();
+    assert!(sent.contains("Please deliver it to [STREET_ADDRESS_1], "), "{sent}");
+    assert!(!sent.contains("Keizersgracht") && !sent.contains("12"), "{sent}");
     assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
 }
 
