@@ -11,7 +11,9 @@
 //! A listed word in lower case is a name only after a word that is followed by a person:
 //! a contact verb ("text jake", "ask sarah", "thanks sam"), a kinship or relationship noun
 //! ("my cousin ahmed", "my bf marco"), a greeting ("hey jake"), a self-introduction ("im
-//! tomasz", "i'm kasia", "i am jake"), or "and" after a name ("josh and emily"); and only if it is not also a common English word (`scope/common.txt`: "mark"
+//! tomasz", "i'm kasia", "i am jake"), a field of people ("cc: nadia", "attendees: rahul"),
+//! or "and", "&" or a comma next to a name ("josh and emily", "rahul, sofia", "omar and
+//! Nadia"); and only if it is not also a common English word (`scope/common.txt`: "mark"
 //! and "rose" are names there, "main" is not) nor code ("call len()"). There no probability
 //! gate applies: the model puts almost nothing on PERSON for a lower-case name.
 //!
@@ -93,6 +95,32 @@ pub(super) const KIN_CUES: &[&str] = &[
     "baby",
 ];
 const GREETING_CUES: &[&str] = &["hi", "hey", "hello", "yo", "dear", "bye"];
+/// Fields whose value is a person: "cc: nadia", "attendees: rahul, sofia".
+const FIELD_CUES: &[&str] = &[
+    "cc",
+    "bcc",
+    "to",
+    "from",
+    "attendees",
+    "attendee",
+    "participants",
+    "assignee",
+    "assigned",
+    "reviewer",
+    "reviewers",
+    "owner",
+    "author",
+    "contact",
+    "customer",
+    "client",
+    "patient",
+    "organizer",
+    "organiser",
+    "host",
+    "sender",
+    "recipient",
+];
+
 /// The writer's own name follows: "im tomasz", "i am jake". "i'm" is the words "i", "'", "m"
 /// (see [`NameLexicon::self_intro`]).
 const SELF_INTRO_CUES: &[&str] = &["im", "am"];
@@ -200,6 +228,9 @@ impl NameLexicon {
         let mut prev_person = false;
         // Whether the word before "and" was a PERSON word or "me" ("josh and emily").
         let mut person_before = false;
+        // Whether that word was in lower case: a comma lists names only among lower-case ones
+        // ("rahul, sofia"), since after "Auguste David," comes his trade ("boulanger").
+        let mut lower_before = false;
         for (i, w) in words.iter_mut().enumerate() {
             let word = &text[w.start..w.end];
             let p = &mut w.pred;
@@ -209,7 +240,9 @@ impl NameLexicon {
                     .iter()
                     .any(|cues| cues.iter().any(|c| prev.eq_ignore_ascii_case(c)))
                     || (matches!(prev, "and" | "&") && person_before)
+                    || (prev == "," && person_before && lower_before)
                     || Self::self_intro(text, prev, prev_start)
+                    || prev == ":" && Self::field(text, prev_start)
             });
             let inside_other = kind == ClassKind::Other
                 && i > 0
@@ -226,11 +259,39 @@ impl NameLexicon {
             }
             if word != "." {
                 person_before = prev_person || prev_word.is_some_and(|w| w.eq_ignore_ascii_case("me"));
+                lower_before = prev_word.is_some_and(|w| w.starts_with(char::is_lowercase));
                 prev_word = Some(word);
                 prev_start = w.start;
             }
             prev_person = self.kind(p.class) == ClassKind::Person;
         }
+        // Right to left: a lower-case listed word before "and" or "&" and a name, or before a
+        // comma and a lower-case name ("rahul and Sofia", "omar, nadia").
+        for i in (0..words.len().saturating_sub(2)).rev() {
+            let sep = &text[words[i + 1].start..words[i + 1].end];
+            let next = &text[words[i + 2].start..words[i + 2].end];
+            let named = self.kind(words[i + 2].pred.class) == ClassKind::Person
+                && (sep != "," || next.starts_with(char::is_lowercase));
+            let w = &words[i];
+            let open = kinds[i] != ClassKind::Other || w.pred.score < OTHER_ENTITY_SURE;
+            if matches!(sep, "and" | "&" | ",")
+                && named
+                && open
+                && self.kind(w.pred.class) != ClassKind::Person
+                && self.lower_case_name(text, &text[w.start..w.end], w.start, w.end)
+            {
+                let p = &mut words[i].pred;
+                p.class = self.begin;
+                p.score = p.score.max(LEXICON_SCORE);
+            }
+        }
+    }
+
+    /// Whether the ":" at `colon` ends a field whose value is a person ("cc:", "attendees:").
+    fn field(text: &str, colon: usize) -> bool {
+        let head = text[..colon].trim_end();
+        let key = head.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
+        FIELD_CUES.iter().any(|c| key.eq_ignore_ascii_case(c))
     }
 
     /// Whether the word `prev` (at `start`) introduces the writer's name: "im", "am", or the
@@ -339,11 +400,25 @@ mod tests {
             "hi im anna !",
             "hi i ' m anna !",
             "so i am anna ,",
+            "cc : anna",
+            "attendees : smith , anna",
+            "anna , smith went",
+            "anna and smith went",
+            "anna and Smith went",
         ] {
             let n = text.split(' ').count();
-            // "smith": the model's PERSON word before "and".
-            let preds: Vec<_> =
-                (0..n).map(|i| if text.starts_with("smith") && i == 0 { (1, 0.9, 0.9) } else { o }).collect();
+            // "smith": the model's PERSON word next to "and" or a comma.
+            let preds: Vec<_> = text
+                .split(' ')
+                .map(|w| {
+                    if w.eq_ignore_ascii_case("smith") && text != "attendees : smith , anna" {
+                        (1, 0.9, 0.9)
+                    } else {
+                        o
+                    }
+                })
+                .collect();
+            assert_eq!(preds.len(), n);
             let got = run(text, &preds, 0.01);
             assert!(got.iter().any(|g| g.0.ends_with("anna") && g.1 == "PER"), "{text}: {got:?}");
         }
@@ -358,9 +433,18 @@ mod tests {
             "im main today",
             "i ' m zyxwu",
             "the m anna",
+            "note : anna",
+            "anna , main went",
         ] {
             let n = text.split(' ').count();
             assert!(run(text, &vec![o; n], 0.01).is_empty(), "{text}");
+        }
+        // A comma lists names only among lower-case ones: after "Auguste David," his trade.
+        let per = (1, 0.9, 0.9);
+        for (text, preds) in [("Smith , anna", [per, o, o]), ("anna , Smith", [o, o, per])] {
+            let got = run(text, &preds, 0.01);
+            assert_eq!(got.len(), 1, "{text}: {got:?}");
+            assert_eq!(got[0].0, "Smith");
         }
         let got = run("ask anna today", &[o, (3, 0.9, 0.0), o], 0.01);
         assert_eq!(got[0].1, "LOC");

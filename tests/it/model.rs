@@ -116,6 +116,7 @@ async fn initials_titles_and_handles_are_masked_and_restored() {
         ("Both Okafor, Lindqvist and Baptiste signed.", &["Okafor", "Lindqvist", "Baptiste"]),
         ("hi im Wojtek, the new tenant", &["Wojtek"]),
         ("im tomasz and i need the keys", &["tomasz"]),
+        ("attendees: rahul, sofia", &["rahul", "sofia"]),
     ] {
         let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
         assert_eq!(status, 200, "{v}");
