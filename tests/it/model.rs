@@ -103,7 +103,8 @@ async fn streamed_answers_restore_model_spans() {
 }
 
 /// Names as people write them (`ner::names`, and the handle pattern): initials next to a
-/// surname, the name after a chain of titles and a chat handle reach the provider as
+/// surname, the name after a chain of titles, a chat handle and the account name of a home
+/// directory reach the provider as
 /// placeholders, and the echoed answer comes back with the client's own words.
 #[tokio::test]
 async fn initials_titles_and_handles_are_masked_and_restored() {
@@ -117,6 +118,7 @@ async fn initials_titles_and_handles_are_masked_and_restored() {
         ("hi im Wojtek, the new tenant", &["Wojtek"]),
         ("im tomasz and i need the keys", &["tomasz"]),
         ("attendees: rahul, sofia", &["rahul", "sofia"]),
+        ("It fails in File \"/home/dmitri/app/main.py\", line 3", &["dmitri"]),
     ] {
         let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
         assert_eq!(status, 200, "{v}");

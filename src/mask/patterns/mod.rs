@@ -1,5 +1,6 @@
 //! Validated pattern detectors (part of masking step 2): e-mail, phone, payment card, IBAN,
-//! US SSN, IP, URL, crypto address, API keys / secrets / passwords, `@handles`, plus the
+//! US SSN, IP, URL, crypto address, API keys / secrets / passwords, `@handles`, account
+//! names in home-directory paths, plus the
 //! config's deny-lists. Every candidate a regex finds is validated (checksum, registry
 //! table, parser) before it is reported, so look-alikes that fail validation stay unmasked.
 //! Compiled once in [`PatternDetector::new`]; [`PatternDetector::find`] is synchronous and
@@ -10,6 +11,7 @@ mod crypto;
 mod deny;
 mod email;
 mod handle;
+mod homedir;
 mod iban;
 mod ip;
 mod phone;
@@ -38,6 +40,7 @@ pub enum PatternError {
 pub struct PatternDetector {
     email: email::Emails,
     handle: handle::Handles,
+    homedir: homedir::HomeDirs,
     phone: phone::Phones,
     card: card::Cards,
     iban: iban::Ibans,
@@ -62,6 +65,7 @@ impl PatternDetector {
         Ok(PatternDetector {
             email: email::Emails::new(),
             handle: handle::Handles::new(),
+            homedir: homedir::HomeDirs::new(),
             phone: phone::Phones::new(),
             card: card::Cards::new(),
             iban: iban::Ibans::new(),
@@ -84,6 +88,7 @@ impl PatternDetector {
         let digits = text.bytes().filter(u8::is_ascii_digit).count();
         self.email.find(text, &mut out);
         self.handle.find(text, &mut out);
+        self.homedir.find(text, &mut out);
         self.url.find(text, &mut out);
         self.secrets.find(text, &mut out);
         self.crypto.find(text, &mut out);
