@@ -31,6 +31,9 @@
 //!   looked up with its neighbouring words too, so "South" + "Asia" read as two spans is
 //!   one region; a PERSON span that is a region ("Sahara", "Texas") is dropped unless the
 //!   region is also a common given name (Georgia, Jordan, India ...);
+//! - a number or code the model read (PHONE, NATIONAL_ID, PASSPORT, OTHER_ID ...) covers
+//!   the letters and digits glued to it and a `.`/`-`/`/` before a digit: "CPF:
+//!   123.[456.789-09]" is masked whole, not from the group where the tokenizer split it;
 //! - a DATE or DATE_OF_BIRTH covers whole tokens or nothing: it is widened to the token
 //!   it sits in, and kept only when it names a day (a year alone, a month, a weekday, a
 //!   duration, a version number or "yesterday" is not a date of birth; a span the model read
@@ -757,6 +760,19 @@ impl Scope {
                     true
                 }
                 Label::Age => !Self::is_other_number(text, e.start, e.end) && !self.is_version(text, e.start, e.end),
+                Label::Phone
+                | Label::CreditCard
+                | Label::Iban
+                | Label::UsSsn
+                | Label::NationalId
+                | Label::Passport
+                | Label::DriverLicense
+                | Label::MedicalId
+                | Label::AccountNumber
+                | Label::OtherId => {
+                    (e.start, e.end) = whole_number(text, e.start, e.end);
+                    true
+                }
                 _ => true,
             }
         });
@@ -824,6 +840,41 @@ fn normalize(span: &str) -> String {
     trimmed.strip_suffix("'s").or_else(|| trimmed.strip_suffix("’s")).unwrap_or(trimmed).to_string()
 }
 
+/// `start..end` grown over the letters and digits glued to it: a number or code is masked
+/// whole ("CPF: 123.[456.789-09]" was read from the second group), never cut at a separator
+/// the tokenizer split it at. Only a span with a digit grows. A separator is taken only
+/// with a digit beyond it ("(555) 123-4567." keeps its full stop outside, and "3395
+/// E-mail" its word).
+fn whole_number(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let span = &text[start..end];
+    if !span.bytes().any(|b| b.is_ascii_digit()) {
+        return (start, end);
+    }
+    let glued = |c: char| c.is_alphanumeric();
+    let sep = |c: char| matches!(c, '.' | '-' | '/');
+    // Only from an edge that is a letter, a digit or one of those separators (".789-09" of
+    // "123.456.789-09"; not ") 78891" after "(Greek").
+    let edge = |c: Option<char>| c.is_some_and(|c| glued(c) || sep(c));
+    let (from_start, from_end) = (edge(span.chars().next()), edge(span.chars().next_back()));
+    let mut s = start;
+    let mut before = text[..s].chars().rev().peekable();
+    while let Some(c) = before.next().filter(|_| from_start) {
+        if !(glued(c) || sep(c) && before.peek().is_some_and(char::is_ascii_digit)) {
+            break;
+        }
+        s -= c.len_utf8();
+    }
+    let mut t = end;
+    let mut after = text[t..].chars().peekable();
+    while let Some(c) = after.next().filter(|_| from_end) {
+        if !(glued(c) || sep(c) && after.peek().is_some_and(char::is_ascii_digit)) {
+            break;
+        }
+        t += c.len_utf8();
+    }
+    (s, t)
+}
+
 /// The whitespace-delimited token(s) around `start..end`, without enclosing brackets or
 /// quotes and without trailing sentence punctuation.
 fn whole_token(text: &str, start: usize, end: usize) -> (usize, usize) {
@@ -865,6 +916,22 @@ mod tests {
 
     fn values(text: &str, spans: &[(&str, Label)]) -> Vec<String> {
         kept(text, spans).into_iter().map(|(v, _, _)| v).collect()
+    }
+
+    #[test]
+    fn numbers_and_codes_are_masked_whole() {
+        use Label::*;
+        for (text, value, label, want) in [
+            ("CPF: 123.456.789-09", "456.789-09", Phone, "123.456.789-09"),
+            ("My CPF is 123.456.789-09, ok", ".789-09", Phone, "123.456.789-09"),
+            ("ref AB12-345/67, thanks", "12-345", OtherId, "AB12-345/67"),
+            ("Phone: 467 3395 E-mail: x", "467 3395 E", Phone, "467 3395 E"),
+            ("Call (555) 123-4567.", "123-4567", Phone, "123-4567"),
+            ("Passport no. X1234567.", "1234567", Passport, "X1234567"),
+            ("Cyprus (Greek) 78891", ") 78891", Phone, ") 78891"),
+        ] {
+            assert_eq!(values(text, &[(value, label)]), [want], "{text}");
+        }
     }
 
     #[test]

@@ -118,6 +118,7 @@ async fn initials_titles_and_handles_are_masked_and_restored() {
         ("hi im Wojtek, the new tenant", &["Wojtek"]),
         ("im tomasz and i need the keys", &["tomasz"]),
         ("attendees: rahul, sofia", &["rahul", "sofia"]),
+        ("My CPF is 123.456.789-09, please update it", &["123.", "789-09"]),
         ("It fails in File \"/home/dmitri/app/main.py\", line 3", &["dmitri"]),
     ] {
         let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
