@@ -14,7 +14,7 @@
 //! ("the corner of the room and the door") nothing changes.
 //!
 //! A **house number and a street name before a town** are one address too: after "at", "to",
-//! "on", "from" or "address", a number and one to three capitalized words, or those words
+//! "on", "from", "address", a comma or at the start of a line, a number and one to three capitalized words, or those words
 //! and then the number, a comma, and then a place the model read or a postcode ("Deliver to
 //! 12 Keizersgracht, Amsterdam", "at Keizersgracht 12, 1015 CJ Amsterdam", "lives at 7
 //! Larkspur, Bristol"). Streets without a "Street" or "Road" (Dutch, German and Nordic
@@ -22,6 +22,16 @@
 //! number beside a placeholder. The words may not all be common words unless the model put
 //! a street, place, name or organization span on them or on the number, and never a month
 //! or weekday ("on 12 March, London").
+//!
+//! A **street named by its type word**, as French, Italian, Spanish and Portuguese write
+//! them, is one address with its number: a number, then "rue", "avenue", "chemin", "via",
+//! "calle", "rua" ... (in lower case, or capitalized where the word is not also English),
+//! articles such as "des", "de la", "del", and up to four capitalized words ("12 rue des
+//! Lilas", "3 chemin de la Fontaine"); or the type word, its name, then the number ("via
+//! Roma 10, Milano", "Rua Augusta 200", "calle Mayor 5"). The model read "rue des" as a place
+//! and sent `Lilas`, or read "Roma" and sent "via" and the number. Where the number follows
+//! and the type word is "via" (also English: "via DHL 2 days ago", "via Python 3, then"),
+//! a comma and a capitalized word or a postcode must follow the number.
 
 use crate::mask::{Entity, Kind, Label};
 use regex::Regex;
@@ -36,15 +46,40 @@ const MAX_TAIL_WORDS: usize = 2;
 static CORNER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(?:the\s+)?corner\s+of\s+").expect("corner pattern compiles"));
 
-/// A number and a street name, or a street name and a number, after an address cue, up to
-/// the comma before the town.
+/// A number and a street name, or a street name and a number, after an address cue, a
+/// comma or at the start of a line, up to the comma before the town.
 static NUMBERED: LazyLock<Regex> = LazyLock::new(|| {
     let number = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?";
     let street = r"\p{Lu}[\p{Ll}'’]+(?:[ -]\p{Lu}[\p{Ll}'’]+){0,2}";
     Regex::new(&format!(
-        r"(?:\b(?i:at|to|on|from|address(?:\s+is)?:?)\s+)(?:(?<n1>{number}) (?<s1>{street})|(?<s2>{street}) (?<n2>{number})),\s+"
+        r"(?:\b(?i:at|to|on|from|address(?:\s+is)?:?)\s+|(?m:^)|,\s+)(?:(?<n1>{number}) (?<s1>{street})|(?<s2>{street}) (?<n2>{number})),\s+"
     ))
     .expect("numbered street pattern compiles")
+});
+
+/// Articles and prepositions inside a street's name ("rue des Lilas", "via della Spiga").
+const STREET_ARTICLES: &str = r"(?:(?i:de|des|du|de la|de l'|de l’|la|le|les|del|della|delle|dei|degli|dello|di|da|do|dos|das|el|los|las)\s+|(?i:d|l)['’])";
+
+/// A street's name after its type word: articles, then one to four capitalized words.
+const STREET_NAME: &str = r"\p{Lu}[\p{L}'’-]*(?:\s+(?:ARTICLES)*\p{Lu}[\p{L}'’-]*){0,3}";
+
+/// The number, then the type word: lower case for words that are also English ("place",
+/// "route", "avenue" ...), either case for the others; not "via" ("shipped 2 via UPS").
+static TYPED_AFTER_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    let name = STREET_NAME.replace("ARTICLES", STREET_ARTICLES);
+    Regex::new(&format!(
+        r"\b(?<n>\d{{1,5}}[A-Za-z]?)(?:,\s*|\s+)(?:(?i:rue|chemin|allée|allee|impasse|quai|viale|piazza|piazzale|corso|vicolo|calle|avenida|paseo|carrer|rua|travessa|praça|praca|estrada|alameda|rambla|camino)|avenue|boulevard|place|route|cours|plaza)\s+{STREET_ARTICLES}*(?<s>{name})"
+    ))
+    .expect("typed street pattern compiles")
+});
+
+/// The type word, the name, then the number.
+static TYPED_BEFORE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    let name = STREET_NAME.replace("ARTICLES", STREET_ARTICLES);
+    Regex::new(&format!(
+        r"\b(?<w>(?i:viale|piazza|piazzale|corso|vicolo|calle|avenida|paseo|carrer|rua|travessa|praça|praca|estrada|alameda|rambla|camino)|via|Via)\s+{STREET_ARTICLES}*(?<s>{name}),?\s+(?<n>\d{{1,5}}[A-Za-z]?)\b"
+    ))
+    .expect("typed street pattern compiles")
 });
 
 /// Months and weekdays: "on 12 March, London" is a date.
@@ -96,6 +131,7 @@ fn street_part(label: Label) -> bool {
 /// `ents` are byte spans; sorted on return when anything changed.
 pub fn apply(text: &str, ents: &mut Vec<Entity>) {
     numbered_streets(text, ents);
+    typed_streets(text, ents);
     if ents.is_empty() || !(text.contains("orner") || text.contains("ORNER")) {
         return;
     }
@@ -142,20 +178,63 @@ fn numbered_streets(text: &str, ents: &mut Vec<Entity>) {
         let (start, end) = (number.start().min(street.start()), number.end().max(street.end()));
         let words: Vec<&str> = street.as_str().split([' ', '-']).collect();
         let calendar = words.iter().any(|w| CALENDAR.contains(&w.to_lowercase().as_str()));
-        let on_it: Vec<&Entity> = ents.iter().filter(|e| e.start < end && start < e.end).collect();
-        let read = on_it.iter().any(|e| street_part(e.label));
+        let read = ents.iter().any(|e| e.start < end && start < e.end && street_part(e.label));
         let common = words.iter().all(|w| super::scope::is_common_word(w));
-        let other = on_it.iter().any(|e| !street_part(e.label) && e.label != Label::Age);
-        if !placed || calendar || other || (common && !read) {
+        if !placed || calendar || (common && !read) {
             continue;
         }
         // The model's spans on it are taken whole ("[Pemberton, Leeds LS6 2AB]").
-        let start = on_it.iter().map(|e| e.start).fold(start, usize::min);
-        let end = on_it.iter().map(|e| e.end).fold(end, usize::max);
-        let score = on_it.iter().map(|e| e.score).fold(RULE_SCORE, f32::min);
-        found.push((start, end, score));
+        found.extend(absorb(ents, start, end));
     }
     replace(ents, found);
+}
+
+/// A street named by its type word, with its number (module doc), becomes one
+/// STREET_ADDRESS with the street, place, name and age spans of the model on it.
+fn typed_streets(text: &str, ents: &mut Vec<Entity>) {
+    if !text.as_bytes().iter().any(u8::is_ascii_digit) {
+        return;
+    }
+    let mut found = Vec::new();
+    for c in TYPED_AFTER_NUMBER.captures_iter(text) {
+        let (n, s) = (c.name("n").expect("number"), c.name("s").expect("name"));
+        found.extend(absorb(ents, n.start(), s.end()));
+    }
+    for c in TYPED_BEFORE_NUMBER.captures_iter(text) {
+        let (w, n) = (c.name("w").expect("type word"), c.name("n").expect("number"));
+        if w.as_str().eq_ignore_ascii_case("via") {
+            // "via Roma 10, Milano", not "via DHL 2 days ago" or "via Python 3, then".
+            let rest = text[n.end()..].strip_prefix(',').map(str::trim_start);
+            if !rest.is_some_and(|r| r.starts_with(|ch: char| ch.is_uppercase() || ch.is_ascii_digit())) {
+                continue;
+            }
+        }
+        found.extend(absorb(ents, w.start(), n.end()));
+    }
+    // Spans found twice or overlapping: the first of each.
+    found.sort_by_key(|f| (f.0, std::cmp::Reverse(f.1)));
+    let mut last_end = 0;
+    found.retain(|f| {
+        let keep = f.0 >= last_end;
+        if keep {
+            last_end = f.1;
+        }
+        keep
+    });
+    replace(ents, found);
+}
+
+/// `start..end` with the model's street, place, name and age spans on it taken whole, as
+/// (start, end, lowest score); none where a span of another label lies on it.
+fn absorb(ents: &[Entity], start: usize, end: usize) -> Option<(usize, usize, f32)> {
+    let on_it: Vec<&Entity> = ents.iter().filter(|e| e.start < end && start < e.end).collect();
+    if on_it.iter().any(|e| !street_part(e.label) && e.label != Label::Age) {
+        return None;
+    }
+    let start = on_it.iter().map(|e| e.start).fold(start, usize::min);
+    let end = on_it.iter().map(|e| e.end).fold(end, usize::max);
+    let score = on_it.iter().map(|e| e.score).fold(RULE_SCORE, f32::min);
+    Some((start, end, score))
 }
 
 /// The intersection that "corner of" at `start..first` begins, as (start, end, lowest score).
@@ -307,6 +386,11 @@ mod tests {
             [street("88 Pemberton, Leeds LS6 2AB")]
         );
         assert_eq!(run("Return to 4B Kurfürstendamm-Ost, 10719 Berlin", &[]), [street("4B Kurfürstendamm-Ost")]);
+        assert_eq!(
+            run("Dag, ik ben Sanne de Vries, Keizersgracht 12, Amsterdam.", &[("Amsterdam", Location)]),
+            [street("Keizersgracht 12"), ("Amsterdam".to_string(), Location)]
+        );
+        assert_eq!(run("Sanne de Vries\nKeizersgracht 12, 1015 CJ", &[]), [street("Keizersgracht 12")]);
     }
 
     #[test]
@@ -317,9 +401,49 @@ mod tests {
             ("We moved to 3 Rooms, Berlin style.", vec![("Berlin", Location)]),
             ("Deliver to 12 Keizersgracht, please.", vec![]),
             ("Chapter 12 Keizersgracht, Amsterdam", vec![("Amsterdam", Location)]),
+            ("We use Python 3, Django 4 and Go.", vec![]),
+            ("Volume 2, 2024 edition", vec![]),
         ] {
             let want: Vec<(String, Label)> = model.iter().map(|(s, l)| (s.to_string(), *l)).collect();
             assert_eq!(run(t, &model), want, "{t}");
+        }
+    }
+
+    #[test]
+    fn a_street_named_by_its_type_word_is_one_address() {
+        assert_eq!(
+            run(
+                "écrire à Mme Lefèvre, 12 rue des Lilas, 69003 Lyon",
+                &[("Lefèvre", Person), ("12", StreetAddress), ("rue des", Location), ("Lyon", Location)]
+            ),
+            [("Lefèvre".to_string(), Person), street("12 rue des Lilas"), ("Lyon".to_string(), Location)]
+        );
+        assert_eq!(
+            run("abito in via Roma 10, Milano", &[("Roma", Location), ("Milano", Location)]),
+            [street("via Roma 10"), ("Milano".to_string(), Location)]
+        );
+        for (t, want) in [
+            ("moro na Rua Augusta 200, São Paulo", "Rua Augusta 200"),
+            ("vivo en la calle Mayor 5", "calle Mayor 5"),
+            ("au 3 chemin de la Fontaine-Ronde", "3 chemin de la Fontaine-Ronde"),
+            ("at 8 avenue d'Italie", "8 avenue d'Italie"),
+            ("a Piazza San Marco 1", "Piazza San Marco 1"),
+        ] {
+            assert_eq!(run(t, &[]), [street(want)], "{t}");
+        }
+    }
+
+    #[test]
+    fn type_words_that_name_no_street_are_left_alone() {
+        for t in [
+            "I sent it via DHL 2 days ago",
+            "install it via Python 3, then restart",
+            "Book 3 Place Settings for dinner",
+            "take route 66 west",
+            "the via Ferrata has 2 ladders",
+            "I shipped 2 via UPS today",
+        ] {
+            assert_eq!(run(t, &[]), Vec::<(String, Label)>::new(), "{t}");
         }
     }
 

@@ -145,18 +145,31 @@ async fn an_intersection_is_one_placeholder() {
     assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
 }
 
-/// A house number and a street without "Street" or "Road" before a town (`ner::address`)
-/// reach the provider as one address placeholder, not as a street name beside a number.
+/// A house number and a street without "Street" or "Road" before a town, and a street named
+/// by its type word ("rue", "via"), reach the provider as one address placeholder
+/// (`ner::address`), not as a street name beside a number.
 #[tokio::test]
 async fn a_numbered_street_before_a_town_is_one_placeholder() {
     let gw = gateway(&detect_toml("")).await;
-    let p = "Please deliver it to 12 Keizersgracht, Amsterdam.";
-    let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
-    assert_eq!(status, 200, "{v}");
-    let sent = gw.mock.received()[0].body.to_string();
-    assert!(sent.contains("Please deliver it to [STREET_ADDRESS_1], "), "{sent}");
-    assert!(!sent.contains("Keizersgracht") && !sent.contains("12"), "{sent}");
-    assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
+    for (p, values, want) in [
+        (
+            "Please deliver it to 12 Keizersgracht, Amsterdam.",
+            &["Keizersgracht", "12"][..],
+            "Please deliver it to [STREET_ADDRESS_1], ",
+        ),
+        ("Please write to her at 12 rue des Lilas, Lyon.", &["Lilas", "12"], "her at [STREET_ADDRESS_1], "),
+        ("Abito in via Roma 10, Milano.", &["via Roma", "10"], "Abito in [STREET_ADDRESS_1], "),
+    ] {
+        gw.mock.clear();
+        let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
+        assert_eq!(status, 200, "{v}");
+        let sent = gw.mock.received()[0].body.to_string();
+        assert!(sent.contains(want), "{sent}");
+        for value in values {
+            assert!(!sent.contains(value), "{value:?} reached the provider: {sent}");
+        }
+        assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
+    }
 }
 
 #[tokio::test]
