@@ -20,8 +20,9 @@
 //! Larkspur, Bristol"). Streets without a "Street" or "Road" (Dutch, German and Nordic
 //! compounds, Irish and English house names) reached the provider whole, or with their
 //! number beside a placeholder. The words may not all be common words unless the model put
-//! a street, place, name or organization span on them or on the number, and never a month
-//! or weekday ("on 12 March, London").
+//! a street, place, name or organization span on them or on the number, never a month
+//! or weekday ("on 12 March, London"), and never a listed product with its version ("Debian
+//! 12, Fedora 40").
 //!
 //! A **street named by its type word**, as French, Italian, Spanish and Portuguese write
 //! them, is one address with its number: a number, then "rue", "avenue", "chemin", "via",
@@ -171,16 +172,22 @@ fn numbered_streets(text: &str, ents: &mut Vec<Entity>) {
         // What follows the comma: a place or street the model read (or a street span of the
         // model that runs over the comma), or a postcode.
         let town = whole.end();
-        let placed = ents
-            .iter()
-            .any(|e| e.start <= town && town < e.end && matches!(e.label, Label::Location | Label::StreetAddress))
-            || text[town..].starts_with(|c: char| c.is_ascii_digit());
+        // A place the model read that is a listed term ("Fedora" of "Debian 12, Fedora 40")
+        // is no town.
+        let placed = ents.iter().any(|e| {
+            e.start <= town
+                && town < e.end
+                && matches!(e.label, Label::Location | Label::StreetAddress)
+                && !super::scope::is_listed_term(&text[e.start..e.end])
+        }) || text[town..].starts_with(|c: char| c.is_ascii_digit());
         let (start, end) = (number.start().min(street.start()), number.end().max(street.end()));
         let words: Vec<&str> = street.as_str().split([' ', '-']).collect();
         let calendar = words.iter().any(|w| CALENDAR.contains(&w.to_lowercase().as_str()));
+        // A product and its version ("Debian 12", "Kotlin 2") is no street.
+        let term = words.iter().any(|w| super::scope::is_listed_term(w));
         let read = ents.iter().any(|e| e.start < end && start < e.end && street_part(e.label));
         let common = words.iter().all(|w| super::scope::is_common_word(w));
-        if !placed || calendar || (common && !read) {
+        if !placed || calendar || term || (common && !read) {
             continue;
         }
         // The model's spans on it are taken whole ("[Pemberton, Leeds LS6 2AB]").
@@ -402,6 +409,8 @@ mod tests {
             ("Deliver to 12 Keizersgracht, please.", vec![]),
             ("Chapter 12 Keizersgracht, Amsterdam", vec![("Amsterdam", Location)]),
             ("We use Python 3, Django 4 and Go.", vec![]),
+            ("We support Ubuntu 24, Debian 12, Fedora 40.", vec![("Fedora", Location)]),
+            ("Ship to Debian 12, Berlin", vec![("Berlin", Location)]),
             ("Volume 2, 2024 edition", vec![]),
         ] {
             let want: Vec<(String, Label)> = model.iter().map(|(s, l)| (s.to_string(), *l)).collect();

@@ -808,6 +808,12 @@ pub fn is_common_word(word: &str) -> bool {
     SCOPE.common.contains(&word.to_lowercase())
 }
 
+/// Whether `text` (any case), as a whole, is a listed product, technology or other term
+/// (`scope/terms.txt`: "Debian", "Kotlin").
+pub fn is_listed_term(text: &str) -> bool {
+    SCOPE.terms.contains(&normalize(text))
+}
+
 /// Drops model spans that are not personal data and sets LOCATION kinds (module doc).
 pub fn apply(text: &str, ents: &mut Vec<Entity>) {
     SCOPE.apply(text, ents);
