@@ -145,12 +145,23 @@ pub fn apply(text: &str, ents: &mut Vec<Entity>) {
     replace(ents, merged);
 }
 
-/// Each span replaces the spans it overlaps with one STREET_ADDRESS.
+/// Each span replaces the spans it overlaps with one STREET_ADDRESS that covers them all, so
+/// nothing they covered is left unmasked (two matches may have taken in one model span).
 fn replace(ents: &mut Vec<Entity>, spans: Vec<(usize, usize, f32)>) {
     if spans.is_empty() {
         return;
     }
-    for (start, end, score) in spans {
+    for (mut start, mut end, score) in spans {
+        loop {
+            let (s, t) = ents
+                .iter()
+                .filter(|e| e.start < end && start < e.end)
+                .fold((start, end), |(s, t), e| (s.min(e.start), t.max(e.end)));
+            if (s, t) == (start, end) {
+                break;
+            }
+            (start, end) = (s, t);
+        }
         ents.retain(|e| e.end <= start || end <= e.start);
         ents.push(Entity { start, end, label: Label::StreetAddress, score, detector: "ner", kind: Kind::Any });
     }
@@ -454,6 +465,14 @@ mod tests {
         ] {
             assert_eq!(run(t, &[]), Vec::<(String, Label)>::new(), "{t}");
         }
+    }
+
+    #[test]
+    fn overlapping_addresses_are_merged_not_dropped() {
+        let mut ents = super::super::names::spans_of("at 12 Foo, 14 Bar", &[("12 Foo, 14", StreetAddress)]);
+        replace(&mut ents, vec![(3, 9, 0.8), (11, 17, 0.8)]);
+        assert_eq!(ents.len(), 1);
+        assert_eq!((ents[0].start, ents[0].end, ents[0].label), (3, 17, StreetAddress));
     }
 
     #[test]
