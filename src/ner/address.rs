@@ -14,14 +14,15 @@
 //! ("the corner of the room and the door") nothing changes.
 //!
 //! A **house number and a street name before a town** are one address too: after "at", "to",
-//! "on", "from", "address", a comma or at the start of a line, a number and one to three capitalized words, or those words
-//! and then the number, a comma, and then a place the model read or a postcode ("Deliver to
+//! "on", "from", "address", a comma or at the start of a line, a number and one to three
+//! capitalized words, or those words and then the number, a comma, and then a place the
+//! model read or a postcode ("Deliver to
 //! 12 Keizersgracht, Amsterdam", "at Keizersgracht 12, 1015 CJ Amsterdam", "lives at 7
 //! Larkspur, Bristol"). Streets without a "Street" or "Road" (Dutch, German and Nordic
 //! compounds, Irish and English house names) reached the provider whole, or with their
 //! number beside a placeholder. The words may not all be common words unless the model put
-//! a street, place, name or organization span on them or on the number, never a month
-//! or weekday ("on 12 March, London"), and never a listed product with its version ("Debian
+//! a street, place, name or organization span on them or on the number, never a month,
+//! weekday or nationality ("on 12 March, London"), and never a listed product with its version ("Debian
 //! 12, Fedora 40").
 //!
 //! A **street named by its type word**, as French, Italian, Spanish and Portuguese write
@@ -82,41 +83,6 @@ static TYPED_BEFORE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("typed street pattern compiles")
 });
-
-/// Months and weekdays: "on 12 March, London" is a date.
-const CALENDAR: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
 
 /// Score of an address span this rule makes from words no model span covered.
 const RULE_SCORE: f32 = 0.8;
@@ -193,7 +159,8 @@ fn numbered_streets(text: &str, ents: &mut Vec<Entity>) {
         }) || text[town..].starts_with(|c: char| c.is_ascii_digit());
         let (start, end) = (number.start().min(street.start()), number.end().max(street.end()));
         let words: Vec<&str> = street.as_str().split([' ', '-']).collect();
-        let calendar = words.iter().any(|w| CALENDAR.contains(&w.to_lowercase().as_str()));
+        // A month, a weekday or a nationality: "on 12 March, London", "to 3 Germans, Berlin".
+        let calendar = words.iter().any(|w| super::scope::is_calendar_or_group_word(w));
         // A product and its version ("Debian 12", "Kotlin 2") is no street.
         let term = words.iter().any(|w| super::scope::is_listed_term(w));
         let read = ents.iter().any(|e| e.start < end && start < e.end && street_part(e.label));
@@ -229,16 +196,7 @@ fn typed_streets(text: &str, ents: &mut Vec<Entity>) {
         }
         found.extend(absorb(ents, w.start(), n.end()));
     }
-    // Spans found twice or overlapping: the first of each.
-    found.sort_by_key(|f| (f.0, std::cmp::Reverse(f.1)));
-    let mut last_end = 0;
-    found.retain(|f| {
-        let keep = f.0 >= last_end;
-        if keep {
-            last_end = f.1;
-        }
-        keep
-    });
+    // Spans found twice or overlapping are merged by `replace`.
     replace(ents, found);
 }
 
@@ -420,6 +378,8 @@ mod tests {
             ("Deliver to 12 Keizersgracht, please.", vec![]),
             ("Chapter 12 Keizersgracht, Amsterdam", vec![("Amsterdam", Location)]),
             ("We use Python 3, Django 4 and Go.", vec![]),
+            ("We wrote to 3 Germans, Berlin office", vec![("Berlin", Location)]),
+            ("See you on 3 Sept, Paris", vec![("Paris", Location)]),
             ("We support Ubuntu 24, Debian 12, Fedora 40.", vec![("Fedora", Location)]),
             ("Ship to Debian 12, Berlin", vec![("Berlin", Location)]),
             ("Volume 2, 2024 edition", vec![]),

@@ -388,7 +388,7 @@ pub(super) const CONTACT_VERBS: &[&str] = &[
     "congratulate",
 ];
 
-/// Words before the writer's own name, as words' cores (lower-cased). `false`: the cue only
+/// Words before the writer's own name, as words' cores (compared ASCII case-insensitively). `false`: the cue only
 /// clears a model span on itself ("[im] tomasz"), because "im" is German for "in the" and a
 /// capitalized German noun follows it; a lower-case "im" that begins a text or line or
 /// follows a greeting is the English cue.
@@ -932,7 +932,7 @@ impl Names<'_> {
                     || self.words[i].core == "im"
                         && (i == 0 || self.words[i].newline_before || GREETINGS.contains(&self.words[i - 1].core));
                 let here = next < self.words.len()
-                    && cue.iter().enumerate().all(|(k, c)| self.words[i + k].core.to_lowercase() == *c)
+                    && cue.iter().enumerate().all(|(k, c)| self.words[i + k].core.eq_ignore_ascii_case(c))
                     && (i..=last).all(|k| self.joined(k))
                     && self.words[i].lead.is_empty();
                 if !here {

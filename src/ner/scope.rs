@@ -808,6 +808,13 @@ pub fn is_common_word(word: &str) -> bool {
     SCOPE.common.contains(&word.to_lowercase())
 }
 
+/// Whether `word` (any case) is a month (in the languages of the date rule, abbreviated or
+/// not), a weekday or another group name (`scope/groups.txt`: nationalities, languages,
+/// holidays).
+pub fn is_calendar_or_group_word(word: &str) -> bool {
+    SCOPE.groups.contains(&word.to_lowercase()) || SCOPE.month.is_match(word)
+}
+
 /// Whether `text` (any case), as a whole, is a listed product, technology or other term
 /// (`scope/terms.txt`: "Debian", "Kotlin").
 pub fn is_listed_term(text: &str) -> bool {
