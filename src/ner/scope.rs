@@ -702,6 +702,15 @@ impl Scope {
             if e.label == Label::Person {
                 self.trim_common_edges(text, e);
             }
+            // "Aadhaar", "PESEL" name no one: the pattern detector masks the number after
+            // them. (An ORGANIZATION stays the model's: "the NHS" is also a body.)
+            if matches!(e.label, Label::Person | Label::Location | Label::Username | Label::StreetAddress) {
+                let n = crate::mask::patterns::id_name_prefix(&text[e.start..e.end]);
+                if n >= e.len() {
+                    return false;
+                }
+                e.start += n;
+            }
             let span = &text[e.start..e.end];
             if !self.has_value_shape(text, e) {
                 return false;
@@ -1124,6 +1133,20 @@ mod tests {
         let mut ents = vec![ent(t, "Einstein Street", Label::StreetAddress), ent(t, "Muhammad", Label::Person)];
         allow_public_figures(t, &mut ents);
         assert_eq!(ents.len(), 2);
+    }
+
+    #[test]
+    fn names_of_identity_numbers_are_no_names() {
+        let t = "Aadhaar 4991 1866 5246, SIN 130 692 544, TC Kimlik No 10000000146; Sin Yee and Rut came.";
+        let spans = [
+            ("Aadhaar 4991", Label::Username),
+            ("SIN", Label::Person),
+            ("TC Kimlik No", Label::StreetAddress),
+            ("Sin", Label::Person),
+            ("Rut", Label::Person),
+        ];
+        let left: Vec<String> = kept(t, &spans).into_iter().map(|(v, _, _)| v).collect();
+        assert_eq!(left, ["4991", "Sin", "Rut"]);
     }
 
     #[test]

@@ -182,3 +182,29 @@ async fn alias_falls_back_to_the_next_target() {
     let recs = gw.audit_records().await;
     assert_eq!(recs[0]["provider"], "mocka");
 }
+
+/// National identity, tax and health numbers after their keyword (the `national` pattern)
+/// reach the provider as placeholders with the patterns alone, and come back restored; an
+/// Internet RFC number, which has the keyword but not the shape, is sent as written.
+#[tokio::test]
+async fn national_ids_after_their_keyword_are_masked_and_restored() {
+    let gw = gateway("").await;
+    for (p, value, placeholder) in [
+        ("My PAN is ABCDE1234F, please file it", "ABCDE1234F", "[NATIONAL_ID_1]"),
+        ("Aadhaar: 2345 6789 0124 is on the form", "2345 6789 0124", "[NATIONAL_ID_1]"),
+        ("my BSN is 111222333", "111222333", "[NATIONAL_ID_1]"),
+        ("codice fiscale RSSMRA85T10A562S", "RSSMRA85T10A562S", "[NATIONAL_ID_1]"),
+        ("HKID A123456(7) expires soon", "A123456(7)", "[NATIONAL_ID_1]"),
+        ("NHS No. 943 476 5919, seen today", "943 476 5919", "[MEDICAL_ID_1]"),
+    ] {
+        let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
+        assert_eq!(status, 200, "{v}");
+        let sent = gw.mock.received().last().unwrap().body["messages"][1]["content"].as_str().unwrap().to_string();
+        assert_eq!(sent, p.replace(value, placeholder), "{p}");
+        assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
+    }
+    let p = "Summarize RFC 9110 and RFC 9112 for me";
+    let (status, _) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
+    assert_eq!(status, 200);
+    assert_eq!(gw.mock.received().last().unwrap().body["messages"][1]["content"], p);
+}

@@ -1,6 +1,7 @@
 //! Validated pattern detectors (part of masking step 2): e-mail, phone, payment card, IBAN,
 //! US SSN, IP, URL, crypto address, API keys / secrets / passwords, `@handles`, account
-//! names in home-directory paths, plus the
+//! names in home-directory paths, national identity, tax and health numbers after their
+//! keyword, plus the
 //! config's deny-lists. Every candidate a regex finds is validated (checksum, registry
 //! table, parser) before it is reported, so look-alikes that fail validation stay unmasked.
 //! Compiled once in [`PatternDetector::new`]; [`PatternDetector::find`] is synchronous and
@@ -14,6 +15,7 @@ mod handle;
 mod homedir;
 mod iban;
 mod ip;
+mod national;
 mod phone;
 mod secrets;
 mod ssn;
@@ -46,6 +48,7 @@ pub struct PatternDetector {
     iban: iban::Ibans,
     ssn: ssn::Ssns,
     ip: ip::Ips,
+    national: national::NationalIds,
     url: url::Urls,
     crypto: crypto::Cryptos,
     secrets: secrets::Secrets,
@@ -71,6 +74,7 @@ impl PatternDetector {
             iban: iban::Ibans::new(),
             ssn: ssn::Ssns::new(),
             ip: ip::Ips::new(),
+            national: national::NationalIds::new(),
             url: url::Urls::new(),
             crypto: crypto::Cryptos::new(),
             secrets: secrets::Secrets::new(),
@@ -93,6 +97,10 @@ impl PatternDetector {
         self.secrets.find(text, &mut out);
         self.crypto.find(text, &mut out);
         self.iban.find(text, &mut out);
+        if digits >= 4 {
+            // Before the phone pattern, which leaves their digits alone.
+            self.national.find(text, &mut out);
+        }
         if digits >= 7 {
             self.ip.find(text, &mut out);
             self.card.find(text, &mut out);
@@ -127,6 +135,8 @@ impl Detector for PatternDetector {
         Box::pin(async move { Ok(texts.iter().map(|t| self.find(t)).collect()) })
     }
 }
+
+pub use national::{id_name_prefix, names_an_id};
 
 /// A span found by a validated pattern.
 fn entity(start: usize, end: usize, label: Label, score: f32) -> Entity {
