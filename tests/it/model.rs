@@ -103,8 +103,8 @@ async fn streamed_answers_restore_model_spans() {
 }
 
 /// Names as people write them (`ner::names`, and the handle pattern): initials next to a
-/// surname, the name after a chain of titles, a chat handle and the account name of a home
-/// directory reach the provider as
+/// surname, the name after a chain of titles, a chat handle, the account name of a home
+/// directory, the owner of a `TODO(...)` and a login after "owner:" reach the provider as
 /// placeholders, and the echoed answer comes back with the client's own words.
 #[tokio::test]
 async fn initials_titles_and_handles_are_masked_and_restored() {
@@ -120,6 +120,8 @@ async fn initials_titles_and_handles_are_masked_and_restored() {
         ("attendees: rahul, sofia", &["rahul", "sofia"]),
         ("My CPF is 123.456.789-09, please update it", &["123.", "789-09"]),
         ("It fails in File \"/home/dmitri/app/main.py\", line 3", &["dmitri"]),
+        ("// TODO(rui): drop this branch", &["rui"]),
+        ("owner: t.mokoena, assignee: lindiwe.z", &["mokoena", "lindiwe.z"]),
     ] {
         let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
         assert_eq!(status, 200, "{v}");

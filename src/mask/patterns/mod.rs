@@ -1,12 +1,14 @@
 //! Validated pattern detectors (part of masking step 2): e-mail, phone, payment card, IBAN,
 //! US SSN, IP, URL, crypto address, API keys / secrets / passwords, `@handles`, account
-//! names in home-directory paths, national identity, tax and health numbers after their
-//! keyword, plus the
+//! names in home-directory paths and in code attributions (`TODO(kwame)`, "owner:
+//! t.mokoena"), national identity, tax and health numbers after their keyword, plus the
 //! config's deny-lists. Every candidate a regex finds is validated (checksum, registry
-//! table, parser) before it is reported, so look-alikes that fail validation stay unmasked.
+//! table, parser, the keyword or field before it) before it is reported, so look-alikes
+//! that fail validation stay unmasked.
 //! Compiled once in [`PatternDetector::new`]; [`PatternDetector::find`] is synchronous and
 //! allocation-light.
 
+mod attribution;
 mod card;
 mod crypto;
 mod deny;
@@ -42,6 +44,7 @@ pub enum PatternError {
 pub struct PatternDetector {
     email: email::Emails,
     handle: handle::Handles,
+    attribution: attribution::Attributions,
     homedir: homedir::HomeDirs,
     phone: phone::Phones,
     card: card::Cards,
@@ -68,6 +71,7 @@ impl PatternDetector {
         Ok(PatternDetector {
             email: email::Emails::new(),
             handle: handle::Handles::new(),
+            attribution: attribution::Attributions::new(),
             homedir: homedir::HomeDirs::new(),
             phone: phone::Phones::new(),
             card: card::Cards::new(),
@@ -93,6 +97,7 @@ impl PatternDetector {
         self.email.find(text, &mut out);
         self.handle.find(text, &mut out);
         self.homedir.find(text, &mut out);
+        self.attribution.find(text, &mut out);
         self.url.find(text, &mut out);
         self.secrets.find(text, &mut out);
         self.crypto.find(text, &mut out);
