@@ -702,14 +702,19 @@ impl Scope {
             if e.label == Label::Person {
                 self.trim_common_edges(text, e);
             }
-            // "Aadhaar", "PESEL" name no one: the pattern detector masks the number after
-            // them. (An ORGANIZATION stays the model's: "the NHS" is also a body.)
-            if matches!(e.label, Label::Person | Label::Location | Label::Username | Label::StreetAddress) {
+            // "Aadhaar", "PESEL", "PIN" name no one: the pattern detector masks the number
+            // after them. (An ORGANIZATION stays the model's: "the NHS" is also a body.)
+            if e.label != Label::Organization {
                 let n = crate::mask::patterns::id_name_prefix(&text[e.start..e.end]);
                 if n >= e.len() {
                     return false;
                 }
                 e.start += n;
+                let keep = crate::mask::patterns::without_id_name_suffix(&text[e.start..e.end]);
+                if keep == 0 {
+                    return false;
+                }
+                e.end = e.start + keep;
             }
             let span = &text[e.start..e.end];
             if !self.has_value_shape(text, e) {

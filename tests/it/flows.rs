@@ -183,11 +183,12 @@ async fn alias_falls_back_to_the_next_target() {
     assert_eq!(recs[0]["provider"], "mocka");
 }
 
-/// National identity, tax and health numbers after their keyword (the `national` pattern)
-/// reach the provider as placeholders with the patterns alone, and come back restored; an
-/// Internet RFC number, which has the keyword but not the shape, is sent as written.
+/// National identity, tax and health numbers, one-time codes and postcodes after their
+/// keyword (the `keyed` pattern) reach the provider as placeholders with the patterns
+/// alone, and come back restored; an Internet RFC number, which has the keyword but not the
+/// shape, is sent as written.
 #[tokio::test]
-async fn national_ids_after_their_keyword_are_masked_and_restored() {
+async fn numbers_after_their_keyword_are_masked_and_restored() {
     let gw = gateway("").await;
     for (p, value, placeholder) in [
         ("My PAN is ABCDE1234F, please file it", "ABCDE1234F", "[NATIONAL_ID_1]"),
@@ -196,6 +197,8 @@ async fn national_ids_after_their_keyword_are_masked_and_restored() {
         ("codice fiscale RSSMRA85T10A562S", "RSSMRA85T10A562S", "[NATIONAL_ID_1]"),
         ("HKID A123456(7) expires soon", "A123456(7)", "[NATIONAL_ID_1]"),
         ("NHS No. 943 476 5919, seen today", "943 476 5919", "[MEDICAL_ID_1]"),
+        ("Your OTP is 552901, do not share it", "552901", "[PASSWORD_1]"),
+        ("Pincode: 560034", "560034", "[STREET_ADDRESS_1]"),
     ] {
         let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
         assert_eq!(status, 200, "{v}");

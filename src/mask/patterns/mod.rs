@@ -1,7 +1,8 @@
 //! Validated pattern detectors (part of masking step 2): e-mail, phone, payment card, IBAN,
 //! US SSN, IP, URL, crypto address, API keys / secrets / passwords, `@handles`, account
 //! names in home-directory paths and in code attributions (`TODO(kwame)`, "owner:
-//! t.mokoena"), national identity, tax and health numbers after their keyword, plus the
+//! t.mokoena"), national identity, tax and health numbers, one-time and PIN codes and postcodes
+//! after the keyword that names them, plus the
 //! config's deny-lists. Every candidate a regex finds is validated (checksum, registry
 //! table, parser, the keyword or field before it) before it is reported, so look-alikes
 //! that fail validation stay unmasked.
@@ -17,7 +18,7 @@ mod handle;
 mod homedir;
 mod iban;
 mod ip;
-mod national;
+mod keyed;
 mod phone;
 mod secrets;
 mod ssn;
@@ -51,7 +52,7 @@ pub struct PatternDetector {
     iban: iban::Ibans,
     ssn: ssn::Ssns,
     ip: ip::Ips,
-    national: national::NationalIds,
+    keyed: keyed::KeyedValues,
     url: url::Urls,
     crypto: crypto::Cryptos,
     secrets: secrets::Secrets,
@@ -78,7 +79,7 @@ impl PatternDetector {
             iban: iban::Ibans::new(),
             ssn: ssn::Ssns::new(),
             ip: ip::Ips::new(),
-            national: national::NationalIds::new(),
+            keyed: keyed::KeyedValues::new(),
             url: url::Urls::new(),
             crypto: crypto::Cryptos::new(),
             secrets: secrets::Secrets::new(),
@@ -102,9 +103,9 @@ impl PatternDetector {
         self.secrets.find(text, &mut out);
         self.crypto.find(text, &mut out);
         self.iban.find(text, &mut out);
-        if digits >= 4 {
+        if digits >= 1 {
             // Before the phone pattern, which leaves their digits alone.
-            self.national.find(text, &mut out);
+            self.keyed.find(text, &mut out);
         }
         if digits >= 7 {
             self.ip.find(text, &mut out);
@@ -141,7 +142,7 @@ impl Detector for PatternDetector {
     }
 }
 
-pub use national::{id_name_prefix, names_an_id};
+pub use keyed::{id_name_prefix, names_an_id, without_id_name_suffix};
 
 /// A span found by a validated pattern.
 fn entity(start: usize, end: usize, label: Label, score: f32) -> Entity {

@@ -2,8 +2,9 @@
 //! Anthropic, AWS, GitHub, Slack, Stripe, Google, GitLab, SendGrid, Twilio, npm, Hugging
 //! Face), `Bearer` tokens, PEM private-key blocks (the whole block is one span) and JWTs
 //! whose header decodes to JSON with `alg` — all `API_KEY`; and the value after a
-//! `password` / `passwd` / `pwd` keyword, as `PASSWORD`. One Aho-Corasick pass finds the
-//! prefixes; each hit is then checked locally.
+//! `password` / `passwd` / `pwd` keyword and `:` or `=`, or after "password is" when it is
+//! quoted or looks like a password ("my password is hunter2"), as `PASSWORD`. One
+//! Aho-Corasick pass finds the prefixes; each hit is then checked locally.
 
 use super::{entity, word_end, word_start};
 use crate::mask::{Entity, Label};
@@ -75,6 +76,8 @@ const PREFIXES: &[(&str, Body)] = &[
 pub(super) struct Secrets {
     prefixes: AhoCorasick,
     password: Regex,
+    /// "my password is hunter2": the value after "is" (see [`password_like`]).
+    password_is: Regex,
 }
 
 impl Secrets {
@@ -87,7 +90,11 @@ impl Secrets {
             r#"(?i)(?:password|passwd|passphrase|pwd)["']?[ \t]*[:=][ \t]*(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"',;]{1,200}))"#,
         )
         .expect("password regex is valid; this is a bug");
-        Secrets { prefixes, password }
+        let password_is = Regex::new(
+            r#"(?i)(?:password|passwd|passphrase|pwd)[ \t]+(?:is|was|is now|will be)[ \t]+(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"',;]{1,200}))"#,
+        )
+        .expect("password regex is valid; this is a bug");
+        Secrets { prefixes, password, password_is }
     }
 
     pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
@@ -125,18 +132,44 @@ impl Secrets {
     }
 
     fn passwords(&self, text: &str, out: &mut Vec<Entity>) {
+        let mut given: Vec<(usize, usize)> = Vec::new();
         for c in self.password.captures_iter(text) {
             if let Some(v) = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)) {
-                // `password: "` with nothing useful, or a placeholder like `***`.
-                let value = v.as_str().trim();
-                if value.is_empty() || value.chars().all(|ch| ch == '*' || ch == '.' || ch == 'x' || ch == '•') {
-                    continue;
-                }
-                let lead = v.as_str().len() - v.as_str().trim_start().len();
-                out.push(entity(v.start() + lead, v.start() + lead + value.len(), Label::Password, 0.9));
+                given.push((v.start(), v.end()));
             }
         }
+        for c in self.password_is.captures_iter(text) {
+            if let Some(v) = c.get(1).or_else(|| c.get(2)) {
+                given.push((v.start(), v.end()));
+            } else if let Some(v) = c.get(3) {
+                // Unquoted after "is", only what looks like a password: "my password is
+                // wrong" and "the password is case-sensitive" say nothing secret.
+                let value = v.as_str().trim_end_matches(['.', ',', ';', ':', '?', ')']);
+                if password_like(value) {
+                    given.push((v.start(), v.start() + value.len()));
+                }
+            }
+        }
+        for (start, end) in given {
+            let v = &text[start..end];
+            // `password: "` with nothing useful, or a placeholder like `***`.
+            let value = v.trim();
+            if value.is_empty() || value.chars().all(|ch| ch == '*' || ch == '.' || ch == 'x' || ch == '•') {
+                continue;
+            }
+            let lead = v.len() - v.trim_start().len();
+            out.push(entity(start + lead, start + lead + value.len(), Label::Password, 0.9));
+        }
     }
+}
+
+/// At least 4 characters with a digit, a symbol other than `-`, or a capital after the first
+/// letter: "hunter2", "Tr0ub4dor&3", "correctHorse"; not "wrong", "required", "case-sensitive".
+fn password_like(v: &str) -> bool {
+    v.chars().count() >= 4
+        && (v.chars().any(|c| c.is_ascii_digit())
+            || v.chars().any(|c| !c.is_alphanumeric() && c != '-')
+            || v.chars().skip(1).any(char::is_uppercase))
 }
 
 /// Counts bytes from `i` while `ok`.
@@ -322,10 +355,20 @@ mod tests {
             ("{\"password\": \"p@ss word\"}", "p@ss word"),
             ("PASSWD='x y z'", "x y z"),
             ("passphrase = correct-horse, ok", "correct-horse"),
+            ("my password is hunter2.", "hunter2"),
+            ("the wifi password is \"blue sky\"", "blue sky"),
+            ("Password was Summer2024! yesterday", "Summer2024!"),
         ] {
             assert_eq!(found_label(text, Label::Password), vec![want.to_string()], "{text}");
         }
-        for text in ["forgot my password again", "password: ****", "password reset"] {
+        for text in [
+            "forgot my password again",
+            "password: ****",
+            "password reset",
+            "my password is wrong",
+            "the password is case-sensitive",
+            "the password is 8 characters long",
+        ] {
             assert_eq!(found_label(text, Label::Password), Vec::<String>::new(), "{text}");
         }
     }

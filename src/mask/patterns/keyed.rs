@@ -1,8 +1,10 @@
-//! National identity, tax and health-insurance numbers for the pattern detector (`super`),
-//! found after the keyword that names them: "PAN ABCDE1234F", "Aadhaar: 2345 6789 0124",
-//! "BSN 111222333", "codice fiscale RSSMRA85T10A562S", "NHS No. 943 476 5919".
+//! Values named by the keyword before them, for the pattern detector (`super`): national
+//! identity, tax and health-insurance numbers ("PAN ABCDE1234F", "Aadhaar: 2345 6789 0124",
+//! "BSN 111222333", "codice fiscale RSSMRA85T10A562S", "NHS No. 943 476 5919"), one-time,
+//! PIN and card security codes ("OTP 552901", "my PIN is 4821", "CVV 123"), and postcodes
+//! ("Pincode: 560034", "PLZ 80331").
 //!
-//! Validation is the keyword plus the scheme's shape (length, where letters and digits go),
+//! Validation is the keyword plus the value's shape (length, where letters and digits go),
 //! checked on the value with its spaces, dashes, dots and slashes taken out. No check digit
 //! is asked for: a number after its keyword is personal even when it was typed with a
 //! mistake, and without the keyword a bare run of digits is left to the phone pattern and
@@ -10,7 +12,8 @@
 //! capitals; the others in any case ("my pan is abcde1234f"). The value may follow the
 //! keyword after a few filler words ("number", "no.", "card", "is", ":", "#").
 //!
-//! The US SSN has its own pattern (`ssn`); passports and driving licences are the model's.
+//! The US SSN has its own pattern (`ssn`), passwords theirs (`secrets`); passports and
+//! driving licences are the model's.
 
 use super::{entity, word_end, word_start};
 use crate::mask::{Entity, Label};
@@ -26,6 +29,14 @@ enum Shape {
     /// Any identifier: 5–20 letters and digits with at least 4 digits, for keywords that
     /// name an id without naming its scheme ("national ID", "tax number").
     Generic,
+    /// A postcode: 3–10 letters and digits with at least 2 digits ("SW1A 1AA", "560034").
+    Postal,
+    /// An age after "turned": 1–119, before the end of the clause or a word of time ("she
+    /// turned 41 last week"), not before a unit ("turned 90 degrees").
+    Age,
+    /// A one-time or security code: 3–8 digits, or 4–10 letters and digits with at least 2
+    /// digits ("A7K2P9"); not a word ("the security code review").
+    Code,
 }
 
 /// One scheme: its keywords (lower case, words separated by one space; `-` and runs of
@@ -50,7 +61,15 @@ const fn health(keys: &'static [&'static str], shape: Shape) -> Scheme {
     Scheme { keys, capitals_only: false, label: Label::MedicalId, shape }
 }
 
-use Shape::{Exact, Generic};
+const fn secret(keys: &'static [&'static str], shape: Shape) -> Scheme {
+    Scheme { keys, capitals_only: false, label: Label::Password, shape }
+}
+
+const fn postcode(keys: &'static [&'static str], capitals_only: bool, shape: Shape) -> Scheme {
+    Scheme { keys, capitals_only, label: Label::StreetAddress, shape }
+}
+
+use Shape::{Age, Code, Exact, Generic, Postal};
 
 const SCHEMES: &[Scheme] = &[
     // India: PAN, Aadhaar (12 digits; the 16-digit virtual id), voter id (EPIC).
@@ -207,6 +226,74 @@ const SCHEMES: &[Scheme] = &[
         ],
         Generic,
     ),
+    // One-time, PIN and card security codes: secrets, like a password.
+    secret(&["pin", "pin number", "pin no", "card pin", "atm pin"], Exact("[0-9]{4,8}")),
+    secret(
+        &[
+            "otp",
+            "one time password",
+            "one time code",
+            "one time passcode",
+            "passcode",
+            "pass code",
+            "verification code",
+            "confirmation code",
+            "security code",
+            "access code",
+            "door code",
+            "gate code",
+            "alarm code",
+            "entry code",
+            "unlock code",
+            "auth code",
+            "authentication code",
+            "2fa code",
+            "sms code",
+            "login code",
+            "cvv",
+            "cvv2",
+            "cvc",
+            "cvc2",
+            "csc",
+        ],
+        Code,
+    ),
+    // Postcodes (always masked: they locate a person).
+    postcode(
+        &[
+            "postcode",
+            "post code",
+            "postal code",
+            "zip code",
+            "zipcode",
+            "pincode",
+            "pin code",
+            "postal index number",
+            "plz",
+            "postleitzahl",
+            "code postal",
+            "código postal",
+            "codigo postal",
+            "codice postale",
+            "postnummer",
+            "postinumero",
+            "kod pocztowy",
+            "郵便番号",
+            "邮编",
+            "우편번호",
+        ],
+        false,
+        Postal,
+    ),
+    postcode(&["zip"], false, Exact("[0-9]{5}(?:[0-9]{3,4})?")),
+    // A birthday said as a number.
+    Scheme {
+        keys: &["turned", "turns", "turning", "will turn", "just turned"],
+        capitals_only: false,
+        label: Label::Age,
+        shape: Age,
+    },
+    postcode(&["CAP", "CEP"], true, Exact("[0-9]{5}|[0-9]{8}")),
 ];
 
 /// Words that may stand between a keyword and its value, longest first within each prefix.
@@ -290,7 +377,23 @@ pub fn id_name_prefix(span: &str) -> usize {
     }
 }
 
-pub(super) struct NationalIds {
+/// Bytes of `span` to keep once a trailing name of an identity, tax or health number and the
+/// separators before it are cut ("Gurugram, PIN" keeps "Gurugram"); `span.len()` when it
+/// does not end with one.
+pub fn without_id_name_suffix(span: &str) -> usize {
+    let starts: Vec<usize> = span
+        .char_indices()
+        .filter(|&(i, c)| !c.is_whitespace() && i > 0 && span[..i].ends_with(char::is_whitespace))
+        .map(|(i, _)| i)
+        .collect();
+    let from = starts.len().saturating_sub(4);
+    match starts[from..].iter().find(|&&s| names_an_id(&span[s..])) {
+        Some(&s) => span[..s].trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-')).len(),
+        None => span.len(),
+    }
+}
+
+pub(super) struct KeyedValues {
     keywords: Regex,
     /// Normalised keyword → index into `SCHEMES`.
     schemes: HashMap<String, usize>,
@@ -325,7 +428,7 @@ fn unspaced(c: char) -> bool {
     c as u32 >= 0x2E80
 }
 
-impl NationalIds {
+impl KeyedValues {
     pub(super) fn new() -> Self {
         let mut schemes = HashMap::new();
         let mut any_case = Vec::new();
@@ -333,7 +436,7 @@ impl NationalIds {
         for (i, s) in SCHEMES.iter().enumerate() {
             for k in s.keys {
                 let prev = schemes.insert(normalise(k), i);
-                assert!(prev.is_none(), "national id keyword {k:?} listed twice; this is a bug");
+                assert!(prev.is_none(), "keyword {k:?} listed twice; this is a bug");
                 if s.capitals_only {
                     capitals.push(*k);
                 } else {
@@ -346,17 +449,17 @@ impl NationalIds {
         let any_case: Vec<String> = any_case.iter().map(|k| key_pattern(k)).collect();
         let capitals: Vec<String> = capitals.iter().map(|k| key_pattern(k)).collect();
         let pattern = format!("(?i:{})|(?:{})", any_case.join("|"), capitals.join("|"));
-        let keywords = Regex::new(&pattern).expect("national id keyword regex is valid; this is a bug");
+        let keywords = Regex::new(&pattern).expect("keyword regex is valid; this is a bug");
         let shapes = SCHEMES
             .iter()
             .map(|s| match s.shape {
                 Exact(re) => {
-                    Some(Regex::new(&format!("^(?:{re})$")).expect("national id shape is valid; this is a bug"))
+                    Some(Regex::new(&format!("^(?:{re})$")).expect("keyed value shape is valid; this is a bug"))
                 }
-                Generic => None,
+                Generic | Postal | Code | Age => None,
             })
             .collect();
-        NationalIds { keywords, schemes, shapes }
+        KeyedValues { keywords, schemes, shapes }
     }
 
     pub(super) fn find(&self, text: &str, out: &mut Vec<Entity>) {
@@ -396,9 +499,12 @@ impl NationalIds {
                 .filter(u8::is_ascii_alphanumeric)
                 .map(|b| b.to_ascii_uppercase() as char)
                 .collect();
-            match &self.shapes[scheme] {
-                Some(re) => re.is_match(&compact),
-                None => generic(&compact),
+            match (&self.shapes[scheme], SCHEMES[scheme].shape) {
+                (Some(re), _) => re.is_match(&compact),
+                (None, Postal) => postal(&compact),
+                (None, Code) => code(&compact),
+                (None, Age) => age(&compact) && ends_clause(&text[end..]),
+                (None, _) => generic(&compact),
             }
         })
     }
@@ -407,6 +513,64 @@ impl NationalIds {
 /// 5 to 20 letters and digits, at least 4 of them digits.
 fn generic(compact: &str) -> bool {
     (5..=20).contains(&compact.len()) && compact.bytes().filter(u8::is_ascii_digit).count() >= 4
+}
+
+/// 3 to 10 letters and digits, at least 2 of them digits.
+fn postal(compact: &str) -> bool {
+    (3..=10).contains(&compact.len()) && compact.bytes().filter(u8::is_ascii_digit).count() >= 2
+}
+
+/// 1 to 119, without a leading zero.
+fn age(compact: &str) -> bool {
+    !compact.starts_with('0') && compact.parse::<u8>().is_ok_and(|n| (1..120).contains(&n))
+}
+
+/// Words after an age that end its clause or say when ("turned 41 last week").
+const AFTER_AGE: &[&str] = &[
+    "last",
+    "this",
+    "next",
+    "in",
+    "on",
+    "and",
+    "but",
+    "so",
+    "yesterday",
+    "today",
+    "tomorrow",
+    "recently",
+    "soon",
+    "years",
+    "year",
+    "yrs",
+    "yo",
+    "when",
+    "before",
+    "after",
+    "while",
+    "just",
+    "already",
+];
+
+/// Whether `rest` (the text after an age) starts with the end of the text or the clause, or
+/// one of [`AFTER_AGE`].
+fn ends_clause(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    match rest.chars().next() {
+        None => true,
+        Some('.' | ',' | ';' | '!' | '?' | ')' | '—' | '–') => true,
+        Some(c) if c.is_alphabetic() => {
+            let word = rest.split(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
+            AFTER_AGE.iter().any(|w| w.eq_ignore_ascii_case(word))
+        }
+        _ => false,
+    }
+}
+
+/// 3 to 8 digits, or 4 to 10 letters and digits with at least 2 digits.
+fn code(compact: &str) -> bool {
+    let digits = compact.bytes().filter(u8::is_ascii_digit).count();
+    digits == compact.len() && (3..=8).contains(&digits) || (4..=10).contains(&compact.len()) && digits >= 2
 }
 
 /// True when the word before the keyword names a thing, not a person ("order ID number").
@@ -500,7 +664,12 @@ mod tests {
     use crate::mask::Label;
 
     fn ids(text: &str) -> Vec<(Label, String)> {
-        found(text).into_iter().filter(|(l, _)| matches!(l, Label::NationalId | Label::MedicalId)).collect()
+        found(text)
+            .into_iter()
+            .filter(|(l, _)| {
+                matches!(l, Label::NationalId | Label::MedicalId | Label::Password | Label::StreetAddress | Label::Age)
+            })
+            .collect()
     }
 
     #[test]
@@ -538,6 +707,19 @@ mod tests {
             ("NHS No. 943 476 5919", Label::MedicalId, "943 476 5919"),
             ("NHS number 943 476 5919 A patient", Label::MedicalId, "943 476 5919"),
             ("Medicare number 2123 45670 1", Label::MedicalId, "2123 45670 1"),
+            ("my PIN is 4821", Label::Password, "4821"),
+            ("OTP 552901 expires in 5 min", Label::Password, "552901"),
+            ("your verification code is A7K2P9.", Label::Password, "A7K2P9"),
+            ("the door code is 4512#", Label::Password, "4512"),
+            ("CVV: 123", Label::Password, "123"),
+            ("Pincode: 560034", Label::StreetAddress, "560034"),
+            ("postcode SW1A 1AA, London", Label::StreetAddress, "SW1A 1AA"),
+            ("PLZ 80331 München", Label::StreetAddress, "80331"),
+            ("Boston, MA zip 02115", Label::StreetAddress, "02115"),
+            ("ZIP: 75534-030", Label::StreetAddress, "75534-030"),
+            ("she turned 41 last week", Label::Age, "41"),
+            ("My dad turns 70 in May.", Label::Age, "70"),
+            ("my son just turned 9!", Label::Age, "9"),
         ] {
             assert_eq!(ids(text), vec![(label, want.to_string())], "{text}");
         }
@@ -558,6 +740,12 @@ mod tests {
             "CPR 2023 guidelines",
             "What is the format of a national ID number?",
             "an id card and 12345 others",
+            "the security code review found 3 bugs",
+            "pin numpy to 1.26 and pin 13 of the header",
+            "zip 2024 files into one",
+            "What is the postcode format in Canada?",
+            "the arm turned 90 degrees and turns 3 times",
+            "the page turned 2024 into a record",
         ] {
             assert_eq!(ids(text), vec![], "{text}");
         }
@@ -588,8 +776,20 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_name_of_an_id_is_cut() {
+        for (span, want) in [
+            ("Gurugram, PIN", "Gurugram"),
+            ("Anna Kowalska PESEL", "Anna Kowalska"),
+            ("Anna Pan", "Anna Pan"),
+            ("SIN", "SIN"),
+        ] {
+            assert_eq!(&span[..super::without_id_name_suffix(span)], want, "{span}");
+        }
+    }
+
+    #[test]
     fn each_keyword_is_listed_once() {
         // `new` asserts that no keyword is listed twice under different schemes.
-        let _ = super::NationalIds::new();
+        let _ = super::KeyedValues::new();
     }
 }
