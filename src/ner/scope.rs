@@ -905,7 +905,7 @@ fn whole_number(text: &str, start: usize, end: usize) -> (usize, usize) {
 /// The whitespace-delimited token(s) around `start..end`, without enclosing brackets or
 /// quotes and without trailing sentence punctuation.
 fn whole_token(text: &str, start: usize, end: usize) -> (usize, usize) {
-    let opening = |c: char| matches!(c, '(' | '[' | '{' | '"' | '\'' | '“' | '‘' | '<');
+    let opening = |c: char| matches!(c, '(' | '[' | '{' | '"' | '\'' | '“' | '‘' | '<' | '`');
     let mut s = start;
     for (i, c) in text[..start].char_indices().rev() {
         if c.is_whitespace() || opening(c) {
@@ -921,7 +921,7 @@ fn whole_token(text: &str, start: usize, end: usize) -> (usize, usize) {
         e = end + i + c.len_utf8();
     }
     let token = &text[s..e];
-    let trimmed = token.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '"', '\'', '”', '’', '>']);
+    let trimmed = token.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '"', '\'', '”', '’', '>', '`']);
     // Never narrower than what the model found.
     (s.min(start), (s + trimmed.len()).max(end))
 }
@@ -1226,6 +1226,9 @@ mod tests {
         assert!(kept("pin 1.2.10 or 3.12.1", &[("1.2.10", Label::Date), ("3.12.1", Label::Date)]).is_empty());
         // A day-level date is widened to its whole token.
         let got = kept("born on 1984-07-02, she", &[("1984-07", Label::DateOfBirth)]);
+        assert_eq!(got[0].0, "1984-07-02");
+        // Code around it is not part of it.
+        let got = kept("born `new Date(\"1984-07-02\")` on", &[("1984-07-02", Label::DateOfBirth)]);
         assert_eq!(got[0].0, "1984-07-02");
         let got = kept("Her birthday is March 15, 1990.", &[("March 15, 1990", Label::DateOfBirth)]);
         assert_eq!(got[0].0, "March 15, 1990");

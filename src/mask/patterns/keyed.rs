@@ -1,8 +1,9 @@
 //! Values named by the keyword before them, for the pattern detector (`super`): national
 //! identity, tax and health-insurance numbers ("PAN ABCDE1234F", "Aadhaar: 2345 6789 0124",
 //! "BSN 111222333", "codice fiscale RSSMRA85T10A562S", "NHS No. 943 476 5919"), one-time,
-//! PIN and card security codes ("OTP 552901", "my PIN is 4821", "CVV 123"), and postcodes
-//! ("Pincode: 560034", "PLZ 80331").
+//! PIN and card security codes ("OTP 552901", "my PIN is 4821", "CVV 123"), phone and SIM
+//! identifiers ("IMEI 490154203237518"), postcodes ("Pincode: 560034", "PLZ 80331") and an
+//! age after "turned".
 //!
 //! Validation is the keyword plus the value's shape (length, where letters and digits go),
 //! checked on the value with its spaces, dashes, dots and slashes taken out. No check digit
@@ -226,6 +227,19 @@ const SCHEMES: &[Scheme] = &[
         ],
         Generic,
     ),
+    // Phone and SIM identifiers: they single out a person's device.
+    Scheme {
+        keys: &["imei", "imei number", "meid", "imsi"],
+        capitals_only: false,
+        label: Label::OtherId,
+        shape: Exact("[0-9]{14,16}"),
+    },
+    Scheme {
+        keys: &["iccid", "sim number", "sim card number"],
+        capitals_only: false,
+        label: Label::OtherId,
+        shape: Exact("[0-9]{18,22}F?"),
+    },
     // One-time, PIN and card security codes: secrets, like a password.
     secret(&["pin", "pin number", "pin no", "card pin", "atm pin"], Exact("[0-9]{4,8}")),
     secret(
@@ -667,7 +681,15 @@ mod tests {
         found(text)
             .into_iter()
             .filter(|(l, _)| {
-                matches!(l, Label::NationalId | Label::MedicalId | Label::Password | Label::StreetAddress | Label::Age)
+                matches!(
+                    l,
+                    Label::NationalId
+                        | Label::MedicalId
+                        | Label::Password
+                        | Label::StreetAddress
+                        | Label::Age
+                        | Label::OtherId
+                )
             })
             .collect()
     }
@@ -718,6 +740,8 @@ mod tests {
             ("Boston, MA zip 02115", Label::StreetAddress, "02115"),
             ("ZIP: 75534-030", Label::StreetAddress, "75534-030"),
             ("she turned 41 last week", Label::Age, "41"),
+            ("IMEI 490154203237518", Label::OtherId, "490154203237518"),
+            ("ICCID: 8944 1000 0000 0000 0012", Label::OtherId, "8944 1000 0000 0000 0012"),
             ("My dad turns 70 in May.", Label::Age, "70"),
             ("my son just turned 9!", Label::Age, "9"),
         ] {
