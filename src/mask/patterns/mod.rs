@@ -1,11 +1,11 @@
 //! Validated pattern detectors (part of masking step 2): e-mail, phone, payment card, IBAN,
 //! US SSN, IP, URL, crypto address, API keys / secrets / passwords, `@handles`, account
 //! names in home-directory paths and in code attributions (`TODO(kwame)`, "owner:
-//! t.mokoena"), national identity, tax and health numbers, one-time and PIN codes and postcodes
-//! after the keyword that names them, plus the
-//! config's deny-lists. Every candidate a regex finds is validated (checksum, registry
-//! table, parser, the keyword or field before it) before it is reported, so look-alikes
-//! that fail validation stay unmasked.
+//! t.mokoena"), values named by the keyword before them (national identity, tax and health
+//! numbers, one-time and PIN codes, phone and SIM ids, postcodes, an age after "turned"),
+//! plus the config's deny-lists. Every candidate a regex finds is validated (checksum,
+//! registry table, parser, the keyword or field before it) before it is reported, so
+//! look-alikes that fail validation stay unmasked.
 //! Compiled once in [`PatternDetector::new`]; [`PatternDetector::find`] is synchronous and
 //! allocation-light.
 
