@@ -91,7 +91,7 @@ impl Secrets {
         )
         .expect("password regex is valid; this is a bug");
         let password_is = Regex::new(
-            r#"(?i)(?:password|passwd|passphrase|pwd)[ \t]+(?:is|was|is now|will be)[ \t]+(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"',;]{1,200}))"#,
+            r#"(?i)(?:password|passwd|passphrase|pwd)[ \t]+(?:is now|is|was|will be)[ \t]+(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"',;]{1,200}))"#,
         )
         .expect("password regex is valid; this is a bug");
         Secrets { prefixes, password, password_is }
@@ -358,6 +358,7 @@ mod tests {
             ("my password is hunter2.", "hunter2"),
             ("the wifi password is \"blue sky\"", "blue sky"),
             ("Password was Summer2024! yesterday", "Summer2024!"),
+            ("the password is now Tr0ub4dor&3", "Tr0ub4dor&3"),
         ] {
             assert_eq!(found_label(text, Label::Password), vec![want.to_string()], "{text}");
         }
