@@ -492,6 +492,9 @@ impl KeyedValues {
             if matches!(scheme.shape, Generic) && after_unrelated_word(text, m.start()) {
                 continue;
             }
+            if matches!(scheme.shape, Age) && !after_person_word(text, m.start()) {
+                continue;
+            }
             let start = skip_fillers(text, m.end());
             if start < last_end || !(word_start(text, start) || super::char_before(text, start).is_some_and(unspaced)) {
                 continue;
@@ -585,6 +588,68 @@ fn ends_clause(rest: &str) -> bool {
 fn code(compact: &str) -> bool {
     let digits = compact.bytes().filter(u8::is_ascii_digit).count();
     digits == compact.len() && (3..=8).contains(&digits) || (4..=10).contains(&compact.len()) && digits >= 2
+}
+
+/// Words before "turned" that make the number a person's age: pronouns and kin ("she
+/// turned 41", "my son turns 9", "who turns 90"); "Python turned 30" is no one's age.
+const PERSON_WORDS: &[&str] = &[
+    "i",
+    "ive",
+    "she",
+    "he",
+    "they",
+    "we",
+    "you",
+    "u",
+    "who",
+    "shes",
+    "hes",
+    "son",
+    "daughter",
+    "kid",
+    "child",
+    "baby",
+    "boy",
+    "girl",
+    "mom",
+    "mum",
+    "mother",
+    "dad",
+    "father",
+    "wife",
+    "husband",
+    "brother",
+    "sister",
+    "grandma",
+    "grandpa",
+    "grandmother",
+    "grandfather",
+    "grandson",
+    "granddaughter",
+    "friend",
+    "patient",
+    "nephew",
+    "niece",
+    "aunt",
+    "uncle",
+    "cousin",
+    "partner",
+    "boyfriend",
+    "girlfriend",
+];
+
+/// Whether the word before `start` (skipping "just", "will", "'ll") is one of [`PERSON_WORDS`].
+fn after_person_word(text: &str, start: usize) -> bool {
+    let words = text[..start].rsplit(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’');
+    for w in words.filter(|w| !w.is_empty()).take(3) {
+        let w: String = w.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+        if matches!(w.as_str(), "just" | "will" | "ll" | "already" | "finally" | "recently") {
+            continue;
+        }
+        let w = w.strip_suffix("ll").filter(|r| ["she", "he", "they", "we", "you", "i"].contains(r)).unwrap_or(&w);
+        return PERSON_WORDS.contains(&w);
+    }
+    false
 }
 
 /// True when the word before the keyword names a thing, not a person ("order ID number").
@@ -744,6 +809,8 @@ mod tests {
             ("ICCID: 8944 1000 0000 0000 0012", Label::OtherId, "8944 1000 0000 0000 0012"),
             ("My dad turns 70 in May.", Label::Age, "70"),
             ("my son just turned 9!", Label::Age, "9"),
+            ("I just turned 47", Label::Age, "47"),
+            ("she'll turn 30 soon, and he will turn 31 next week", Label::Age, "31"),
         ] {
             assert_eq!(ids(text), vec![(label, want.to_string())], "{text}");
         }
@@ -770,6 +837,8 @@ mod tests {
             "What is the postcode format in Canada?",
             "the arm turned 90 degrees and turns 3 times",
             "the page turned 2024 into a record",
+            "Python turned 30 in 2021",
+            "In 2023 the company turned 25 and grew",
         ] {
             assert_eq!(ids(text), vec![], "{text}");
         }
