@@ -46,7 +46,7 @@ const CONTACT_FORMS: &[&str] = &[
     "called", "calling", "rang", "phoned", "texted", "texting", "emailed", "messaged", "pinged", "told", "asked",
     "invited", "thanks", "thx", "ty", "met", "dmed", "congrats", "love",
 ];
-pub(super) const KIN_CUES: &[&str] = &[
+pub(crate) const KIN_CUES: &[&str] = &[
     "cousin",
     "brother",
     "bro",

@@ -590,8 +590,10 @@ fn code(compact: &str) -> bool {
     digits == compact.len() && (3..=8).contains(&digits) || (4..=10).contains(&compact.len()) && digits >= 2
 }
 
-/// Words before "turned" that make the number a person's age: pronouns and kin ("she
-/// turned 41", "my son turns 9", "who turns 90"); "Python turned 30" is no one's age.
+/// Words before "turned" that make the number a person's age, besides the kin and
+/// relationship nouns of the name lexicon (`ner::lexicon::KIN_CUES`: "my son turns 9"):
+/// pronouns and a few nouns for people ("she turned 41", "who turns 90"). "Python turned 30"
+/// is no one's age.
 const PERSON_WORDS: &[&str] = &[
     "i",
     "ive",
@@ -604,41 +606,19 @@ const PERSON_WORDS: &[&str] = &[
     "who",
     "shes",
     "hes",
-    "son",
-    "daughter",
     "kid",
     "child",
-    "baby",
     "boy",
     "girl",
-    "mom",
-    "mum",
-    "mother",
-    "dad",
-    "father",
-    "wife",
-    "husband",
-    "brother",
-    "sister",
-    "grandma",
-    "grandpa",
+    "patient",
     "grandmother",
     "grandfather",
     "grandson",
     "granddaughter",
-    "friend",
-    "patient",
-    "nephew",
-    "niece",
-    "aunt",
-    "uncle",
-    "cousin",
-    "partner",
-    "boyfriend",
-    "girlfriend",
 ];
 
-/// Whether the word before `start` (skipping "just", "will", "'ll") is one of [`PERSON_WORDS`].
+/// Whether the word before `start` (skipping "just", "will", the "'ll" of "she'll") is one of
+/// [`PERSON_WORDS`] or a kin noun.
 fn after_person_word(text: &str, start: usize) -> bool {
     let words = text[..start].rsplit(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’');
     for w in words.filter(|w| !w.is_empty()).take(3) {
@@ -646,8 +626,8 @@ fn after_person_word(text: &str, start: usize) -> bool {
         if matches!(w.as_str(), "just" | "will" | "ll" | "already" | "finally" | "recently") {
             continue;
         }
-        let w = w.strip_suffix("ll").filter(|r| ["she", "he", "they", "we", "you", "i"].contains(r)).unwrap_or(&w);
-        return PERSON_WORDS.contains(&w);
+        let w = w.strip_suffix("ll").filter(|r| PERSON_WORDS.contains(r)).unwrap_or(&w);
+        return PERSON_WORDS.contains(&w) || crate::ner::lexicon::KIN_CUES.contains(&w);
     }
     false
 }
