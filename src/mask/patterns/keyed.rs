@@ -3,7 +3,7 @@
 //! "BSN 111222333", "codice fiscale RSSMRA85T10A562S", "NHS No. 943 476 5919"), one-time,
 //! PIN and card security codes ("OTP 552901", "my PIN is 4821", "CVV 123"), phone and SIM
 //! identifiers ("IMEI 490154203237518"), postcodes ("Pincode: 560034", "PLZ 80331") and an
-//! age after "turned".
+//! age after "turned" or "is" said of a person ("she turned 41", "my son is 7", "he's 52").
 //!
 //! Validation is the keyword plus the value's shape (length, where letters and digits go),
 //! checked on the value with its spaces, dashes, dots and slashes taken out. No check digit
@@ -32,9 +32,12 @@ enum Shape {
     Generic,
     /// A postcode: 3–10 letters and digits with at least 2 digits ("SW1A 1AA", "560034").
     Postal,
-    /// An age after "turned": 1–119, before the end of the clause or a word of time ("she
-    /// turned 41 last week"), not before a unit ("turned 90 degrees").
+    /// An age after "turned" or "is" (after a pronoun or a kin noun): 1–119, before the end
+    /// of the clause or a word of time ("she turned 41 last week", "my son is 7 and"), not
+    /// before a unit ("turned 90 degrees", "she is 5 foot 2").
     Age,
+    /// The same after a pronoun with its verb, in one word ("he's 52", "I'm 34").
+    AgeSaid,
     /// A one-time or security code: 3–8 digits, or 4–10 letters and digits with at least 2
     /// digits ("A7K2P9"); not a word ("the security code review").
     Code,
@@ -70,7 +73,7 @@ const fn postcode(keys: &'static [&'static str], capitals_only: bool, shape: Sha
     Scheme { keys, capitals_only, label: Label::StreetAddress, shape }
 }
 
-use Shape::{Age, Code, Exact, Generic, Postal};
+use Shape::{Age, AgeSaid, Code, Exact, Generic, Postal};
 
 const SCHEMES: &[Scheme] = &[
     // India: PAN, Aadhaar (12 digits; the 16-digit virtual id), voter id (EPIC).
@@ -302,10 +305,16 @@ const SCHEMES: &[Scheme] = &[
     postcode(&["zip"], false, Exact("[0-9]{5}(?:[0-9]{3,4})?")),
     // A birthday said as a number.
     Scheme {
-        keys: &["turned", "turns", "turning", "will turn", "just turned"],
+        keys: &["turned", "turns", "turning", "turn", "will turn", "just turned", "is", "was", "am"],
         capitals_only: false,
         label: Label::Age,
         shape: Age,
+    },
+    Scheme {
+        keys: &["he's", "she's", "i'm", "he’s", "she’s", "i’m"],
+        capitals_only: false,
+        label: Label::Age,
+        shape: AgeSaid,
     },
     postcode(&["CAP", "CEP"], true, Exact("[0-9]{5}|[0-9]{8}")),
 ];
@@ -470,7 +479,7 @@ impl KeyedValues {
                 Exact(re) => {
                     Some(Regex::new(&format!("^(?:{re})$")).expect("keyed value shape is valid; this is a bug"))
                 }
-                Generic | Postal | Code | Age => None,
+                Generic | Postal | Code | Age | AgeSaid => None,
             })
             .collect();
         KeyedValues { keywords, schemes, shapes }
@@ -495,7 +504,10 @@ impl KeyedValues {
             if matches!(scheme.shape, Age) && !after_person_word(text, m.start()) {
                 continue;
             }
-            let start = skip_fillers(text, m.end());
+            let start = match scheme.shape {
+                Age | AgeSaid => skip_age_words(text, m.end()),
+                _ => skip_fillers(text, m.end()),
+            };
             if start < last_end || !(word_start(text, start) || super::char_before(text, start).is_some_and(unspaced)) {
                 continue;
             }
@@ -520,7 +532,7 @@ impl KeyedValues {
                 (Some(re), _) => re.is_match(&compact),
                 (None, Postal) => postal(&compact),
                 (None, Code) => code(&compact),
-                (None, Age) => age(&compact) && ends_clause(&text[end..]),
+                (None, Age | AgeSaid) => age(&compact) && ends_clause(&text[end..]),
                 (None, _) => generic(&compact),
             }
         })
@@ -567,6 +579,9 @@ const AFTER_AGE: &[&str] = &[
     "while",
     "just",
     "already",
+    "now",
+    "with",
+    "going",
 ];
 
 /// Whether `rest` (the text after an age) starts with the end of the text or the clause, or
@@ -637,6 +652,20 @@ fn after_unrelated_word(text: &str, start: usize) -> bool {
     let before = text[..start].trim_end();
     let word = before.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
     NOT_PERSONAL.iter().any(|w| w.eq_ignore_ascii_case(word))
+}
+
+/// Past the spaces after an age's verb and one hedge ("she is only 6", "he's almost 40").
+fn skip_age_words(text: &str, i: usize) -> usize {
+    let rest = &text[i..];
+    let trimmed = rest.trim_start();
+    let word = trimmed.split(|c: char| !c.is_alphabetic()).next().unwrap_or_default();
+    let hedge = ["only", "now", "almost", "nearly", "about", "just", "barely", "already", "over", "under"];
+    let skip = if !word.is_empty() && hedge.iter().any(|h| h.eq_ignore_ascii_case(word)) {
+        word.len() + trimmed[word.len()..].len() - trimmed[word.len()..].trim_start().len()
+    } else {
+        0
+    };
+    i + rest.len() - trimmed.len() + skip
 }
 
 /// Past the spaces and filler words after a keyword (at most five fillers, 40 bytes).
@@ -790,7 +819,15 @@ mod tests {
             ("My dad turns 70 in May.", Label::Age, "70"),
             ("my son just turned 9!", Label::Age, "9"),
             ("I just turned 47", Label::Age, "47"),
-            ("she'll turn 30 soon, and he will turn 31 next week", Label::Age, "31"),
+            ("she'll turn 30 soon", Label::Age, "30"),
+            ("he will turn 31 next week", Label::Age, "31"),
+            ("My birthday is on the weekend. I'll turn 52.", Label::Age, "52"),
+            ("my running buddy; he's 52 and runs 5 km", Label::Age, "52"),
+            ("My grandmother lives alone, she is 81 and forgets things", Label::Age, "81"),
+            ("my son is only 7.", Label::Age, "7"),
+            ("I'm 34, female", Label::Age, "34"),
+            ("I was 12 when we moved", Label::Age, "12"),
+            ("the patient is 67 years old", Label::Age, "67"),
         ] {
             assert_eq!(ids(text), vec![(label, want.to_string())], "{text}");
         }
@@ -815,10 +852,15 @@ mod tests {
             "pin numpy to 1.26 and pin 13 of the header",
             "zip 2024 files into one",
             "What is the postcode format in Canada?",
-            "the arm turned 90 degrees and turns 3 times",
+            "the arm turned 90 degrees and turns 3 times; you turn 90 degrees left",
             "the page turned 2024 into a record",
             "Python turned 30 in 2021",
             "In 2023 the company turned 25 and grew",
+            "she is 5 foot 2 and he's 6 feet",
+            "I'm 100% sure; I was 5 minutes late; I am 2 hours away",
+            "he is no. 1 and she is number 3 in the queue",
+            "it is 42 and the answer is 7.",
+            "I'm 3 of 4 and we are 4.",
         ] {
             assert_eq!(ids(text), vec![], "{text}");
         }
