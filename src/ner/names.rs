@@ -671,11 +671,33 @@ fn is_initials(core: &str, dot: bool) -> bool {
 
 /// A capitalized word ("Okonkwo", "McDonald"), or such words joined by "-" where a
 /// lower-case particle may lead ("Ben-David", "al-Hassan"); each part may carry a one- or
-/// two-letter prefix before an apostrophe ("O'Malley", "d'Estaing").
+/// two-letter prefix before an apostrophe ("O'Malley", "d'Estaing"). A romanized Korean or
+/// Chinese given name is one too: two syllables joined by "-", the second in lower case
+/// ("Ji-woo", "Seo-yeon", "Mei-ling").
 fn is_name(core: &str) -> bool {
     let parts: Vec<&str> = core.split('-').collect();
     let last = parts.len() - 1;
     parts.iter().enumerate().all(|(k, p)| (k < last && PARTICLES.contains(p)) || is_name_part(p))
+        || matches!(parts[..], [a, b] if is_name_part(a) && syllable(&a.to_lowercase()) && syllable(b)
+            && !NOT_SYLLABLE_NAMES.contains(&core.to_lowercase().as_str()))
+}
+
+/// Hyphenated English words that read as two romanized syllables.
+const NOT_SYLLABLE_NAMES: &[&str] =
+    &["co-op", "yo-yo", "hip-hop", "lo-fi", "hi-fi", "wi-fi", "pop-up", "so-so", "ha-ha", "bye-bye", "no-go", "go-go"];
+
+/// One romanized CJK syllable in lower case: an initial (none, one consonant, or one of the
+/// romanizations' pairs), one to three vowels, and an optional final ("woo", "yeon", "jun",
+/// "hsiao", "ling").
+fn syllable(s: &str) -> bool {
+    let rest = ["ch", "sh", "hs", "ts", "zh", "jj", "kk", "pp", "ss", "tt", "hy", "gy", "ky", "ny", "my", "ry"]
+        .iter()
+        .find_map(|i| s.strip_prefix(i))
+        .or_else(|| s.strip_prefix(|c: char| "bcdfghjklmnprstwyz".contains(c)))
+        .unwrap_or(s);
+    let vowels = rest.len() - rest.trim_start_matches(|c: char| "aeiouy".contains(c)).len();
+    let fin = &rest[vowels..];
+    (1..=3).contains(&vowels) && ["", "n", "ng", "k", "l", "m", "p", "t", "h"].contains(&fin)
 }
 
 fn is_name_part(part: &str) -> bool {
@@ -1733,6 +1755,15 @@ mod tests {
             ("iPhone", false, Shape::Other),
             ("The", false, Shape::Other),
             ("Anna-based", false, Shape::Other),
+            ("Ji-woo", false, Shape::Name),
+            ("Seo-yeon", false, Shape::Name),
+            ("Mei-ling", false, Shape::Name),
+            ("Hsiao-wen", false, Shape::Name),
+            ("Co-op", false, Shape::Other),
+            ("Re-use", false, Shape::Other),
+            ("Self-made", false, Shape::Other),
+            ("Well-known", false, Shape::Other),
+            ("Sci-fi", false, Shape::Other),
             ("AB", true, Shape::Upper),
             ("x", false, Shape::Other),
             ("Fr", false, Shape::Name),
@@ -2071,6 +2102,9 @@ mod tests {
     fn names_in_a_list_with_a_name_and_surnames_before_given_names_are_names() {
         let yang = [("Yang", Person)];
         assert_eq!(persons("Both Okonjo and Yang were known for it.", &yang), ["Okonjo", "Yang"]);
+        let linnea = [("Linnea", Person)];
+        assert_eq!(persons("Draft a message to Ji-woo and Linnea today.", &linnea), ["Ji-woo", "Linnea"]);
+        assert_eq!(persons("We tried Hip-hop and Linnea sang.", &linnea), ["Linnea"]);
         assert_eq!(
             persons("the youngsters Okafor, Lindqvist and Baptiste came", &[("Okafor", Person)]),
             ["Okafor", "Lindqvist", "Baptiste"]
