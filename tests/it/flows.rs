@@ -199,6 +199,8 @@ async fn numbers_after_their_keyword_are_masked_and_restored() {
         ("NHS No. 943 476 5919, seen today", "943 476 5919", "[MEDICAL_ID_1]"),
         ("Your OTP is 552901, do not share it", "552901", "[PASSWORD_1]"),
         ("Pincode: 560034", "560034", "[STREET_ADDRESS_1]"),
+        ("A plan for my buddy: he's 52 and runs 5 km", "52", "[AGE_1]"),
+        ("my son is only 7, what should he read?", "7", "[AGE_1]"),
     ] {
         let (status, v) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
         assert_eq!(status, 200, "{v}");
@@ -206,7 +208,7 @@ async fn numbers_after_their_keyword_are_masked_and_restored() {
         assert_eq!(sent, p.replace(value, placeholder), "{p}");
         assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), format!("You said: {p}"));
     }
-    let p = "Summarize RFC 9110 and RFC 9112 for me";
+    let p = "Summarize RFC 9110 and RFC 9112 for me; she is 5 foot 2 and it is 42";
     let (status, _) = gw.post("/v1/chat/completions", &openai_body("mock/echo", p, false)).await;
     assert_eq!(status, 200);
     assert_eq!(gw.mock.received().last().unwrap().body["messages"][1]["content"], p);
