@@ -506,6 +506,71 @@ impl Scope {
         MONTH_NAMES.contains(&span.as_str()) && prev.is_some_and(|p| TIME_WORDS.contains(&p.as_str()))
     }
 
+    /// A month that is also a given name in a range of months ("Jan through Dec", "from
+    /// April to June"): a date, not a person.
+    fn is_month_in_range(&self, text: &str, start: usize, end: usize) -> bool {
+        const NAME_MONTHS: &[&str] = &["april", "may", "june", "july", "august", "jan"];
+        const MONTHS: &[&str] = &[
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+            "jan",
+            "feb",
+            "mar",
+            "apr",
+            "jun",
+            "jul",
+            "aug",
+            "sep",
+            "sept",
+            "oct",
+            "nov",
+            "dec",
+        ];
+        const RANGE: &[&str] = &["through", "thru", "to", "until", "till", "-", "–", "—"];
+        if !NAME_MONTHS.contains(&normalize(&text[start..end]).as_str()) {
+            return false;
+        }
+        let month = |w: Option<&str>| w.is_some_and(|w| MONTHS.contains(&normalize(w.trim_matches('.')).as_str()));
+        let after: Vec<&str> = text[end..].split_whitespace().take(2).collect();
+        let before: Vec<&str> = text[..start].split_whitespace().rev().take(2).collect();
+        let joined = |w: Option<&&str>| w.is_some_and(|w| RANGE.contains(&w.to_lowercase().as_str()));
+        joined(after.first()) && month(after.get(1).copied()) || joined(before.first()) && month(before.get(1).copied())
+    }
+
+    /// A one-word span joined by "or", "and", "vs" or "/" to a listed term written with a
+    /// capital ("Julia or Python", "Ruby vs Go", "Python/Julia"): a given name that is also a
+    /// language or tool, named beside another one ("tell Anna and go home" is no such pair).
+    fn beside_a_term(&self, text: &str, start: usize, end: usize) -> bool {
+        const JOINS: &[&str] = &["or", "and", "vs", "vs.", "versus", "&", "/"];
+        let span = &text[start..end];
+        if span.contains(char::is_whitespace) {
+            return false;
+        }
+        let term = |w: &str| {
+            let w = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+' && c != '#');
+            w.starts_with(char::is_uppercase) && self.terms.contains(&normalize(w))
+        };
+        // The words after and before, with "/" cut off as a word of its own.
+        let split = |t: &str| -> Vec<String> { t.replace('/', " / ").split_whitespace().map(str::to_owned).collect() };
+        let after = split(&text[end..]);
+        let mut before = split(&text[..start]);
+        before.reverse();
+        let joined = |ws: &[String]| {
+            ws.first().is_some_and(|j| JOINS.contains(&j.to_lowercase().as_str())) && ws.get(1).is_some_and(|w| term(w))
+        };
+        joined(&after) || joined(&before)
+    }
+
     /// Whether a model span of a structured label has its value's shape (module doc).
     fn has_value_shape(&self, text: &str, e: &Entity) -> bool {
         let span = &text[e.start..e.end];
@@ -742,6 +807,12 @@ impl Scope {
                     false
                 }
                 Label::Person if self.is_month_after_preposition(text, e.start, e.end) => false,
+                Label::Person if self.is_month_in_range(text, e.start, e.end) => false,
+                Label::Person | Label::Location | Label::Organization
+                    if self.beside_a_term(text, e.start, e.end) && !Self::after_honorific(text, e.start) =>
+                {
+                    false
+                }
                 Label::Person | Label::Location if self.all_in(&self.groups, span) => false,
                 Label::Person | Label::Location | Label::Organization
                     if self.all_in(&self.terms, span) && !Self::after_honorific(text, e.start) =>
@@ -1089,6 +1160,38 @@ mod tests {
         // After an honorific, or next to a given name, it is a person.
         assert_eq!(kept("Call Dr. Kelvin today", &[("Kelvin", Label::Person)]).len(), 1);
         assert_eq!(kept("Lord Kelvin and Julia Rust", &[("Julia Rust", Label::Person)]).len(), 1);
+    }
+
+    #[test]
+    fn a_given_name_beside_a_language_is_a_language() {
+        for (text, span) in [
+            ("Julia or Python for numerical simulations?", "Julia"),
+            ("Ruby vs Go for a small web service", "Ruby"),
+            ("We use Python/Julia for the models", "Julia"),
+            ("Is Rust and Ada a good pair?", "Ada"),
+        ] {
+            assert!(kept(text, &[(span, Label::Person)]).is_empty(), "{text}");
+        }
+        for (text, span) in [
+            ("Tell Anna and go home", "Anna"),
+            ("Contact Anna, Python lead, today", "Anna"),
+            ("Julia wrote the Python script", "Julia"),
+            ("Ask Dr. Julia or Python experts", "Julia"),
+        ] {
+            assert_eq!(kept(text, &[(span, Label::Person)]).len(), 1, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_month_in_a_range_of_months_is_no_person() {
+        for text in ["each month (Jan through Dec) as a column", "open from April to June", "May - August only"] {
+            let span = ["Jan", "April", "May"].into_iter().find(|m| text.contains(m)).unwrap();
+            assert!(kept(text, &[(span, Label::Person)]).is_empty(), "{text}");
+        }
+        for text in ["a letter from April to Tom", "June to the rescue"] {
+            let span = ["April", "June"].into_iter().find(|m| text.contains(m)).unwrap();
+            assert_eq!(kept(text, &[(span, Label::Person)]).len(), 1, "{text}");
+        }
     }
 
     #[test]
