@@ -6,8 +6,8 @@
 //! were engineers", "They had 6: Gaetane, Hannah, Anthony"); the list settles those cases,
 //! and the probability gate keeps ordinary capitalized words ("May I", "Will", "Park Street")
 //! out, because there the model puts next to nothing on PERSON; at the start of a sentence,
-//! where every word has a capital, the gate is higher ("Add type hints"). A word the model is sure is
-//! another entity (LOCATION, ORGANIZATION, ...: "Paris", "Jordan Ltd") is left alone.
+//! where every word has a capital, the gate is higher ("Add type hints"). A word the model is
+//! sure is another entity (LOCATION, ORGANIZATION, ...: "Paris", "Jordan Ltd") is left alone.
 //!
 //! A listed word in lower case is a name only after a word that is followed by a person:
 //! a contact verb ("text jake", "ask sarah", "thanks sam"), a kinship or relationship noun

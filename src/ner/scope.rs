@@ -560,10 +560,21 @@ impl Scope {
             let w = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+' && c != '#');
             w.starts_with(char::is_uppercase) && self.terms.contains(&normalize(w))
         };
-        // The words after and before, with "/" cut off as a word of its own.
+        // The two words after and before (within 64 bytes), with "/" cut off as a word of its own.
         let split = |t: &str| -> Vec<String> { t.replace('/', " / ").split_whitespace().map(str::to_owned).collect() };
-        let after = split(&text[end..]);
-        let mut before = split(&text[..start]);
+        let near = |at: usize, forward: bool| {
+            let mut i = if forward { (at + 64).min(text.len()) } else { at.saturating_sub(64) };
+            while !text.is_char_boundary(i) {
+                i = if forward { i + 1 } else { i - 1 };
+            }
+            if forward {
+                &text[at..i]
+            } else {
+                &text[i..at]
+            }
+        };
+        let after = split(near(end, true));
+        let mut before = split(near(start, false));
         before.reverse();
         let joined = |ws: &[String]| {
             ws.first().is_some_and(|j| JOINS.contains(&j.to_lowercase().as_str())) && ws.get(1).is_some_and(|w| term(w))
