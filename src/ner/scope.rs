@@ -192,6 +192,10 @@ struct Scope {
     file_name: Regex,
 }
 
+/// Months that are also given names ("April", "June", "Jan"): a person unless the words
+/// around them say month.
+const NAME_MONTHS: &[&str] = &["april", "may", "june", "july", "august", "jan"];
+
 fn list(text: &str) -> HashSet<String> {
     text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_lowercase).collect()
 }
@@ -495,7 +499,6 @@ impl Scope {
     /// A month that is also a given name, after a preposition of time ("in April", "since
     /// June"): a date, not a person.
     fn is_month_after_preposition(&self, text: &str, start: usize, end: usize) -> bool {
-        const MONTH_NAMES: &[&str] = &["april", "may", "june", "july", "august", "jan"];
         // Not "by", "from" or "of": "a letter from April", "a song by June" are people.
         const TIME_WORDS: &[&str] = &[
             "in", "since", "until", "till", "through", "during", "early", "late", "mid", "last", "next", "each",
@@ -503,48 +506,22 @@ impl Scope {
         ];
         let span = normalize(&text[start..end]);
         let prev = text[..start].split_whitespace().next_back().map(str::to_lowercase);
-        MONTH_NAMES.contains(&span.as_str()) && prev.is_some_and(|p| TIME_WORDS.contains(&p.as_str()))
+        NAME_MONTHS.contains(&span.as_str()) && prev.is_some_and(|p| TIME_WORDS.contains(&p.as_str()))
     }
 
     /// A month that is also a given name in a range of months ("Jan through Dec", "from
-    /// April to June"): a date, not a person.
+    /// April to June"): a date, not a person. The other end is any month `self.month` knows.
     fn is_month_in_range(&self, text: &str, start: usize, end: usize) -> bool {
-        const NAME_MONTHS: &[&str] = &["april", "may", "june", "july", "august", "jan"];
-        const MONTHS: &[&str] = &[
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-            "jan",
-            "feb",
-            "mar",
-            "apr",
-            "jun",
-            "jul",
-            "aug",
-            "sep",
-            "sept",
-            "oct",
-            "nov",
-            "dec",
-        ];
         const RANGE: &[&str] = &["through", "thru", "to", "until", "till", "-", "–", "—"];
         if !NAME_MONTHS.contains(&normalize(&text[start..end]).as_str()) {
             return false;
         }
-        let month = |w: Option<&str>| w.is_some_and(|w| MONTHS.contains(&normalize(w.trim_matches('.')).as_str()));
-        let after: Vec<&str> = text[end..].split_whitespace().take(2).collect();
-        let before: Vec<&str> = text[..start].split_whitespace().rev().take(2).collect();
-        let joined = |w: Option<&&str>| w.is_some_and(|w| RANGE.contains(&w.to_lowercase().as_str()));
-        joined(after.first()) && month(after.get(1).copied()) || joined(before.first()) && month(before.get(1).copied())
+        // The word next to the span is a range word, and the one after it a month.
+        let range = |mut words: Box<dyn Iterator<Item = &str> + '_>| {
+            words.next().is_some_and(|w| RANGE.contains(&w.to_lowercase().as_str()))
+                && words.next().is_some_and(|w| self.month.is_match(w))
+        };
+        range(Box::new(text[end..].split_whitespace())) || range(Box::new(text[..start].split_whitespace().rev()))
     }
 
     /// A one-word span joined by "or", "and", "vs" or "/" to a listed term written with a
